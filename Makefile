@@ -1,0 +1,54 @@
+# Lookalike. The two commands a new user needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MVN ?= mvn
+MVN_FLAGS ?= -q -B
+JAVA_SOURCES := $(shell find solr -name '*.java' -o -name 'pom.xml' -o -name '*.xml' -path '*/resources/*' 2>/dev/null)
+RUNTIME_STAMP := solr/launcher/target/runtime/.built
+
+.PHONY: help venv solr solr-test browser test unit demo bench stop clean
+
+help:
+	@echo "make demo   start Solr, build the demo catalog, index it, serve the storefront"
+	@echo "make test   install everything into .venv, build the Solr side, run every test"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# The Solr runtime: our plugin and launcher, and Solr 9.10.x jars from Maven Central.
+$(RUNTIME_STAMP): $(JAVA_SOURCES)
+	$(MVN) $(MVN_FLAGS) -f solr/pom.xml -DskipTests package
+	touch $@
+
+solr: $(RUNTIME_STAMP)
+
+solr-test:
+	$(MVN) $(MVN_FLAGS) -f solr/pom.xml test
+
+# Headless Chromium for the browser tests (Debian's package; Playwright drives it).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: sudo apt-get install chromium"; exit 1; fi; }
+
+test: venv solr browser solr-test
+	$(BIN)/pytest
+
+unit: venv
+	$(BIN)/pytest tests/unit
+
+demo: venv solr
+	$(BIN)/lookalike solr start
+
+stop:
+	-$(BIN)/lookalike solr stop
+
+clean:
+	rm -rf $(VENV) solr/*/target

