@@ -1,0 +1,36 @@
+package io.lookalike.solr;
+
+import org.apache.solr.common.params.SolrParams;
+import org.apache.solr.request.SolrQueryRequest;
+import org.apache.solr.search.QParser;
+import org.apache.solr.search.QParserPlugin;
+
+/**
+ * {@code {!lookalike f=vector like=ID minSimilarity=0.5}}: exact similarity to one or several
+ * examples, scored by {@link ExactVectorSimilarityQuery}. Register it in solrconfig.xml with
+ * {@code <queryParser name="lookalike" class="io.lookalike.solr.LookalikeQParserPlugin"/>}.
+ */
+public class LookalikeQParserPlugin extends QParserPlugin {
+  public static final String NAME = "lookalike";
+
+  /** The dense vector field to score (required). */
+  public static final String FIELD = "f";
+  /** An inline target vector, {@code [0.1,0.2,...]}; the query string itself works too. */
+  public static final String VECTOR = "vector";
+  /** Ids of documents whose stored vectors are positive examples, comma separated. */
+  public static final String LIKE = "like";
+  /** Ids of documents whose stored vectors are negative examples, comma separated. */
+  public static final String UNLIKE = "unlike";
+  /** How several positive examples combine: {@code mean} (default) or {@code max}. */
+  public static final String COMBINE = "combine";
+  /** Weight of the best negative similarity subtracted from the positive one; default 1. */
+  public static final String UNLIKE_WEIGHT = "unlikeWeight";
+  /** Documents below this similarity (cosine units, -1..1) do not match; default: no threshold. */
+  public static final String MIN_SIMILARITY = "minSimilarity";
+
+  @Override
+  public QParser createParser(
+      String qstr, SolrParams localParams, SolrParams params, SolrQueryRequest req) {
+    return new LookalikeQParser(qstr, localParams, params, req);
+  }
+}
