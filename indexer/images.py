@@ -1,0 +1,279 @@
+"""Loading product images: fetch the bytes, then decode them into an RGB picture.
+
+The two steps are separate because the embedding cache keys by the hash of the image's bytes:
+a cached image is fetched but never decoded.
+
+* :func:`fetch_bytes` reads a reference from the catalog: a path relative to ``base_dir``, an
+  absolute path, a ``file://`` URL or an ``http(s)://`` URL. Files over
+  ``settings.max_image_bytes`` are refused before they are read; downloads are capped while
+  streaming, time out after ``settings.http_timeout_s`` (per read and in total), and are
+  retried ``settings.http_retries`` times with backoff after a 5xx, a timeout or a broken
+  connection. A 4xx is never retried.
+* :func:`decode_image` checks the pixel count against ``settings.max_image_pixels`` from the
+  header, before any pixel is decoded; applies the EXIF orientation; keeps the first frame of
+  an animation; converts CMYK, palette, greyscale and 16-bit images to RGB and composites any
+  transparency on white. A truncated file is an error: Pillow's ``LOAD_TRUNCATED_IMAGES`` is
+  left False, so a partial picture is never embedded.
+
+Every failure raises :class:`ImageLoadError` (an :class:`~lookalike.errors.ImageError`) with a
+short ``reason`` from :data:`REASONS` and a message for a person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+from urllib.request import url2pathname
+
+import numpy as np
+import requests
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from lookalike.errors import ImageError
+from lookalike.settings import Settings
+
+from indexer.catalog import is_url
+
+log = logging.getLogger(__name__)
+
+REASONS = (
+    "missing",  # no such file
+    "unreadable",  # the file exists but cannot be read (permissions, a folder)
+    "unsupported",  # a URL scheme or image mode we cannot handle
+    "too_large",  # more bytes than max_image_bytes
+    "too_many_pixels",  # more pixels than max_image_pixels (decompression bombs)
+    "not_an_image",  # bytes Pillow does not recognise (a text file named .jpg, an HTML page)
+    "truncated",  # the file ends before the image does
+    "corrupt",  # recognised, but the decoder failed
+    "http_error",  # an HTTP status other than 200, or a failed connection
+    "timeout",  # the download took longer than http_timeout_s
+)
+
+CHUNK_BYTES = 64 * 1024
+BACKOFF_S = 0.25
+BACKOFF_MAX_S = 4.0
+
+
+class ImageLoadError(ImageError):
+    """An image could not be fetched or decoded; ``reason`` is one of :data:`REASONS`."""
+
+    def __init__(self, reason: str, message: str):
+        assert reason in REASONS, reason
+        super().__init__(message)
+        self.reason = reason
+        if reason in ("too_large", "too_many_pixels"):
+            self.http_status = 413
+
+
+def content_sha256(data: bytes) -> str:
+    """The hash the embedding cache keys an image by."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_image(ref: str, base_dir: Path | str, settings: Settings) -> Image.Image:
+    """Fetch and decode one image reference into an RGB picture."""
+    return decode_image(fetch_bytes(ref, base_dir, settings), settings)
+
+
+# -- fetching ----------------------------------------------------------------------------
+
+
+def fetch_bytes(
+    ref: str,
+    base_dir: Path | str,
+    settings: Settings,
+    *,
+    session: requests.Session | None = None,
+) -> bytes:
+    """The raw bytes of an image reference (see the module docstring for what a reference is)."""
+    if is_url(ref):
+        scheme = ref.split(":", 1)[0].lower()
+        if scheme in ("http", "https"):
+            return _download(ref, settings, session)
+        if scheme == "file":
+            return _read_file(_file_url_path(ref), settings)
+        raise ImageLoadError("unsupported", f"unsupported URL scheme {scheme!r} in {ref}")
+    path = Path(ref)
+    if not path.is_absolute():
+        path = Path(base_dir) / path
+    return _read_file(path, settings)
+
+
+def _file_url_path(url: str) -> Path:
+    parsed = urlparse(url)
+    if parsed.netloc not in ("", "localhost"):
+        raise ImageLoadError("unsupported", f"file URL on another host ({parsed.netloc}): {url}")
+    return Path(url2pathname(unquote(parsed.path)))
+
+
+def _read_file(path: Path, settings: Settings) -> bytes:
+    limit = settings.max_image_bytes
+    try:
+        with path.open("rb") as f:
+            size = _file_size(f)
+            if size > limit:
+                raise ImageLoadError("too_large", f"{path} is {size:,} bytes; the limit is {limit:,}")
+            data = f.read(limit + 1)
+    except FileNotFoundError:
+        raise ImageLoadError("missing", f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise ImageLoadError("unreadable", f"{path} is a folder, not an image file") from None
+    except OSError as err:
+        raise ImageLoadError("unreadable", f"cannot read {path}: {err.strerror or err}") from err
+    if len(data) > limit:  # the file grew while we read it
+        raise ImageLoadError("too_large", f"{path} is over the limit of {limit:,} bytes")
+    return data
+
+
+def _file_size(f) -> int:
+    return os.fstat(f.fileno()).st_size
+
+
+class _Retryable(Exception):
+    def __init__(self, error: ImageLoadError):
+        super().__init__(error.message)
+        self.error = error
+
+
+def _download(url: str, settings: Settings, session: requests.Session | None) -> bytes:
+    attempts = settings.http_retries + 1
+    last: ImageLoadError | None = None
+    for attempt in range(attempts):
+        if attempt:
+            delay = min(BACKOFF_S * 2 ** (attempt - 1), BACKOFF_MAX_S)
+            log.debug("retrying %s in %.2fs after: %s", url, delay, last)
+            time.sleep(delay)
+        try:
+            return _download_once(url, settings, session)
+        except _Retryable as retry:
+            last = retry.error
+    assert last is not None
+    if attempts > 1:
+        raise ImageLoadError(last.reason, f"{last.message} (after {attempts} attempts)")
+    raise last
+
+
+def _download_once(url: str, settings: Settings, session: requests.Session | None) -> bytes:
+    timeout = settings.http_timeout_s
+    limit = settings.max_image_bytes
+    getter = session.get if session is not None else requests.get
+    started = time.monotonic()
+    try:
+        with getter(url, stream=True, timeout=(timeout, timeout), allow_redirects=True) as response:
+            status = response.status_code
+            if status >= 500:
+                raise _Retryable(ImageLoadError("http_error", f"HTTP {status} from {url}"))
+            if status != 200:
+                raise ImageLoadError("http_error", f"HTTP {status} from {url}")
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise ImageLoadError("too_large", f"{url} is {int(declared):,} bytes; the limit is {limit:,}")
+            buf = bytearray()
+            for chunk in response.iter_content(CHUNK_BYTES):
+                buf += chunk
+                if len(buf) > limit:
+                    raise ImageLoadError("too_large", f"{url} is over the limit of {limit:,} bytes")
+                if time.monotonic() - started > timeout:
+                    raise _Retryable(ImageLoadError("timeout", f"downloading {url} took over {timeout:g}s"))
+            return bytes(buf)
+    except (requests.Timeout, TimeoutError) as err:
+        raise _Retryable(ImageLoadError("timeout", f"no answer from {url} within {timeout:g}s")) from err
+    except requests.exceptions.ChunkedEncodingError as err:
+        raise _Retryable(ImageLoadError("http_error", f"download of {url} broke off: {err}")) from err
+    except requests.ConnectionError as err:
+        raise _Retryable(ImageLoadError("http_error", f"cannot connect to {url}: {_root_cause(err)}")) from err
+    except requests.RequestException as err:  # invalid URL and the like: retrying cannot help
+        raise ImageLoadError("http_error", f"cannot download {url}: {err}") from err
+
+
+def _root_cause(err: BaseException) -> str:
+    """The innermost exception's text (requests wraps urllib3 wraps the socket error)."""
+    for _ in range(10):
+        inner = err.args[0] if err.args and isinstance(err.args[0], BaseException) else None
+        inner = inner or getattr(err, "reason", None) or err.__cause__
+        if not isinstance(inner, BaseException):
+            break
+        err = inner
+    return str(err) or type(err).__name__
+
+
+# -- decoding ----------------------------------------------------------------------------
+
+
+def decode_image(data: bytes, settings: Settings) -> Image.Image:
+    """Decode image bytes into a loaded RGB picture, or raise :class:`ImageLoadError`."""
+    if len(data) > settings.max_image_bytes:
+        raise ImageLoadError("too_large", f"image is {len(data):,} bytes; the limit is {settings.max_image_bytes:,}")
+    if not data:
+        raise ImageLoadError("not_an_image", "empty file")
+    try:
+        im = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageLoadError("not_an_image", f"not an image file (starts with {data[:8]!r})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ImageLoadError("too_many_pixels", f"image is too large to decode: {err}") from err
+    except Exception as err:  # noqa: BLE001 - untrusted bytes: any decoder failure is per item
+        raise ImageLoadError("corrupt", f"cannot read image header: {err}") from err
+    with im:
+        _check_pixels(im.size, settings)
+        try:
+            if getattr(im, "n_frames", 1) > 1:
+                im.seek(0)
+            im.load()
+            return _to_rgb(ImageOps.exif_transpose(im))
+        except ImageLoadError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+            raise ImageLoadError("too_many_pixels", f"image is too large to decode: {err}") from err
+        except OSError as err:
+            if "truncated" in str(err) or "broken data stream" in str(err):
+                raise ImageLoadError("truncated", f"{im.format} file ends before the image does ({err})") from err
+            raise ImageLoadError("corrupt", f"cannot decode {im.format} image: {err}") from err
+        except MemoryError as err:
+            raise ImageLoadError("too_many_pixels", "not enough memory to decode the image") from err
+        except Exception as err:  # noqa: BLE001 - SyntaxError, ValueError, struct.error from plugins
+            raise ImageLoadError("corrupt", f"cannot decode {im.format} image: {err}") from err
+
+
+def _check_pixels(size: tuple[int, int], settings: Settings) -> None:
+    width, height = size
+    limit = settings.max_image_pixels
+    if width * height > limit:
+        raise ImageLoadError(
+            "too_many_pixels", f"image is {width}x{height} = {width * height:,} pixels; the limit is {limit:,}"
+        )
+    if width < 1 or height < 1:
+        raise ImageLoadError("corrupt", f"image has no pixels ({width}x{height})")
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """Any Pillow mode -> RGB; transparency is composited on white."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        im = _scale_to_l(im)
+    has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+    if has_alpha:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if im.mode == "RGB":
+        return im.copy()
+    try:
+        return im.convert("RGB")
+    except ValueError as err:
+        raise ImageLoadError("unsupported", f"cannot convert image mode {im.mode} to RGB") from err
+
+
+def _scale_to_l(im: Image.Image) -> Image.Image:
+    """16-bit or float greyscale -> 8-bit by its actual range (not clipped at 255)."""
+    a = np.asarray(im, dtype=np.float64)
+    if im.mode.startswith("I;16"):
+        hi = 65535.0
+    else:
+        hi = float(a.max()) if a.size and a.max() > 255 else 255.0
+    a = np.clip(a / hi * 255.0, 0, 255).round().astype(np.uint8)
+    return Image.fromarray(a)
