@@ -1,22 +1,259 @@
 package io.lookalike.solr;
 
+import static io.lookalike.solr.LookalikeQParserPlugin.COMBINE;
+import static io.lookalike.solr.LookalikeQParserPlugin.FIELD;
+import static io.lookalike.solr.LookalikeQParserPlugin.LIKE;
+import static io.lookalike.solr.LookalikeQParserPlugin.MIN_SIMILARITY;
+import static io.lookalike.solr.LookalikeQParserPlugin.UNLIKE;
+import static io.lookalike.solr.LookalikeQParserPlugin.UNLIKE_WEIGHT;
+import static io.lookalike.solr.LookalikeQParserPlugin.VECTOR;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.lucene.index.VectorEncoding;
+import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.Query;
 import org.apache.solr.common.SolrException;
 import org.apache.solr.common.params.SolrParams;
 import org.apache.solr.request.SolrQueryRequest;
+import org.apache.solr.schema.DenseVectorField;
+import org.apache.solr.schema.SchemaField;
 import org.apache.solr.search.QParser;
 
-/** Parses and validates {@code {!lookalike ...}}. Work in progress: see issue 5. */
+/**
+ * Parses and validates {@code {!lookalike ...}} into an {@link ExactVectorSimilarityQuery}.
+ *
+ * <p>Parameters come from the local params ({@code {!lookalike f=vector like=a,b}}), or from the
+ * request when used as {@code defType=lookalike}. The inline vector is {@code vector=[...]} or the
+ * query text ({@code {!lookalike f=vector}[0.1,0.2,...]}); {@code like} ids add positive examples
+ * to it. Every mistake a user can make is a 400 that names the parameter and what to do.
+ */
 public class LookalikeQParser extends QParser {
+  /** At most this many ids in like plus unlike: each costs a lookup and a dot product per doc. */
+  static final int MAX_EXAMPLES = 64;
 
   public LookalikeQParser(
       String qstr, SolrParams localParams, SolrParams params, SolrQueryRequest req) {
     super(qstr, localParams, params, req);
   }
 
+  private String param(String name) {
+    return localParams != null ? localParams.get(name) : params.get(name);
+  }
+
   @Override
   public Query parse() {
-    throw new SolrException(
-        SolrException.ErrorCode.BAD_REQUEST, "{!lookalike} is registered but not implemented yet");
+    SchemaField field = vectorField();
+    DenseVectorField type = (DenseVectorField) field.getType();
+    int dims = type.getDimension();
+
+    List<float[]> likes = new ArrayList<>();
+    String inline = param(VECTOR);
+    if (inline == null && qstr != null && !qstr.isBlank()) {
+      inline = qstr;
+    }
+    if (inline != null) {
+      likes.add(parseVector(inline, dims, field.getName()));
+    }
+    Set<String> likeIds = ids(LIKE);
+    Set<String> unlikeIds = ids(UNLIKE);
+    if (likes.isEmpty() && likeIds.isEmpty()) {
+      throw badRequest(
+          "{!lookalike} needs a target: vector=[...] (or the vector as query text) or like=ID");
+    }
+    if (likeIds.size() + unlikeIds.size() > MAX_EXAMPLES) {
+      throw badRequest(
+          "like and unlike name "
+              + (likeIds.size() + unlikeIds.size())
+              + " ids together; at most "
+              + MAX_EXAMPLES
+              + " are allowed");
+    }
+    Combine combine = combine();
+    float unlikeWeight = number(UNLIKE_WEIGHT, 1f);
+    if (unlikeWeight < 0) {
+      throw badRequest(UNLIKE_WEIGHT + " must be >= 0, got " + unlikeWeight);
+    }
+    float minSimilarity = number(MIN_SIMILARITY, ExactVectorSimilarityQuery.NO_THRESHOLD);
+    if (minSimilarity != ExactVectorSimilarityQuery.NO_THRESHOLD
+        && (minSimilarity < -1f || minSimilarity > 1f)) {
+      throw badRequest(
+          MIN_SIMILARITY + " is in cosine units and must be between -1 and 1, got " + minSimilarity);
+    }
+
+    List<float[]> unlikes = new ArrayList<>();
+    if (!likeIds.isEmpty() || !unlikeIds.isEmpty()) {
+      Set<String> all = new LinkedHashSet<>(likeIds);
+      all.addAll(unlikeIds);
+      StoredVectors.Lookup found = lookup(field, all);
+      requireFound(found, likeIds, LIKE, field.getName());
+      requireFound(found, unlikeIds, UNLIKE, field.getName());
+      likeIds.forEach(id -> likes.add(found.vectors().get(id)));
+      unlikeIds.forEach(id -> unlikes.add(found.vectors().get(id)));
+    }
+    try {
+      return new ExactVectorSimilarityQuery(
+          field.getName(),
+          likes.toArray(new float[0][]),
+          unlikes.toArray(new float[0][]),
+          combine,
+          unlikeWeight,
+          minSimilarity,
+          type.getSimilarityFunction() == VectorSimilarityFunction.DOT_PRODUCT);
+    } catch (IllegalArgumentException e) {
+      throw badRequest(e.getMessage() + (combine == Combine.MEAN ? "; try combine=max" : ""));
+    }
+  }
+
+  private SchemaField vectorField() {
+    String name = param(FIELD);
+    if (name == null || name.isBlank()) {
+      throw badRequest("missing parameter f: name the dense vector field, e.g. {!lookalike f=vector ...}");
+    }
+    SchemaField field = req.getSchema().getFieldOrNull(name);
+    if (field == null) {
+      throw badRequest("unknown field '" + name + "': f must name a dense vector field of the schema");
+    }
+    if (!(field.getType() instanceof DenseVectorField type)) {
+      throw badRequest(
+          "field '"
+              + name
+              + "' is a "
+              + field.getType().getClass().getSimpleName()
+              + ", not a DenseVectorField: f must name a dense vector field");
+    }
+    if (type.getVectorEncoding() != VectorEncoding.FLOAT32) {
+      throw badRequest(
+          "field '" + name + "' holds " + type.getVectorEncoding() + " vectors; {!lookalike} needs FLOAT32");
+    }
+    if (!field.indexed()) {
+      throw badRequest("field '" + name + "' is not indexed, so it has no vectors to compare with");
+    }
+    return field;
+  }
+
+  /** Parses {@code [0.1, 0.2]} or {@code 0.1,0.2}: finite numbers, exactly {@code dims} of them. */
+  static float[] parseVector(String text, int dims, String fieldName) {
+    String body = text.trim();
+    if (body.startsWith("[")) {
+      if (!body.endsWith("]")) {
+        throw badRequest("vector starts with '[' but does not end with ']': " + abbreviate(body));
+      }
+      body = body.substring(1, body.length() - 1);
+    }
+    String[] parts = body.split(",", -1);
+    if (body.isBlank()) {
+      parts = new String[0];
+    }
+    if (parts.length != dims) {
+      throw badRequest(
+          "vector has "
+              + parts.length
+              + " dimensions but field '"
+              + fieldName
+              + "' has "
+              + dims
+              + ": send exactly "
+              + dims
+              + " numbers");
+    }
+    float[] vector = new float[dims];
+    for (int i = 0; i < dims; i++) {
+      String part = parts[i].trim();
+      float x;
+      try {
+        x = Float.parseFloat(part);
+      } catch (NumberFormatException e) {
+        throw badRequest("vector element " + i + " is not a number: '" + abbreviate(part) + "'");
+      }
+      if (!Float.isFinite(x)) {
+        throw badRequest(
+            "vector element " + i + " is " + part + "; every element must be a finite number");
+      }
+      vector[i] = x;
+    }
+    return vector;
+  }
+
+  private Set<String> ids(String name) {
+    String text = param(name);
+    Set<String> ids = new LinkedHashSet<>();
+    if (text == null) {
+      return ids;
+    }
+    for (String part : text.split(",", -1)) {
+      String id = part.trim();
+      if (id.isEmpty()) {
+        throw badRequest(name + " has an empty id: give ids separated by commas, e.g. " + name + "=a,b");
+      }
+      ids.add(id);
+    }
+    return ids;
+  }
+
+  private Combine combine() {
+    String text = param(COMBINE);
+    if (text == null) {
+      return Combine.MEAN;
+    }
+    Combine combine = Combine.parse(text);
+    if (combine == null) {
+      throw badRequest(COMBINE + " must be 'mean' or 'max', got '" + abbreviate(text) + "'");
+    }
+    return combine;
+  }
+
+  private float number(String name, float otherwise) {
+    String text = param(name);
+    if (text == null) {
+      return otherwise;
+    }
+    float x;
+    try {
+      x = Float.parseFloat(text.trim());
+    } catch (NumberFormatException e) {
+      throw badRequest(name + " must be a number, got '" + abbreviate(text) + "'");
+    }
+    if (!Float.isFinite(x)) {
+      throw badRequest(name + " must be a finite number, got '" + abbreviate(text) + "'");
+    }
+    return x;
+  }
+
+  private StoredVectors.Lookup lookup(SchemaField field, Set<String> ids) {
+    try {
+      return StoredVectors.fetch(req, field, ids);
+    } catch (IOException e) {
+      throw new SolrException(
+          SolrException.ErrorCode.SERVER_ERROR, "reading the vectors of " + ids + " failed", e);
+    }
+  }
+
+  private static void requireFound(
+      StoredVectors.Lookup found, Set<String> ids, String name, String fieldName) {
+    for (String id : ids) {
+      if (found.missing().contains(id)) {
+        throw badRequest(
+            name
+                + ": no document with id '"
+                + id
+                + "' (check the id; new documents are visible after a commit)");
+      }
+      if (found.withoutVector().contains(id)) {
+        throw badRequest(
+            name + ": document '" + id + "' has no vector in field '" + fieldName + "'");
+      }
+    }
+  }
+
+  private static String abbreviate(String text) {
+    return text.length() <= 40 ? text : text.substring(0, 40) + "...";
+  }
+
+  private static SolrException badRequest(String message) {
+    return new SolrException(SolrException.ErrorCode.BAD_REQUEST, message);
   }
 }

@@ -1,0 +1,96 @@
+package io.lookalike.solr;
+
+import org.apache.lucene.util.VectorUtil;
+
+/**
+ * The per-document arithmetic of {@link ExactVectorSimilarityQuery}, shared by its scorer and its
+ * explain so that both say the same number. Stateless and read-only: safe to share across
+ * threads. No allocation per document.
+ *
+ * <p>With unit targets p_i, unit negatives n_j and a document vector v:
+ *
+ * <pre>
+ *   pos = max_i dot(p_i, v)            (MEAN passes a single target: the normalised mean)
+ *   neg = max_j dot(n_j, v)            (0 when there are no negatives)
+ *   sim = (pos - unlikeWeight * neg) / |v|     (|v| = 1 when the field stores unit vectors)
+ * </pre>
+ *
+ * Dividing once at the end is exact because max commutes with a positive scale.
+ */
+final class TargetSimilarity {
+  private final float[][] positives;
+  private final float[][] negatives;
+  private final float unlikeWeight;
+  private final boolean normalizeDocs;
+
+  TargetSimilarity(
+      float[][] positives, float[][] negatives, float unlikeWeight, boolean normalizeDocs) {
+    this.positives = positives;
+    this.negatives = negatives;
+    this.unlikeWeight = unlikeWeight;
+    this.normalizeDocs = normalizeDocs;
+  }
+
+  /** Cosine-unit similarity of the document vector {@code v} to the targets. */
+  float similarity(float[] v) {
+    float inverseNorm = 1f;
+    if (normalizeDocs) {
+      float squared = VectorUtil.dotProduct(v, v);
+      if (squared == 0f) {
+        return 0f; // a zero vector has no direction: call it orthogonal to everything
+      }
+      inverseNorm = (float) (1.0 / Math.sqrt(squared));
+    }
+    float pos = VectorUtil.dotProduct(positives[0], v);
+    for (int i = 1; i < positives.length; i++) {
+      pos = Math.max(pos, VectorUtil.dotProduct(positives[i], v));
+    }
+    if (negatives.length == 0) {
+      return pos * inverseNorm;
+    }
+    float neg = VectorUtil.dotProduct(negatives[0], v);
+    for (int j = 1; j < negatives.length; j++) {
+      neg = Math.max(neg, VectorUtil.dotProduct(negatives[j], v));
+    }
+    return (pos - unlikeWeight * neg) * inverseNorm;
+  }
+
+  /** Index of the positive target closest to {@code v} (for explain). */
+  int bestPositive(float[] v) {
+    return argMax(positives, v);
+  }
+
+  /** Index of the negative target closest to {@code v}, or -1 without negatives (for explain). */
+  int bestNegative(float[] v) {
+    return negatives.length == 0 ? -1 : argMax(negatives, v);
+  }
+
+  /** Cosine of {@code v} with one target (for explain). */
+  float cosine(float[] target, float[] v) {
+    float dot = VectorUtil.dotProduct(target, v);
+    if (!normalizeDocs) {
+      return dot;
+    }
+    float squared = VectorUtil.dotProduct(v, v);
+    return squared == 0f ? 0f : (float) (dot / Math.sqrt(squared));
+  }
+
+  /** Floating-point operations' worth of work per document, for {@code matchCost}. */
+  float costPerDoc(int dims) {
+    int dots = positives.length + negatives.length + (normalizeDocs ? 1 : 0);
+    return (float) dots * dims;
+  }
+
+  private static int argMax(float[][] targets, float[] v) {
+    int best = 0;
+    float bestDot = VectorUtil.dotProduct(targets[0], v);
+    for (int i = 1; i < targets.length; i++) {
+      float dot = VectorUtil.dotProduct(targets[i], v);
+      if (dot > bestDot) {
+        bestDot = dot;
+        best = i;
+      }
+    }
+    return best;
+  }
+}
