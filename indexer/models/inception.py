@@ -145,7 +145,9 @@ def build_network():
 def load(settings: Settings, allow_random: bool = False) -> InceptionV3:
     configure_tensorflow()
     try:
-        path = locate_weights(settings.weights_file, keras_cache_dir(), timeout_s=settings.http_timeout_s)
+        path = locate_weights(
+            settings.weights_file, keras_cache_dir(), url=WEIGHTS_URL, timeout_s=settings.http_timeout_s
+        )
     except ModelError:
         if not allow_random or settings.weights_file is not None:
             raise
