@@ -1,0 +1,348 @@
+"""Pure request building: a :class:`SearchRequest` becomes Solr parameters.
+
+Nothing here does I/O. :func:`build_params` takes the request, the collection's
+:class:`Schema` (the field allow-list), the resolved :class:`Target` (the query vector and
+the examples' groups, looked up by the client) and the mode the planner chose, and returns
+the ``/select`` parameters as a dict. Every user value reaches Solr through
+:mod:`query.escape`: quoted by :func:`~query.escape.quote`, or passed by ``$reference``.
+
+**The image query.** Scores use the vector field's ``dot_product`` on L2-normalised
+vectors, so a score is ``(1 + cosine) / 2``; :func:`cosine_to_score` converts a
+``min_similarity`` (cosine units) to that scale.
+
+* ``approx`` without ``min_similarity``: ``{!knn f=vector topK=N includeTags=filter}``; the
+  user's filters are ``fq``'s tagged ``filter`` and are the kNN pre-filter, so the graph
+  search returns the N nearest products *that pass the filters*.
+* ``approx`` with ``min_similarity``: ``{!vectorSimilarity minReturn=...}``, the set of
+  products at or above the threshold (graph traversal goes a margin below it).
+* ``exact``: ``{!lookalike ...}``, our plugin: exact similarity, ``minSimilarity`` in cosine
+  units; like/unlike ids are read inside Solr, so no vector lookup is needed.
+
+**Several examples in approx mode** use one query vector: the normalised mean of the
+positive examples minus ``unlike_weight`` times the mean of the negative ones (Rocchio),
+normalised again (:func:`combine_vectors`). The plugin's own definitions (``combine=max``,
+negatives subtracted as similarities) need ``mode=exact``; the planner picks it for them.
+
+**The similar set, and facets that are right across shards.** In SolrCloud ``{!knn topK=N}``
+runs on each shard, so a facet computed in the same request would count each shard's N
+nearest. Two cases:
+
+* With ``min_similarity`` the set is a threshold set, defined per document independently of
+  sharding, so facets (``json.facet`` with ``refine``) run in the same request.
+* Without it the set is the global top ``candidates``: the main request fetches them all
+  (rows=candidates; Solr merges the shards' lists into the global top N) and the client runs
+  :func:`facet_params` over exactly those ids. Without facets the main request asks only
+  for the page.
+
+**Text.** Text alone is an edismax query over ``title`` and the string attributes. Text
+*with* an image target keeps the image query as the main query (so it still defines the
+set and keeps its pre-filter) and re-ranks the top ``candidates`` with
+``{!rerank reRankWeight=1}`` by a bounded text score::
+
+    score = (1 + cosine) / 2  +  text_weight * t / (t + 2)        t = edismax BM25 score
+
+The saturation ``t / (t + 2)`` keeps BM25's unbounded scale from drowning the image: text
+adds at most ``text_weight`` and a product matching no word adds nothing. The image part
+alone is returned as the ``imgscore`` pseudo-field so the answer still shows each product's
+cosine similarity.
+
+**Variants and the examples themselves.** ``exclude_self`` and ``variants='exclude'`` are one
+``fq`` (``*:* -id:(...) -group:(...)``) tagged ``filter``, so they are part of the
+pre-filter and the set is still N others. ``variants='collapse'`` is
+``{!collapse field=group nullPolicy=expand}``: a post filter, deliberately *not* tagged
+``filter``, that keeps each group's best product; kNN fetches ``COLLAPSE_OVERFETCH`` times
+more neighbours so that enough groups survive. (Collapse needs a group's products on one
+shard: the indexer must route by group in a multi-shard collection.)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from lookalike.errors import BadRequest
+from query.escape import any_of, check_identifier, local_params, number, text_terms, vector_literal
+from query.models import Filter, SearchRequest
+from query.schema import FieldInfo, Schema
+
+FILTER_TAG = "filter"
+COLLAPSE_OVERFETCH = 3
+TRAVERSE_MARGIN = 0.1  # cosine units the vectorSimilarity graph walk goes below min_similarity
+TEXT_SATURATION = 2.0
+DEFAULT_FIELDS = ("id", "title", "group", "price", "in_stock", "image", "*_s", "*_ss", "*_l", "*_d", "*_b")
+SORT = "score desc,id asc"
+
+Params = dict[str, Any]
+SetKind = Literal["threshold", "top", "text"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the client resolved before building (I/O stays out of this module).
+
+    ``vector`` is the query vector (needed by approx mode, and by exact mode when the request
+    carries an inline vector); ``groups`` are the examples' ``group`` values (for
+    ``variants='exclude'``).
+    """
+
+    vector: tuple[float, ...] | None = None
+    groups: tuple[str, ...] = ()
+
+
+def cosine_to_score(cosine: float) -> float:
+    """Cosine similarity -> Lucene's dot_product score on unit vectors."""
+    return (1.0 + cosine) / 2.0
+
+
+def score_to_cosine(score: float) -> float:
+    return 2.0 * score - 1.0
+
+
+def similar_set(request: SearchRequest) -> SetKind:
+    """Which set pages and facets are taken from (see the module docstring)."""
+    if not request.has_image_target:
+        return "text"
+    return "threshold" if request.min_similarity is not None else "top"
+
+
+def combine_vectors(
+    likes: list[np.ndarray], unlikes: list[np.ndarray] | None = None, unlike_weight: float = 1.0
+) -> np.ndarray:
+    """The approx-mode query vector: normalised mean of positives minus weighted mean of negatives."""
+    if not likes:
+        raise ValueError("combine_vectors needs at least one positive example")
+    pos = np.mean([_unit(v) for v in likes], axis=0)
+    if unlikes:
+        pos = pos - unlike_weight * np.mean([_unit(v) for v in unlikes], axis=0)
+    return _unit(pos, what="the combined target (the negative examples cancel the positive ones)")
+
+
+def _unit(v: np.ndarray, what: str = "a vector") -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    norm = float(np.linalg.norm(v))
+    if not math.isfinite(norm) or norm == 0.0:
+        raise BadRequest(f"{what} has length zero; it has no direction to search")
+    return v / norm
+
+
+# -- filters -----------------------------------------------------------------------------
+
+
+def filter_queries(request: SearchRequest, schema: Schema, target: Target) -> list[str]:
+    """The ``fq``'s: user filters, in-stock, exclusions (all tagged ``filter``), then collapse."""
+    fqs = [_filter_fq(f, schema) for f in request.filters]
+    if request.in_stock is not None:
+        info = schema.filter_field("in_stock")
+        fqs.append(_tagged(info.name, f"{info.name}:{'true' if request.in_stock else 'false'}"))
+    excluded = []
+    if request.exclude_self and request.example_ids:
+        excluded.append("-" + any_of("id", request.example_ids))
+    if request.variants == "exclude" and target.groups:
+        excluded.append("-" + any_of("group", sorted(set(target.groups))))
+    if excluded:
+        fqs.append(local_params("lucene", tag=f"{FILTER_TAG},exclude") + "*:* " + " ".join(excluded))
+    if request.variants == "collapse":
+        fqs.append(local_params("collapse", field="group", nullPolicy="expand"))
+    return fqs
+
+
+def _tagged(field: str, clause: str) -> str:
+    return local_params("lucene", tag=f"{FILTER_TAG},f_{check_identifier(field)}") + clause
+
+
+def _filter_fq(f: Filter, schema: Schema) -> str:
+    info = schema.filter_field(f.field)
+    if f.values:
+        return _tagged(info.name, any_of(info.name, [_value(info, f.field, v) for v in f.values]))
+    if not info.numeric:
+        raise BadRequest(f"filter on {f.field!r}: a min/max range needs a numeric field, {f.field!r} is {info.kind}")
+    lo, hi = f.min, f.max
+    if info.kind == "long":
+        lo = None if lo is None else math.ceil(lo)
+        hi = None if hi is None else math.floor(hi)
+    lo_s = "*" if lo is None else number(lo)
+    hi_s = "*" if hi is None else number(hi)
+    return _tagged(info.name, f"{info.name}:[{lo_s} TO {hi_s}]")
+
+
+def _value(info: FieldInfo, name: str, v: str | int | float | bool) -> str:
+    """A filter value as the string Solr should match exactly, checked against the field's kind."""
+    if info.kind == "string":
+        return str(v).lower() if isinstance(v, bool) else str(v)
+    if info.kind == "boolean":
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str) and v.strip().lower() in ("true", "false"):
+            return v.strip().lower()
+        raise BadRequest(f"filter on {name!r}: {v!r} is not true or false")
+    try:
+        if isinstance(v, bool):
+            raise ValueError
+        x = float(v) if not isinstance(v, int) else v
+        if isinstance(x, float) and not math.isfinite(x):
+            raise ValueError
+    except (TypeError, ValueError) as err:
+        raise BadRequest(f"filter on {name!r}: {v!r} is not a number") from err
+    if info.kind == "long":
+        if isinstance(x, float) and not x.is_integer():
+            raise BadRequest(f"filter on {name!r}: {v!r} is not a whole number")
+        return str(int(x))
+    return number(float(x))
+
+
+# -- the main request --------------------------------------------------------------------
+
+
+def build_params(
+    request: SearchRequest, schema: Schema, *, mode: Literal["approx", "exact"], target: Target = Target()
+) -> Params:
+    """The ``/select`` parameters of ``request`` in ``mode`` (``auto`` is resolved before this)."""
+    if mode not in ("approx", "exact"):
+        raise ValueError(f"build_params needs a resolved mode, got {mode!r}")
+    kind = similar_set(request)
+    params: Params = {"fq": filter_queries(request, schema, target), "sort": SORT}
+    fields = return_fields(request, schema)
+    facets = facet_json(request, schema) if request.facets else None  # checks the names in every case
+
+    if request.text is not None:
+        params["qf"] = " ".join(f"{n}^2" if n == "title" else n for n in schema.text_fields())
+        params["text"] = text_terms(request.text)
+
+    if kind == "text":
+        params["q"] = local_params("edismax", qf="$qf", v="$text")
+    else:
+        params.update(_image_query(request, schema, mode, target))
+        if request.text is not None:
+            params["tq"] = local_params("edismax", qf="$qf", v="$text")
+            w = number(request.text_weight)
+            k = number(TEXT_SATURATION)
+            params["rrq"] = f"{{!func}}product({w},div(query($tq,0),sum(query($tq,0),{k})))"
+            params["rq"] = local_params("rerank", reRankQuery="$rrq", reRankDocs=request.candidates, reRankWeight=1)
+            fields.append("imgscore:" + _image_score_function(mode, target))
+
+    if kind == "top" and request.facets:
+        params["start"], params["rows"] = 0, request.candidates
+    else:
+        params["start"], params["rows"] = request.offset, request.k
+        if facets:
+            params["json.facet"] = facets
+    params["fl"] = ",".join(fields + ["score"])
+    if not params["fq"]:
+        del params["fq"]
+    return params
+
+
+def _image_query(request: SearchRequest, schema: Schema, mode: str, target: Target) -> Params:
+    field = check_identifier(schema.vector_field)
+    out: Params = {}
+    if mode == "approx":
+        if request.combine == "max":
+            raise BadRequest("combine=max needs mode=exact (or auto); approx search uses one combined vector")
+        out["vec"] = _vector_param(schema, target)
+        if request.min_similarity is None:
+            top_k = request.candidates * (COLLAPSE_OVERFETCH if request.variants == "collapse" else 1)
+            out["q"] = local_params("knn", f=field, topK=top_k, includeTags=FILTER_TAG, v="$vec")
+        else:
+            s = request.min_similarity
+            out["q"] = local_params(
+                "vectorSimilarity",
+                f=field,
+                minReturn=number(cosine_to_score(s)),
+                minTraverse=number(cosine_to_score(max(-1.0, s - TRAVERSE_MARGIN))),
+                includeTags=FILTER_TAG,
+                v="$vec",
+            )
+        return out
+    lp: dict[str, Any] = {"f": field}
+    if request.vector is not None or not request.like:
+        out["vec"] = _vector_param(schema, target)
+        lp["vector"] = "$vec"
+    else:
+        out["like"] = ",".join(_plugin_id(i) for i in request.like)
+        lp["like"] = "$like"
+    if request.unlike:
+        out["unlike"] = ",".join(_plugin_id(i) for i in request.unlike)
+        lp["unlike"] = "$unlike"
+        lp["unlikeWeight"] = number(request.unlike_weight)
+    if len(request.like) + (request.vector is not None) > 1:
+        lp["combine"] = request.combine
+    if request.min_similarity is not None:
+        lp["minSimilarity"] = number(request.min_similarity)
+    out["q"] = local_params("lookalike", **lp)
+    if request.text is not None:
+        out["img"] = out["q"]
+    return out
+
+
+def _image_score_function(mode: str, target: Target) -> str:
+    if mode == "approx":
+        # The kNN query cannot be re-run as a function (as a sub-query it would lose its
+        # pre-filter), so the image score is recomputed per returned product.
+        return f"vectorSimilarity(vector,{vector_literal(target.vector or ())})"
+    return "query($img,0)"
+
+
+def _plugin_id(product_id: str) -> str:
+    if "," in product_id:
+        raise BadRequest(
+            f"product id {product_id!r} contains a comma, which the exact mode's like/unlike lists "
+            "cannot carry; use mode=approx"
+        )
+    return product_id
+
+
+def _vector_param(schema: Schema, target: Target) -> str:
+    if target.vector is None:
+        raise ValueError("this request needs the resolved query vector (Target.vector)")
+    if schema.vector_dims is not None and len(target.vector) != schema.vector_dims:
+        raise BadRequest(
+            f"the query vector has {len(target.vector)} dimensions but the index has {schema.vector_dims}; "
+            "embed the image with the index's model and PCA"
+        )
+    return vector_literal(target.vector)
+
+
+def return_fields(request: SearchRequest, schema: Schema) -> list[str]:
+    if request.fields is None:
+        return list(DEFAULT_FIELDS)
+    names = ["id"] + [schema.resolve(f).name for f in request.fields]
+    return list(dict.fromkeys(names))
+
+
+def facet_json(request: SearchRequest, schema: Schema) -> str:
+    """``json.facet``: one terms facet per field, refined so distributed counts are exact."""
+    facets = {}
+    for name in request.facets:
+        info = schema.facet_field(name)
+        facets[info.name] = {
+            "type": "terms",
+            "field": info.name,
+            "limit": request.facet_limit,
+            "mincount": 1,
+            "refine": True,
+            "sort": "count desc",
+        }
+    return json.dumps(facets, sort_keys=True)
+
+
+# -- the follow-up requests ----------------------------------------------------------------
+
+
+def facet_params(request: SearchRequest, schema: Schema, ids: list[str]) -> Params:
+    """Facets over exactly the similar set ``ids`` (the global top-N of the main request)."""
+    params: Params = {"q": "*:*", "rows": 0, "json.facet": facet_json(request, schema)}
+    params["fq"] = [local_params("lucene") + any_of("id", ids)] if ids else ["-*:*"]
+    return params
+
+
+def count_params(request: SearchRequest, schema: Schema, target: Target = Target()) -> Params:
+    """How many products pass the filters: what the planner compares with its threshold."""
+    fqs = [fq for fq in filter_queries(request, schema, target) if not fq.startswith("{!collapse")]
+    params: Params = {"q": "*:*", "rows": 0}
+    if fqs:
+        params["fq"] = fqs
+    return params

@@ -1,0 +1,249 @@
+"""build_params: whole parameter dictionaries for each kind of request."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lookalike.errors import BadRequest
+from query.build import (
+    Target,
+    build_params,
+    combine_vectors,
+    cosine_to_score,
+    count_params,
+    facet_params,
+    score_to_cosine,
+)
+from query.models import SearchRequest
+
+from test_query_schema import products_schema
+
+SCHEMA = products_schema()
+VEC = (0.5, 0.5, 0.5, 0.5)
+VEC_S = "[0.5,0.5,0.5,0.5]"
+FL = "id,title,group,price,in_stock,image,*_s,*_ss,*_l,*_d,*_b,score"
+
+
+def build(mode="approx", target=Target(vector=VEC), **kw):
+    return build_params(SearchRequest(**kw), SCHEMA, mode=mode, target=target)
+
+
+def test_approx_similar_by_id_excludes_itself_and_prefilters():
+    assert build(like=("p1",)) == {
+        "q": "{!knn f=vector topK=100 includeTags=filter v=$vec}",
+        "vec": VEC_S,
+        "fq": ['{!lucene tag=filter,exclude}*:* -id:("p1")'],
+        "sort": "score desc,id asc",
+        "start": 0,
+        "rows": 10,
+        "fl": FL,
+    }
+
+
+def test_approx_with_filters_variants_excluded_and_paging():
+    p = build(
+        like=("p1", "p2"),
+        filters=[
+            {"field": "color", "values": ["red", "light blue"]},
+            {"field": "price", "min": 10, "max": 20.5},
+            {"field": "size", "min": 1.5},
+            {"field": "organic", "values": ["TRUE"]},
+            {"field": "size", "values": [3, "4"]},
+        ],
+        in_stock=True,
+        variants="exclude",
+        k=5,
+        offset=10,
+        candidates=50,
+        target=Target(vector=VEC, groups=("g2", "g1", "g2")),
+    )
+    assert p == {
+        "q": "{!knn f=vector topK=50 includeTags=filter v=$vec}",
+        "vec": VEC_S,
+        "fq": [
+            '{!lucene tag=filter,f_color_s}color_s:("red" OR "light blue")',
+            "{!lucene tag=filter,f_price}price:[10 TO 20.5]",
+            "{!lucene tag=filter,f_size_l}size_l:[2 TO *]",
+            '{!lucene tag=filter,f_organic_b}organic_b:("true")',
+            '{!lucene tag=filter,f_size_l}size_l:("3" OR "4")',
+            "{!lucene tag=filter,f_in_stock}in_stock:true",
+            '{!lucene tag=filter,exclude}*:* -id:("p1" OR "p2") -group:("g1" OR "g2")',
+        ],
+        "sort": "score desc,id asc",
+        "start": 10,
+        "rows": 5,
+        "fl": FL,
+    }
+
+
+def test_include_self_and_variants_has_no_exclusion_fq():
+    p = build(like=("p1",), exclude_self=False)
+    assert "fq" not in p
+
+
+def test_collapse_is_an_untagged_post_filter_and_knn_overfetches():
+    p = build(like=("p1",), variants="collapse", exclude_self=False)
+    assert p["q"] == "{!knn f=vector topK=300 includeTags=filter v=$vec}"
+    assert p["fq"] == ["{!collapse field=group nullPolicy=expand}"]
+
+
+def test_min_similarity_in_approx_is_a_vector_similarity_threshold_on_the_score_scale():
+    p = build(like=("p1",), min_similarity=0.6, facets=("color",))
+    assert p["q"] == "{!vectorSimilarity f=vector minReturn=0.8 minTraverse=0.75 includeTags=filter v=$vec}"
+    assert (p["start"], p["rows"]) == (0, 10)
+    assert json.loads(p["json.facet"]) == {
+        "color_s": {"type": "terms", "field": "color_s", "limit": 10, "mincount": 1, "refine": True, "sort": "count desc"}
+    }
+
+
+def test_facets_over_the_top_set_fetch_the_whole_set_and_facet_later():
+    p = build(like=("p1",), facets=("color", "tags"), candidates=40, k=5, offset=5)
+    assert (p["start"], p["rows"]) == (0, 40)
+    assert "json.facet" not in p
+    f = facet_params(SearchRequest(like=("p1",), facets=("color", "tags"), facet_limit=3), SCHEMA, ["a", 'b"c'])
+    assert f == {
+        "q": "*:*",
+        "rows": 0,
+        "fq": ['{!lucene}id:("a" OR "b\\"c")'],
+        "json.facet": json.dumps(
+            {
+                "color_s": {"field": "color_s", "limit": 3, "mincount": 1, "refine": True, "sort": "count desc", "type": "terms"},
+                "tags_ss": {"field": "tags_ss", "limit": 3, "mincount": 1, "refine": True, "sort": "count desc", "type": "terms"},
+            },
+            sort_keys=True,
+        ),
+    }
+    assert facet_params(SearchRequest(like=("p1",), facets=("color",)), SCHEMA, [])["fq"] == ["-*:*"]
+
+
+def test_exact_by_ids_reads_the_vectors_inside_solr():
+    p = build(
+        mode="exact",
+        target=Target(),
+        like=("p1", "p2"),
+        unlike=("p3",),
+        combine="max",
+        unlike_weight=0.5,
+        min_similarity=-0.25,
+        exclude_self=False,
+    )
+    assert p == {
+        "q": "{!lookalike f=vector like=$like unlike=$unlike unlikeWeight=0.5 combine=max minSimilarity=-0.25}",
+        "like": "p1,p2",
+        "unlike": "p3",
+        "sort": "score desc,id asc",
+        "start": 0,
+        "rows": 10,
+        "fl": FL,
+    }
+
+
+def test_exact_with_an_inline_vector():
+    p = build(mode="exact", vector=VEC, fields=("title", "color"))
+    assert p == {
+        "q": "{!lookalike f=vector vector=$vec}",
+        "vec": VEC_S,
+        "sort": "score desc,id asc",
+        "start": 0,
+        "rows": 10,
+        "fl": "id,title,color_s,score",
+    }
+
+
+def test_exact_refuses_ids_with_commas():
+    with pytest.raises(BadRequest, match="contains a comma"):
+        build(mode="exact", target=Target(), like=("a,b",))
+
+
+def test_approx_refuses_combine_max():
+    with pytest.raises(BadRequest, match="combine=max needs mode=exact"):
+        build(like=("a", "b"), combine="max")
+
+
+def test_text_alone_is_edismax_with_facets_in_the_same_request():
+    p = build(text='red "dress" OR {!x}', facets=("pattern",), target=Target())
+    assert p == {
+        "q": "{!edismax qf=$qf v=$text}",
+        "qf": "title^2 color_s pattern_s tags_ss",
+        "text": '"red" "\\"dress\\"" "OR" "{!x}"',
+        "sort": "score desc,id asc",
+        "start": 0,
+        "rows": 10,
+        "json.facet": json.dumps(
+            {"pattern_s": {"field": "pattern_s", "limit": 10, "mincount": 1, "refine": True, "sort": "count desc", "type": "terms"}},
+            sort_keys=True,
+        ),
+        "fl": FL,
+    }
+
+
+def test_text_with_an_image_reranks_with_a_bounded_text_score():
+    p = build(like=("p1",), text="red", text_weight=0.25, exclude_self=False)
+    assert p == {
+        "q": "{!knn f=vector topK=100 includeTags=filter v=$vec}",
+        "vec": VEC_S,
+        "qf": "title^2 color_s pattern_s tags_ss",
+        "text": '"red"',
+        "tq": "{!edismax qf=$qf v=$text}",
+        "rrq": "{!func}product(0.25,div(query($tq,0),sum(query($tq,0),2)))",
+        "rq": "{!rerank reRankQuery=$rrq reRankDocs=100 reRankWeight=1}",
+        "sort": "score desc,id asc",
+        "start": 0,
+        "rows": 10,
+        "fl": FL.removesuffix(",score") + ",imgscore:vectorSimilarity(vector,[0.5,0.5,0.5,0.5]),score",
+    }
+    e = build(mode="exact", target=Target(), like=("p1",), text="red", exclude_self=False)
+    assert e["img"] == e["q"] == "{!lookalike f=vector like=$like}"
+    assert e["fl"].endswith(",imgscore:query($img,0),score")
+
+
+def test_wrong_vector_width_is_a_bad_request():
+    with pytest.raises(BadRequest, match="the query vector has 3 dimensions but the index has 4"):
+        build(vector=(1.0, 0.0, 0.0), target=Target(vector=(1.0, 0.0, 0.0)))
+
+
+@pytest.mark.parametrize(
+    "filters, message",
+    [
+        ([{"field": "colr", "values": ["red"]}], "unknown filter field 'colr'; known: "),
+        ([{"field": "color", "min": 1}], "a min/max range needs a numeric field"),
+        ([{"field": "size", "values": ["big"]}], "'big' is not a number"),
+        ([{"field": "size", "values": [1.5]}], "1.5 is not a whole number"),
+        ([{"field": "organic", "values": ["yes"]}], "'yes' is not true or false"),
+        ([{"field": "title", "values": ["x"]}], "cannot filter on 'title'"),
+    ],
+)
+def test_filter_errors(filters, message):
+    with pytest.raises(BadRequest, match=message.replace("(", r"\(")):
+        build(like=("p1",), filters=filters)
+
+
+def test_unknown_facet_and_return_field():
+    with pytest.raises(BadRequest, match="unknown facet field 'colour'"):
+        build(like=("p1",), facets=("colour",))
+    with pytest.raises(BadRequest, match="unknown field 'nope'"):
+        build(like=("p1",), fields=("nope",))
+
+
+def test_count_params_leave_out_collapse():
+    r = SearchRequest(like=("p1",), variants="collapse", filters=[{"field": "color", "values": ["red"]}])
+    assert count_params(r, SCHEMA) == {
+        "q": "*:*",
+        "rows": 0,
+        "fq": ['{!lucene tag=filter,f_color_s}color_s:("red")', '{!lucene tag=filter,exclude}*:* -id:("p1")'],
+    }
+
+
+def test_score_scale():
+    assert cosine_to_score(1) == 1 and cosine_to_score(-1) == 0 and cosine_to_score(0.5) == 0.75
+    assert score_to_cosine(cosine_to_score(0.3)) == pytest.approx(0.3)
+
+
+def test_combine_vectors_is_the_normalised_rocchio_vector():
+    a, b, c = np.array([1.0, 0, 0]), np.array([0, 2.0, 0]), np.array([0, 0, 1.0])
+    got = combine_vectors([a, b], [c], 0.5)
+    want = np.array([0.5, 0.5, -0.5]) / np.linalg.norm([0.5, 0.5, -0.5])
+    assert np.allclose(got, want)
+    with pytest.raises(BadRequest, match="length zero"):
+        combine_vectors([a], [a], 1.0)
