@@ -1,0 +1,120 @@
+package io.lookalike.solr;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Random;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.Field;
+import org.apache.lucene.document.KnnFloatVectorField;
+import org.apache.lucene.document.StringField;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.NoMergePolicy;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.store.ByteBuffersDirectory;
+
+/**
+ * A small real index for the query tests: several segments (no merging), some documents without
+ * a vector, some deleted, a {@code color} attribute to filter on. Keeps the raw vectors so tests
+ * can compute the expected answer by brute force in double precision.
+ */
+final class TestIndex implements Closeable {
+  static final String FIELD = "vector";
+  static final int DIMS = 8;
+  static final int DOCS = 600;
+  static final int DOCS_PER_SEGMENT = 100;
+
+  /** One document as indexed: its id, color, raw vector (null when it has none), liveness. */
+  record Doc(String id, String color, float[] vector, boolean live) {}
+
+  final List<Doc> docs = new ArrayList<>();
+  final ByteBuffersDirectory directory = new ByteBuffersDirectory();
+  final DirectoryReader reader;
+  final IndexSearcher searcher;
+
+  TestIndex(VectorSimilarityFunction similarity, boolean unitVectors) throws IOException {
+    Random random = new Random(20261123L);
+    IndexWriterConfig config = new IndexWriterConfig().setMergePolicy(NoMergePolicy.INSTANCE);
+    try (IndexWriter writer = new IndexWriter(directory, config)) {
+      for (int i = 0; i < DOCS; i++) {
+        String id = "doc" + i;
+        String color = i % 10 == 3 ? "red" : "other";
+        float[] vector = i % 7 == 5 ? null : randomVector(random, unitVectors);
+        boolean live = i % 11 != 4;
+        docs.add(new Doc(id, color, vector, live));
+        Document doc = new Document();
+        doc.add(new StringField("id", id, Field.Store.YES));
+        doc.add(new StringField("color", color, Field.Store.NO));
+        if (vector != null) {
+          doc.add(new KnnFloatVectorField(FIELD, vector, similarity));
+        }
+        writer.addDocument(doc);
+        if ((i + 1) % DOCS_PER_SEGMENT == 0) {
+          writer.commit();
+        }
+      }
+      for (Doc doc : docs) {
+        if (!doc.live()) {
+          writer.deleteDocuments(new Term("id", doc.id()));
+        }
+      }
+      writer.commit();
+    }
+    reader = DirectoryReader.open(directory);
+    searcher = new IndexSearcher(reader);
+  }
+
+  private static float[] randomVector(Random random, boolean unit) {
+    float[] v = new float[DIMS];
+    double squared = 0;
+    for (int d = 0; d < DIMS; d++) {
+      v[d] = (float) (random.nextGaussian() * 2.5);
+      squared += v[d] * v[d];
+    }
+    if (unit) {
+      for (int d = 0; d < DIMS; d++) {
+        v[d] = (float) (v[d] / Math.sqrt(squared));
+      }
+    }
+    return v;
+  }
+
+  float[] vectorOf(String id) {
+    return docs.stream().filter(d -> d.id().equals(id)).findFirst().orElseThrow().vector().clone();
+  }
+
+  String idOf(int docId) throws IOException {
+    return searcher.storedFields().document(docId).get("id");
+  }
+
+  int docIdOf(String id) throws IOException {
+    var hits = searcher.search(new org.apache.lucene.search.TermQuery(new Term("id", id)), 1);
+    return hits.scoreDocs[0].doc;
+  }
+
+  /** Live documents with a vector, as (id, expected similarity), best first. */
+  List<Expected> bruteForce(BruteForce sim, String onlyColor) {
+    List<Expected> out = new ArrayList<>();
+    for (Doc doc : docs) {
+      if (doc.live() && doc.vector() != null && (onlyColor == null || onlyColor.equals(doc.color()))) {
+        out.add(new Expected(doc.id(), sim.similarity(doc.vector())));
+      }
+    }
+    out.sort(Comparator.comparingDouble(Expected::similarity).reversed());
+    return out;
+  }
+
+  record Expected(String id, double similarity) {}
+
+  @Override
+  public void close() throws IOException {
+    reader.close();
+    directory.close();
+  }
+}
