@@ -44,83 +44,85 @@ def image_key(content: bytes) -> str:
 
 
 class EmbeddingCache:
-    """The vectors of one model with one set of weights, keyed by image SHA-256."""
+    """Vectors on disk under ``root``, keyed by (model name, weights SHA-256, image SHA-256)."""
 
-    def __init__(self, root: str | Path, model_name: str, weights_sha256: str, *, fsync: bool = True):
-        if not model_name or "/" in model_name or not weights_sha256:
-            raise ValueError("a cache needs a model name (no '/') and a weights hash")
-        self.model_name = model_name
-        self.weights_sha256 = weights_sha256
-        self.directory = Path(root) / f"{model_name}-{weights_sha256[:16]}"
+    def __init__(self, root: str | Path, *, fsync: bool = True):
+        self.root = Path(root)
         self._fsync = fsync
         self.hits = 0
         self.misses = 0
         self.corrupt = 0
 
-    @classmethod
-    def for_model(cls, root: str | Path, model) -> EmbeddingCache:
-        """The cache of an :class:`~indexer.models.EmbeddingModel`."""
-        return cls(root, model.name, model.weights_sha256)
+    def directory(self, model_name: str, weights_sha256: str) -> Path:
+        if not model_name or "/" in model_name or model_name.startswith(".") or not weights_sha256:
+            raise ValueError(f"a cache key needs a model name (no '/') and a weights hash, got {model_name!r}")
+        if "/" in weights_sha256:
+            raise ValueError(f"not a weights hash: {weights_sha256!r}")
+        return self.root / f"{model_name}-{weights_sha256[:16]}"
 
-    def _key_digest(self, image_sha256: str) -> bytes:
-        full = f"{self.model_name}\0{self.weights_sha256}\0{image_sha256}".encode()
-        return hashlib.sha256(full).digest()
-
-    def path(self, image_sha256: str) -> Path:
+    def path(self, model_name: str, weights_sha256: str, image_sha256: str) -> Path:
         if len(image_sha256) < 3 or not all(c in "0123456789abcdef" for c in image_sha256):
             raise ValueError(f"not a lowercase hex image hash: {image_sha256!r}")
-        return self.directory / image_sha256[:2] / f"{image_sha256}.vec"
+        return self.directory(model_name, weights_sha256) / image_sha256[:2] / f"{image_sha256}.vec"
 
-    def _encode(self, image_sha256: str, vector: np.ndarray) -> bytes:
+    @staticmethod
+    def _key_digest(model_name: str, weights_sha256: str, image_sha256: str) -> bytes:
+        return hashlib.sha256(f"{model_name}\0{weights_sha256}\0{image_sha256}".encode()).digest()
+
+    @staticmethod
+    def _encode(digest: bytes, vector: np.ndarray) -> bytes:
         data = np.ascontiguousarray(vector, dtype="<f4")
         if data.ndim != 1 or data.size == 0:
             raise ValueError(f"cache entries are 1-d vectors, got shape {data.shape}")
-        body = _HEADER.pack(MAGIC, VERSION, self._key_digest(image_sha256), data.size) + data.tobytes()
+        body = _HEADER.pack(MAGIC, VERSION, digest, data.size) + data.tobytes()
         return body + _CRC.pack(zlib.crc32(body))
 
-    def _decode(self, image_sha256: str, raw: bytes) -> np.ndarray | None:
+    @staticmethod
+    def _decode(digest: bytes, raw: bytes) -> np.ndarray | None:
+        """The vector in ``raw``, or None when the file is short, torn, damaged or not this key's."""
         if len(raw) < _HEADER.size + _CRC.size:
             return None
         body, (crc,) = raw[: -_CRC.size], _CRC.unpack(raw[-_CRC.size :])
         if zlib.crc32(body) != crc:
             return None
-        magic, version, digest, width = _HEADER.unpack_from(body)
-        if magic != MAGIC or version != VERSION or digest != self._key_digest(image_sha256):
+        magic, version, stored_digest, width = _HEADER.unpack_from(body)
+        if magic != MAGIC or version != VERSION or stored_digest != digest:
             return None
         if len(body) != _HEADER.size + 4 * width:
             return None
         return np.frombuffer(body, dtype="<f4", offset=_HEADER.size).astype(np.float32)
 
-    def get(self, image_sha256: str) -> np.ndarray | None:
-        return self.get_many([image_sha256]).get(image_sha256)
+    def get(self, model_name: str, weights_sha256: str, image_sha256: str) -> np.ndarray | None:
+        return self.get_many(model_name, weights_sha256, [image_sha256]).get(image_sha256)
 
-    def get_many(self, image_sha256s: Iterable[str]) -> dict[str, np.ndarray]:
+    def get_many(self, model_name: str, weights_sha256: str, image_sha256s: Iterable[str]) -> dict[str, np.ndarray]:
         """The cached vectors among ``image_sha256s``; a missing or damaged entry is left out."""
         found: dict[str, np.ndarray] = {}
         for key in image_sha256s:
             if key in found:
                 continue
+            path = self.path(model_name, weights_sha256, key)
             try:
-                raw = self.path(key).read_bytes()
+                raw = path.read_bytes()
             except FileNotFoundError:
                 self.misses += 1
                 continue
-            vector = self._decode(key, raw)
+            vector = self._decode(self._key_digest(model_name, weights_sha256, key), raw)
             if vector is None:
                 self.corrupt += 1
                 self.misses += 1
-                log.warning("embedding cache entry %s is damaged; it will be recomputed", self.path(key))
+                log.warning("embedding cache entry %s is damaged; it will be recomputed", path)
                 continue
             self.hits += 1
             found[key] = vector
         return found
 
-    def put_many(self, vectors: Mapping[str, np.ndarray]) -> None:
+    def put_many(self, model_name: str, weights_sha256: str, vectors: Mapping[str, np.ndarray]) -> None:
         """Store each vector atomically (temp file, fsync, rename); then fsync the directories."""
         touched: set[Path] = set()
         for key, vector in vectors.items():
-            target = self.path(key)
-            payload = self._encode(key, vector)
+            target = self.path(model_name, weights_sha256, key)
+            payload = self._encode(self._key_digest(model_name, weights_sha256, key), vector)
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{key[:16]}.", suffix=TEMP_SUFFIX)
             try:
@@ -145,19 +147,18 @@ class EmbeddingCache:
                 finally:
                     os.close(dir_fd)
 
-    def put(self, image_sha256: str, vector: np.ndarray) -> None:
-        self.put_many({image_sha256: vector})
+    def put(self, model_name: str, weights_sha256: str, image_sha256: str, vector: np.ndarray) -> None:
+        self.put_many(model_name, weights_sha256, {image_sha256: vector})
 
     def sweep(self) -> int:
-        """Remove temporary files left by killed writers; returns how many."""
+        """Remove temporary files left by killed writers (in every model's directory)."""
         removed = 0
-        if self.directory.is_dir():
-            for tmp in self.directory.glob(f"*/.*{TEMP_SUFFIX}"):
+        if self.root.is_dir():
+            for tmp in self.root.glob(f"*/*/.*{TEMP_SUFFIX}"):
                 tmp.unlink(missing_ok=True)
                 removed += 1
         return removed
 
-    def __len__(self) -> int:
-        if not self.directory.is_dir():
-            return 0
-        return sum(1 for _ in self.directory.glob("*/*.vec"))
+    def count(self, model_name: str, weights_sha256: str) -> int:
+        directory = self.directory(model_name, weights_sha256)
+        return sum(1 for _ in directory.glob("*/*.vec")) if directory.is_dir() else 0
