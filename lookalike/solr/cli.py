@@ -1,0 +1,79 @@
+"""``lookalike solr start|stop|status``: run a local SolrCloud from the Maven-built runtime."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from lookalike.settings import Settings
+from lookalike.solr import cluster
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    solr = subparsers.add_parser("solr", help="start, stop or inspect the local Solr cloud")
+    sub = solr.add_subparsers(dest="solr_command", metavar="ACTION", required=True)
+
+    start = sub.add_parser("start", help="start Solr (SolrCloud; node 1 runs ZooKeeper on port+1000)")
+    start.add_argument("--port", type=int, default=None, help="port of node 1 (default: the port of LOOKALIKE_SOLR_URL, 8983)")
+    start.add_argument("--nodes", type=int, default=1, help="number of nodes, on consecutive ports (default 1)")
+    start.add_argument("--heap", default=None, help="Java heap of each node (default: LOOKALIKE_SOLR_HEAP, 1g)")
+    start.set_defaults(func=cmd_start)
+
+    stop = sub.add_parser("stop", help="stop every node started from this data dir")
+    stop.set_defaults(func=cmd_stop)
+
+    status = sub.add_parser("status", help="nodes, ZooKeeper, collections, aliases and configsets")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(func=cmd_status)
+
+
+def cmd_start(args: argparse.Namespace, settings: Settings) -> int:
+    port = args.port or settings.solr_port
+    t0 = time.monotonic()
+    st = cluster.start(settings, nodes=args.nodes, port=port, heap=args.heap or settings.solr_heap)
+    print(f"Solr is up in {time.monotonic() - t0:.1f} s: {st.url}")
+    _print_status(st)
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace, settings: Settings) -> int:
+    ports = cluster.stop(settings)
+    print(f"stopped Solr on port(s) {', '.join(map(str, ports))}" if ports else "no Solr node of ours was running")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    st = cluster.status(settings)
+    if args.json:
+        json.dump(st.to_dict(), sys.stdout, indent=2)
+        print()
+    else:
+        _print_status(st)
+    return 0 if st.running else 1
+
+
+def _print_status(st: cluster.ClusterStatus) -> None:
+    print(f"Solr:        {st.url} ({'running' if st.running else 'not running'})")
+    if st.error and not st.running:
+        print(f"             {st.error}")
+    if st.java:
+        print(f"Java:        {st.java}")
+    if st.zk_host:
+        print(f"ZooKeeper:   {st.zk_host} (embedded in node 1)")
+    for n in st.nodes:
+        state = "healthy" if n.healthy else ("running, not healthy" if n.running else "not running")
+        zk = " + ZooKeeper" if n.zookeeper else ""
+        print(f"  node {n.port}{zk}: {state}, pid {n.pid}, log {n.log}")
+    if not st.running:
+        return
+    print(f"Live nodes:  {', '.join(st.live_nodes) or '-'}")
+    print(f"Configsets:  {', '.join(st.configsets) or '-'}")
+    if st.collections:
+        print("Collections:")
+        for name, c in st.collections.items():
+            print(f"  {name}: {c['shards']} shard(s), {c['replicas']} replica(s), {c['health']}, configset {c['configset']}")
+    else:
+        print("Collections: -")
+    print(f"Aliases:     {', '.join(f'{a} -> {t}' for a, t in st.aliases.items()) or '-'}")

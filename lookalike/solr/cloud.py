@@ -1,0 +1,231 @@
+"""SolrCloud administration used by everyone: configsets, collections, aliases.
+
+Each product collection has its own vector width (the PCA width chosen at index time), and
+collections that share a configset in ZooKeeper share its schema. So
+:func:`create_collection` first copies the base configset (``products``) to a configset named
+after the collection (Configsets API ``CREATE`` with ``baseConfigSet``), creates the
+collection on it, then adds the ``knn_vector_<dims>`` field type and the ``vector`` field
+through the Schema API. :func:`delete_collection` removes both again.
+
+All functions take a :class:`SolrClient` and raise the project's errors (``NotFound`` for a
+missing collection, ``BadRequest`` for an unusable name or width, ``SolrRequestError`` with
+Solr's own message otherwise).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from lookalike.connection import SolrClient
+from lookalike.errors import BadRequest, NotFound, SolrRequestError
+from lookalike.fields import VECTOR_FIELD
+from lookalike.settings import REPO_ROOT
+
+log = logging.getLogger(__name__)
+
+CONFIGSETS_DIR = REPO_ROOT / "solr" / "configsets"
+PRODUCTS_CONFIGSET = "products"
+META_CONFIGSET = "lookalike_meta"
+BASE_CONFIGSETS = (PRODUCTS_CONFIGSET, META_CONFIGSET)
+MAX_DIMS = 1024  # Lucene 9.12's HNSW vectors format limit
+SIMILARITY = "dot_product"  # on L2-normalised vectors: cosine similarity
+HNSW_MAX_CONNECTIONS = 16
+HNSW_BEAM_WIDTH = 100
+SCHEMA_UPDATE_TIMEOUT_S = 60  # the Schema API waits this long for every replica to apply a change
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+
+
+def check_name(name: str, what: str = "collection") -> str:
+    if not _NAME_RE.match(name or ""):
+        raise BadRequest(
+            f"{what} name {name!r} is not allowed: use letters, digits, '.', '_' and '-', not starting with '-' or '.'"
+        )
+    return name
+
+
+def vector_field_type(dims: int) -> dict[str, Any]:
+    """The Schema API definition of the dense vector type of width ``dims``."""
+    return {
+        "name": f"knn_vector_{dims}",
+        "class": "solr.DenseVectorField",
+        "vectorDimension": dims,
+        "similarityFunction": SIMILARITY,
+        "knnAlgorithm": "hnsw",
+        "hnswMaxConnections": HNSW_MAX_CONNECTIONS,
+        "hnswBeamWidth": HNSW_BEAM_WIDTH,
+    }
+
+
+# -- configsets ----------------------------------------------------------------------
+def zip_configset(directory: Path) -> bytes:
+    """The configset directory as a zip, files at the zip's root (what the UPLOAD action wants)."""
+    if not (directory / "solrconfig.xml").is_file():
+        raise BadRequest(f"{directory} is not a configset: it has no solrconfig.xml")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(directory).as_posix())
+    return buf.getvalue()
+
+
+def upload_configset(client: SolrClient, name: str, directory: Path, *, overwrite: bool = True) -> None:
+    """Upload a configset directory to ZooKeeper through the Configsets API."""
+    check_name(name, "configset")
+    client.request(
+        "POST",
+        "admin/configs",
+        params={"action": "UPLOAD", "name": name, "overwrite": str(overwrite).lower(),
+                "cleanup": "true", "wt": "json"},
+        data=zip_configset(directory),
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    log.info("uploaded configset %s from %s", name, directory)
+
+
+def upload_base_configsets(client: SolrClient, configsets_dir: Path = CONFIGSETS_DIR) -> None:
+    """Upload (or refresh) ``products`` and ``lookalike_meta``."""
+    for name in BASE_CONFIGSETS:
+        upload_configset(client, name, configsets_dir / name)
+
+
+def list_configsets(client: SolrClient) -> list[str]:
+    return sorted(client.get("admin/configs", {"action": "LIST"}).get("configSets", []))
+
+
+def delete_configset(client: SolrClient, name: str) -> None:
+    client.get("admin/configs", {"action": "DELETE", "name": name})
+
+
+def _ensure_configset(client: SolrClient, name: str) -> None:
+    if name not in list_configsets(client):
+        directory = CONFIGSETS_DIR / name
+        if not directory.is_dir():
+            raise NotFound(f"configset {name} is neither in ZooKeeper nor in {CONFIGSETS_DIR}")
+        upload_configset(client, name, directory)
+
+
+# -- collections ---------------------------------------------------------------------
+def list_collections(client: SolrClient) -> list[str]:
+    return sorted(client.collections_api("LIST").get("collections", []))
+
+
+def create_collection(
+    client: SolrClient,
+    name: str,
+    dims: int,
+    shards: int = 1,
+    replicas: int = 1,
+    *,
+    configset: str = PRODUCTS_CONFIGSET,
+) -> None:
+    """Create collection ``name`` whose ``vector`` field holds ``dims``-wide vectors.
+
+    The collection gets its own configset (a copy of ``configset`` named ``name``), so its
+    schema, and its vector width, is its own. On failure nothing is left behind.
+    """
+    check_name(name)
+    if not 1 <= int(dims) <= MAX_DIMS:
+        raise BadRequest(f"vector width must be between 1 and {MAX_DIMS}, got {dims}")
+    if shards < 1 or replicas < 1:
+        raise BadRequest(f"shards and replicas must be at least 1, got {shards} and {replicas}")
+    if name in list_collections(client):
+        raise BadRequest(f"collection {name} already exists")
+    _ensure_configset(client, configset)
+    if name in list_configsets(client):  # a leftover of an interrupted create
+        delete_configset(client, name)
+    client.get("admin/configs", {"action": "CREATE", "name": name, "baseConfigSet": configset,
+                                 "configSetProp.immutable": "false"})
+    try:
+        client.collections_api(
+            "CREATE",
+            name=name,
+            numShards=shards,
+            replicationFactor=replicas,
+            **{"collection.configName": name},
+            waitForFinalState="true",
+        )
+        field_type = vector_field_type(int(dims))
+        client.post(
+            f"{name}/schema",
+            {"updateTimeoutSecs": SCHEMA_UPDATE_TIMEOUT_S},
+            json_body={
+                "add-field-type": field_type,
+                "add-field": {"name": VECTOR_FIELD, "type": field_type["name"], "indexed": True, "stored": True},
+            },
+        )
+    except BaseException:
+        _drop(client, name)
+        raise
+    log.info("created collection %s (%d-d vectors, %d shard(s) x %d replica(s))", name, dims, shards, replicas)
+
+
+def create_meta_collection(client: SolrClient, name: str, *, configset: str = META_CONFIGSET) -> None:
+    """Create the small metadata collection (one shard) on the ``lookalike_meta`` configset."""
+    check_name(name)
+    _ensure_configset(client, configset)
+    client.collections_api(
+        "CREATE", name=name, numShards=1, replicationFactor=1,
+        **{"collection.configName": configset}, waitForFinalState="true",
+    )
+
+
+def _drop(client: SolrClient, name: str) -> None:
+    for action in (lambda: client.collections_api("DELETE", name=name), lambda: delete_configset(client, name)):
+        try:
+            action()
+        except SolrRequestError as err:
+            log.debug("cleanup of %s: %s", name, err)
+
+
+def delete_collection(client: SolrClient, name: str) -> None:
+    """Delete a collection and its own configset (never a base configset)."""
+    if name not in list_collections(client):
+        raise NotFound(f"collection {name} does not exist")
+    info = client.collections_api("CLUSTERSTATUS", collection=name)
+    configset = info.get("cluster", {}).get("collections", {}).get(name, {}).get("configName")
+    client.collections_api("DELETE", name=name)
+    if configset == name and configset not in BASE_CONFIGSETS:
+        delete_configset(client, configset)
+
+
+def vector_dims(client: SolrClient, collection: str) -> int | None:
+    """The width of the collection's ``vector`` field, or None when it has none."""
+    try:
+        field = client.get(f"{collection}/schema/fields/{VECTOR_FIELD}").get("field", {})
+        ftype = client.get(f"{collection}/schema/fieldtypes/{field['type']}").get("fieldType", {})
+    except SolrRequestError as err:
+        if err.solr_status == 404:
+            return None
+        raise
+    dims = ftype.get("vectorDimension")
+    return int(dims) if dims is not None else None
+
+
+# -- aliases ---------------------------------------------------------------------------
+def list_aliases(client: SolrClient) -> dict[str, str]:
+    return dict(sorted(client.collections_api("LISTALIASES").get("aliases", {}).items()))
+
+
+def create_alias(client: SolrClient, alias: str, collection: str) -> None:
+    """Point ``alias`` at ``collection`` (an existing alias is moved atomically)."""
+    check_name(alias, "alias")
+    client.collections_api("CREATEALIAS", name=alias, collections=collection)
+
+
+def alias_target(client: SolrClient, alias: str) -> str | None:
+    """The collection ``alias`` points at, or None when there is no such alias.
+
+    Our aliases point at one collection; for one spanning several, the first is returned.
+    """
+    target = list_aliases(client).get(alias)
+    return target.split(",")[0] if target else None
+
+
+def delete_alias(client: SolrClient, alias: str) -> None:
+    client.collections_api("DELETEALIAS", name=alias)

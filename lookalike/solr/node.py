@@ -1,0 +1,265 @@
+"""One Solr node as an operating-system process: its files, its command line, start and stop.
+
+Every node is its own JVM (``io.lookalike.solr.launcher.SolrLauncher`` from the runtime that
+``make solr`` builds), started in its own process group so that stopping it takes every
+child with it. A node's files live under ``<data_dir>/solr/node-<port>/``: ``home/`` (the solr
+home: solr.xml, zoo.cfg, cores, and for node 1 ZooKeeper's data) and ``logs/`` (``solr.log``,
+plus ``console.log`` with what the JVM printed). Its pid is in ``<data_dir>/solr/node-<port>.pid``.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from lookalike.errors import ConfigError, SolrNodeError
+from lookalike.solr.java import Jdk
+
+log = logging.getLogger(__name__)
+
+LAUNCHER_CLASS = "io.lookalike.solr.launcher.SolrLauncher"
+ZK_PORT_OFFSET = 1000
+LOG_TAIL_LINES = 25
+EXIT_PORT_IN_USE = 3  # the launcher's exit code when Jetty cannot bind
+
+
+@dataclass(frozen=True)
+class NodeFiles:
+    """Where one node keeps its things."""
+
+    solr_dir: Path
+    port: int
+
+    @property
+    def root(self) -> Path:
+        return self.solr_dir / f"node-{self.port}"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def solr_log(self) -> Path:
+        return self.log_dir / "solr.log"
+
+    @property
+    def console_log(self) -> Path:
+        return self.log_dir / "console.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.solr_dir / f"node-{self.port}.pid"
+
+    def read_pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+
+def base_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/solr"
+
+
+def check_runtime(runtime_dir: Path) -> list[Path]:
+    """The runtime's jars; :class:`ConfigError` naming ``make solr`` when it is not built."""
+    lib = runtime_dir / "lib"
+    launcher = sorted(lib.glob("lookalike-solr-launcher-*.jar")) if lib.is_dir() else []
+    if not launcher or not (runtime_dir / "etc" / "log4j2.xml").is_file():
+        raise ConfigError(f"the Solr runtime is not built ({runtime_dir} is missing): run `make solr` to build it")
+    return sorted(lib.glob("*.jar"))
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something listens on ``port`` or the port cannot be bound."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        if probe.connect_ex((host, port)) == 0:
+            return True
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Jetty binds with SO_REUSEADDR too, so sockets in TIME_WAIT do not count as busy.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            if err.errno in (errno.EADDRINUSE, errno.EACCES):
+                return True
+            raise
+    return False
+
+
+def command(
+    jdk: Jdk, runtime_dir: Path, files: NodeFiles, *, heap: str, zk_host: str | None
+) -> list[str]:
+    """The command line of one node; ``zk_host`` None means: run the embedded ZooKeeper."""
+    cmd = [
+        str(jdk.java),
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-XX:+ExitOnOutOfMemoryError",
+        "-Xss256k",
+        "-Duser.timezone=UTC",
+        "-Dfile.encoding=UTF-8",
+        f"-Dsolr.log.dir={files.log_dir}",
+        f"-Dlog4j.configurationFile={runtime_dir / 'etc' / 'log4j2.xml'}",
+        "-Djava.util.logging.manager=org.apache.logging.log4j.jul.LogManager",
+        *jdk.vector_flags(),
+        "-cp",
+        str(runtime_dir / "lib" / "*"),
+        LAUNCHER_CLASS,
+        "--port",
+        str(files.port),
+        "--home",
+        str(files.home),
+        "--host",
+        "127.0.0.1",
+    ]
+    cmd += ["--zk-host", zk_host] if zk_host else ["--zk-run"]
+    return cmd
+
+
+def spawn(cmd: list[str], files: NodeFiles) -> subprocess.Popen:
+    """Start the JVM in its own session (and so its own process group) and record its pid."""
+    files.log_dir.mkdir(parents=True, exist_ok=True)
+    files.home.mkdir(parents=True, exist_ok=True)
+    with open(files.console_log, "ab") as console:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            cwd=files.root,
+            start_new_session=True,
+            close_fds=True,
+        )
+    files.pid_file.write_text(f"{proc.pid}\n")
+    log.info("started Solr node on port %d (pid %d)", files.port, proc.pid)
+    return proc
+
+
+def is_our_node(pid: int, port: int) -> bool:
+    """True when ``pid`` is alive and is our launcher serving ``port`` (not a recycled pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    args = [a.decode(errors="replace") for a in cmdline]
+    if LAUNCHER_CLASS not in args:
+        return False
+    try:
+        return args[args.index("--port") + 1] == str(port)
+    except (ValueError, IndexError):
+        return False
+
+
+def is_healthy(port: int, timeout_s: float = 2.0) -> bool:
+    """The node answers its health check (connected to ZooKeeper, registered as live)."""
+    try:
+        resp = requests.get(f"{base_url(port)}/admin/info/health", params={"wt": "json"}, timeout=timeout_s)
+    except requests.RequestException:
+        return False
+    return resp.status_code == 200 and resp.json().get("status") == "OK"
+
+
+def log_tail(files: NodeFiles, lines: int = LOG_TAIL_LINES) -> tuple[Path, str]:
+    """The last lines of the node's log (solr.log, or console.log when Solr never logged)."""
+    for path in (files.solr_log, files.console_log):
+        if path.is_file() and path.stat().st_size > 0:
+            with open(path, errors="replace") as fh:
+                return path, "".join(deque(fh, maxlen=lines)).rstrip()
+    return files.console_log, "(the log is empty)"
+
+
+def failure(files: NodeFiles, reason: str) -> SolrNodeError:
+    path, tail = log_tail(files)
+    return SolrNodeError(f"{reason}; last lines of {path}:\n{tail}\n(full log: {path})")
+
+
+def wait_healthy(proc: subprocess.Popen, files: NodeFiles, deadline: float, poll_s: float = 0.25) -> None:
+    """Poll the node until it is healthy; raise with its log when it exits or time runs out."""
+    while True:
+        code = proc.poll()
+        if code is not None:
+            if code == EXIT_PORT_IN_USE:
+                raise SolrNodeError(f"port {files.port} is already in use: choose another with --port")
+            raise failure(files, f"Solr node on port {files.port} exited with code {code} while starting")
+        if is_healthy(files.port):
+            return
+        if time.monotonic() > deadline:
+            raise failure(files, f"Solr node on port {files.port} did not become healthy in time")
+        time.sleep(poll_s)
+
+
+def signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)  # the node leads its own process group (start_new_session)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        os.kill(pid, sig)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie that is not our child counts as gone
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def stop_pids(pids: list[int], *, grace_s: float = 30.0, poll_s: float = 0.1) -> None:
+    """SIGTERM each process group, wait for all, SIGKILL what is left after ``grace_s``."""
+    for pid in pids:
+        signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    left = [p for p in pids if _alive(p)]
+    while left and time.monotonic() < deadline:
+        time.sleep(poll_s)
+        left = [p for p in left if _alive(p)]
+    for pid in left:
+        log.warning("Solr process %d ignored SIGTERM for %.0f s: killing it", pid, grace_s)
+        signal_group(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while left and time.monotonic() < deadline:
+        time.sleep(poll_s)
+        left = [p for p in left if _alive(p)]
+    if left:
+        raise SolrNodeError(f"Solr processes {left} did not exit even after SIGKILL")
+
+
+def free_base_port(nodes: int = 1, *, low: int = 20000, high: int = 40000, attempts: int = 200) -> int:
+    """A port ``p`` such that ``p .. p+nodes-1`` and ZooKeeper's ``p+1000`` are all free."""
+    import random
+
+    rng = random.Random()
+    for _ in range(attempts):
+        p = rng.randrange(low, high - nodes)
+        if not any(port_in_use(q) for q in [*range(p, p + nodes), p + ZK_PORT_OFFSET]):
+            return p
+    raise SolrNodeError(f"found no {nodes} free consecutive port(s) between {low} and {high}")
