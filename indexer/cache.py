@@ -10,9 +10,11 @@ any instant. Each file is written to a temporary name in its final directory, fl
 fsynced and renamed over the target (``os.replace`` is atomic on POSIX), so a reader sees
 either no entry or a whole one. A file is self-checking — magic, format version, full key,
 width, the float32 data and a CRC-32 of all of it — so a short, torn or bit-flipped file
-(a crash of the disk, not of us) reads as a miss and is embedded again. Two hex levels of
-256 directories keep every directory small at 100k+ entries (about 400 files each at
-100k); a warm read is one ``open`` and one ``read`` per vector, thousands per second.
+(a crash of the disk, not of us)
+reads as a miss and is embedded again. Each (model, weights) directory has 256
+subdirectories by the first byte of the image hash, which keeps every directory small at
+100k+ entries (about 400 files each at 100k); a warm read is one ``open`` and one ``read``
+per vector, thousands per second.
 Leftover temporary files of a killed writer are never read and are swept by ``sweep``.
 """
 

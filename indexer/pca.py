@@ -1,0 +1,224 @@
+"""PCA that turns model embeddings into the short, L2-normalised vectors Solr stores.
+
+:class:`VectorReducer` is a scikit-learn style estimator: ``__init__`` only stores its
+keyword-only parameters, ``fit`` does the work (exact PCA on at most ``sample_size``
+vectors, a seeded random sample of them when there are more; or, with ``incremental=True``,
+IncrementalPCA over all of them in batches of ``batch_size``), fitted state ends in ``_``, ``transform`` checks that it
+is fitted and that the input has the fitted width.
+
+The fitted transform is only three arrays (mean, components, variances), applied by our
+own code, so a stored transform does not depend on scikit-learn's pickles or version.
+``to_bytes`` writes them with a manifest into a byte-for-byte reproducible ``.npz`` (no
+pickle inside); the manifest's ``version`` is a short hash of the manifest and the arrays,
+so the same fit on the same data always gets the same version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from datetime import UTC, datetime
+
+import numpy as np
+import sklearn
+from sklearn.decomposition import PCA, IncrementalPCA
+from sklearn.exceptions import NotFittedError
+
+from lookalike.errors import BadRequest, ConfigError, ManifestMismatch
+
+FORMAT = "lookalike-pca/1"
+_ARRAYS = ("mean", "components", "explained_variance", "explained_variance_ratio")
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def data_sha256(x: np.ndarray) -> str:
+    """SHA-256 of a float32 matrix (shape and little-endian bytes)."""
+    x = np.ascontiguousarray(x, dtype="<f4")
+    digest = hashlib.sha256(f"{x.shape[0]}x{x.shape[1]}:".encode())
+    digest.update(memoryview(x).cast("B"))
+    return digest.hexdigest()
+
+
+def _version(manifest: dict, arrays: dict[str, np.ndarray]) -> str:
+    stable = {k: v for k, v in manifest.items() if k not in ("version", "created")}
+    digest = hashlib.sha256(json.dumps(stable, sort_keys=True).encode())
+    for name in _ARRAYS:
+        digest.update(np.ascontiguousarray(arrays[name], dtype="<f8").tobytes())
+    return digest.hexdigest()[:12]
+
+
+class VectorReducer:
+    """PCA to ``n_components`` dimensions, optionally whitened, rows L2-normalised."""
+
+    def __init__(
+        self,
+        *,
+        n_components: int = 256,
+        whiten: bool = False,
+        sample_size: int = 50_000,
+        incremental: bool = False,
+        batch_size: int = 4096,
+        random_state: int = 0,
+    ):
+        self.n_components = n_components
+        self.whiten = whiten
+        self.sample_size = sample_size
+        self.incremental = incremental
+        self.batch_size = batch_size
+        self.random_state = random_state
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {
+            "n_components": self.n_components,
+            "whiten": self.whiten,
+            "sample_size": self.sample_size,
+            "incremental": self.incremental,
+            "batch_size": self.batch_size,
+            "random_state": self.random_state,
+        }
+
+    def fit(self, x, y=None, *, model_name: str = "", weights_sha256: str = "") -> VectorReducer:
+        """Fit on ``x[n, d]``; ``model_name`` and ``weights_sha256`` say where ``x`` came from."""
+        x = np.asarray(x, dtype=np.float32)
+        k = self.n_components
+        if not 2 <= k <= 1024:
+            raise ConfigError(f"PCA width must be between 2 and 1024, got {k}")
+        if x.ndim != 2 or not np.isfinite(x).all():
+            raise BadRequest(f"PCA needs a finite 2-d array of vectors, got shape {x.shape}")
+        n, d = x.shape
+        if k > min(n, d):
+            raise ConfigError(
+                f"a PCA of width {k} needs at least {k} vectors of at least {k} features, "
+                f"got {n} vectors of {d}; choose a width of at most {min(n, d)}"
+            )
+        if min(self.sample_size, self.batch_size) < k:
+            raise ConfigError(f"sample_size and batch_size must be at least the PCA width {k}")
+        if self.incremental:
+            batch = max(self.batch_size, k)
+            pca = IncrementalPCA(n_components=k, batch_size=batch).fit(x)
+            method = f"incremental_pca(batch_size={batch})"
+        else:
+            sample = x
+            if n > self.sample_size:
+                rows = np.random.default_rng(self.random_state).choice(n, self.sample_size, replace=False)
+                sample = x[np.sort(rows)]
+            pca = PCA(n_components=k, svd_solver="full").fit(sample)
+            method = f"pca(sample={len(sample)}, seed={self.random_state})"
+        self.mean_ = pca.mean_.astype(np.float64)
+        self.components_ = pca.components_.astype(np.float64)
+        self.explained_variance_ = pca.explained_variance_.astype(np.float64)
+        self.explained_variance_ratio_ = pca.explained_variance_ratio_.astype(np.float64)
+        self.n_features_in_ = d
+        self.n_components_ = k
+        manifest = {
+            "format": FORMAT,
+            "model": model_name,
+            "weights_sha256": weights_sha256,
+            "input_dim": d,
+            "output_dim": k,
+            "whiten": bool(self.whiten),
+            "explained_variance_ratio_sum": round(float(self.explained_variance_ratio_.sum()), 6),
+            "n_samples": n,
+            "method": method,
+            "data_sha256": data_sha256(x),
+            "numpy": np.__version__,
+            "sklearn": sklearn.__version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        manifest["version"] = _version(manifest, self._arrays())
+        self.manifest_ = manifest
+        return self
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "mean": self.mean_,
+            "components": self.components_,
+            "explained_variance": self.explained_variance_,
+            "explained_variance_ratio": self.explained_variance_ratio_,
+        }
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "manifest_"):
+            raise NotFittedError("this VectorReducer is not fitted yet; call fit() or from_bytes() first")
+
+    @property
+    def version(self) -> str:
+        self._check_fitted()
+        return self.manifest_["version"]
+
+    def transform(self, x) -> np.ndarray:
+        """``x[n, input_dim]`` -> ``float32[n, output_dim]``, each row of unit length (zero stays zero)."""
+        self._check_fitted()
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[1] != self.n_features_in_:
+            got = x.shape[1] if x.ndim == 2 else f"an array of shape {x.shape}"
+            raise BadRequest(f"expected {self.n_features_in_} features, got {got}")
+        y = (x - self.mean_) @ self.components_.T
+        if self.manifest_["whiten"]:
+            y /= np.sqrt(np.maximum(self.explained_variance_, 1e-12))
+        norms = np.linalg.norm(y, axis=1, keepdims=True)
+        y = np.divide(y, norms, out=np.zeros_like(y), where=norms > 0)
+        return y.astype(np.float32)
+
+    def fit_transform(self, x, y=None, **fit_params) -> np.ndarray:
+        return self.fit(x, **fit_params).transform(x)
+
+    def check_compatible(self, model_name: str, weights_sha256: str, input_dim: int) -> None:
+        """Raise :class:`ManifestMismatch` naming each value that differs from the fitted one."""
+        self._check_fitted()
+        m = self.manifest_
+        wrong = [
+            f"{what}: the transform expects {expected}, got {actual}"
+            for what, expected, actual in (
+                ("model", m["model"], model_name),
+                ("weights sha256", m["weights_sha256"], weights_sha256),
+                ("input width", m["input_dim"], input_dim),
+            )
+            if expected != actual
+        ]
+        if wrong:
+            raise ManifestMismatch(f"PCA transform {m['version']} does not fit these vectors; " + "; ".join(wrong))
+
+    def to_bytes(self) -> bytes:
+        """The fitted transform as a reproducible ``.npz`` (same fit -> same bytes)."""
+        self._check_fitted()
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as archive:
+            manifest = json.dumps(self.manifest_, sort_keys=True).encode()
+            entries = {"manifest": np.frombuffer(manifest, dtype=np.uint8), **self._arrays()}
+            for name, array in entries.items():
+                member = io.BytesIO()
+                np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
+                archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE), member.getvalue())
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> VectorReducer:
+        """Load what :meth:`to_bytes` wrote; a damaged or altered transform is refused."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                arrays = {name: npz[name] for name in _ARRAYS}
+                manifest = json.loads(npz["manifest"].tobytes().decode())
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
+            raise ManifestMismatch(f"stored PCA transform cannot be read: {err}") from err
+        if manifest.get("format") != FORMAT:
+            raise ManifestMismatch(f"stored PCA transform has format {manifest.get('format')!r}, expected {FORMAT!r}")
+        actual = _version(manifest, arrays)
+        if manifest.get("version") != actual:
+            raise ManifestMismatch(
+                f"stored PCA transform is damaged: its manifest says version {manifest.get('version')}, "
+                f"its content hashes to {actual}"
+            )
+        reducer = cls(n_components=manifest["output_dim"], whiten=manifest["whiten"])
+        reducer.mean_ = arrays["mean"]
+        reducer.components_ = arrays["components"]
+        reducer.explained_variance_ = arrays["explained_variance"]
+        reducer.explained_variance_ratio_ = arrays["explained_variance_ratio"]
+        reducer.n_features_in_ = manifest["input_dim"]
+        reducer.n_components_ = manifest["output_dim"]
+        reducer.manifest_ = manifest
+        return reducer

@@ -1,0 +1,154 @@
+"""VectorReducer: fit, transform, whitening, persistence and manifest checks."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from indexer.pca import VectorReducer, data_sha256
+from lookalike.errors import BadRequest, ConfigError, ManifestMismatch
+
+MODEL, WEIGHTS = "efficientnet_lite0", "ab" * 32
+
+
+def _data(n=600, d=48, seed=0) -> np.ndarray:
+    """Correlated vectors: a few strong directions plus noise, offset from the origin."""
+    rng = np.random.default_rng(seed)
+    basis = rng.standard_normal((6, d))
+    return (rng.standard_normal((n, 6)) * [9, 7, 5, 3, 2, 1]) @ basis + rng.standard_normal((n, d)) * 0.1 + 3
+
+
+def _fit(x=None, **params) -> VectorReducer:
+    params.setdefault("n_components", 8)
+    return VectorReducer(**params).fit(_data() if x is None else x, model_name=MODEL, weights_sha256=WEIGHTS)
+
+
+def test_init_only_stores_parameters():
+    reducer = VectorReducer(n_components=5000, whiten=True)
+    assert reducer.get_params()["n_components"] == 5000 and reducer.whiten is True
+    assert not [name for name in vars(reducer) if name.endswith("_")]
+    with pytest.raises(TypeError):
+        VectorReducer(8)  # keyword-only
+
+
+def test_transform_is_l2_normalised_float32_and_matches_pca():
+    x = _data()
+    reducer = _fit(x)
+    y = reducer.transform(x)
+    assert y.shape == (600, 8) and y.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(y, axis=1), 1.0, rtol=1e-6)
+    # The same directions as a plain projection onto the top eigenvectors of the covariance.
+    centred = x - x.mean(axis=0)
+    _, vecs = np.linalg.eigh(np.cov(centred, rowvar=False))
+    projected = centred @ vecs[:, ::-1][:, :8]
+    expected = projected / np.linalg.norm(projected, axis=1, keepdims=True)
+    np.testing.assert_allclose(np.abs(y), np.abs(expected), atol=1e-4)
+    assert reducer.manifest_["explained_variance_ratio_sum"] > 0.99
+
+
+def test_a_zero_row_stays_zero():
+    reducer = _fit()
+    y = reducer.transform(reducer.mean_[None, :])
+    np.testing.assert_array_equal(y, np.zeros((1, 8), np.float32))
+
+
+def test_whitening_scales_each_component_by_its_variance():
+    x = _data()
+    plain, white = _fit(x), _fit(x, whiten=True)
+    raw = (x - plain.mean_) @ plain.components_.T
+    assert raw[:, 0].std() > 3 * raw[:, 5].std()  # unwhitened: component variances differ
+    whitened = raw / np.sqrt(white.explained_variance_)
+    np.testing.assert_allclose(whitened.std(axis=0, ddof=1), 1.0, rtol=1e-3)
+    expected = whitened / np.linalg.norm(whitened, axis=1, keepdims=True)
+    np.testing.assert_allclose(white.transform(x), expected, atol=1e-5)
+    assert white.manifest_["whiten"] is True and white.version != plain.version
+
+
+def test_width_check_names_the_rule_and_value():
+    reducer = _fit()
+    with pytest.raises(BadRequest, match="expected 48 features, got 40"):
+        reducer.transform(np.zeros((2, 40)))
+
+
+def test_not_fitted():
+    with pytest.raises(NotFittedError):
+        VectorReducer().transform(np.zeros((1, 4)))
+
+
+@pytest.mark.parametrize("k", [1, 1025])
+def test_width_limits(k):
+    with pytest.raises(ConfigError, match="between 2 and 1024"):
+        VectorReducer(n_components=k).fit(_data())
+
+
+def test_too_few_vectors_for_the_width():
+    with pytest.raises(ConfigError, match="at most 20"):
+        VectorReducer(n_components=32).fit(_data(n=20))
+
+
+def test_manifest_records_where_the_transform_came_from():
+    x = _data()
+    m = _fit(x).manifest_
+    assert (m["model"], m["weights_sha256"], m["input_dim"], m["output_dim"]) == (MODEL, WEIGHTS, 48, 8)
+    assert m["data_sha256"] == data_sha256(x) and m["n_samples"] == 600
+    assert m["numpy"] == np.__version__ and m["sklearn"] and m["created"]
+    assert len(m["version"]) == 12
+    assert _fit(x).version == m["version"]  # same fit, same version
+    assert _fit(_data(seed=1)).version != m["version"]
+
+
+def test_round_trip_is_bit_identical():
+    x = _data()
+    reducer = _fit(x, whiten=True)
+    data = reducer.to_bytes()
+    loaded = VectorReducer.from_bytes(data)
+    assert loaded.to_bytes() == data
+    assert loaded.manifest_ == reducer.manifest_
+    assert loaded.transform(x).tobytes() == reducer.transform(x).tobytes()
+
+
+def test_damaged_or_altered_bytes_are_refused():
+    data = _fit().to_bytes()
+    with pytest.raises(ManifestMismatch, match="cannot be read"):
+        VectorReducer.from_bytes(data[: len(data) // 2])
+    at = data.index(b"components.npy") + 400  # a flipped bit: the zip's own CRC catches it
+    with pytest.raises(ManifestMismatch, match="cannot be read"):
+        VectorReducer.from_bytes(data[:at] + bytes([data[at] ^ 0x10]) + data[at + 1 :])
+    # A well-formed file whose components were changed: no longer hashes to its version.
+    with np.load(io.BytesIO(data)) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays["components"][0, 0] += 1e-9
+    rewritten = io.BytesIO()
+    np.savez(rewritten, **arrays)
+    with pytest.raises(ManifestMismatch, match="damaged: its manifest says version"):
+        VectorReducer.from_bytes(rewritten.getvalue())
+
+
+def test_check_compatible_names_expected_and_actual():
+    reducer = _fit()
+    reducer.check_compatible(MODEL, WEIGHTS, 48)
+    with pytest.raises(ManifestMismatch) as err:
+        reducer.check_compatible("inception_v3", WEIGHTS, 2048)
+    message = str(err.value)
+    assert "model: the transform expects efficientnet_lite0, got inception_v3" in message
+    assert "input width: the transform expects 48, got 2048" in message
+    assert "weights" not in message.split(";", 1)[1]
+    with pytest.raises(ManifestMismatch, match=f"weights sha256: the transform expects {WEIGHTS}, got cd"):
+        reducer.check_compatible(MODEL, "cd" * 32, 48)
+
+
+def test_large_inputs_use_a_sample_or_incremental_pca():
+    x = _data(n=3000)
+    full = _fit(x)
+    sampled = _fit(x, sample_size=1000)
+    incremental = _fit(x, incremental=True, batch_size=500)
+    assert sampled.manifest_["method"] == "pca(sample=1000, seed=0)"
+    assert incremental.manifest_["method"] == "incremental_pca(batch_size=500)"
+    for approx in (sampled, incremental):
+        # The subspaces agree: each approximate component lies in the full fit's span.
+        overlap = np.linalg.norm(approx.components_[:5] @ full.components_.T, axis=1)
+        np.testing.assert_allclose(overlap, 1.0, atol=1e-2)
+        assert approx.manifest_["data_sha256"] == full.manifest_["data_sha256"]
