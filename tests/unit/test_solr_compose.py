@@ -1,0 +1,60 @@
+"""docker-compose.yml: ZooKeeper and three official Solr nodes with our plugin and configsets."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from lookalike.settings import REPO_ROOT
+
+COMPOSE = REPO_ROOT / "docker-compose.yml"
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def _solr_nodes(compose):
+    return {n: s for n, s in compose["services"].items() if n.startswith("solr")}
+
+
+def test_three_official_solr_nodes_on_zookeeper(compose):
+    nodes = _solr_nodes(compose)
+    assert len(nodes) == 3
+    for name, svc in nodes.items():
+        assert svc["image"].startswith("solr:9.10"), name
+        assert svc["environment"]["ZK_HOST"] == "zookeeper:2181"
+        assert svc["depends_on"]["zookeeper"]["condition"] == "service_healthy"
+        assert "healthcheck" in svc and "/solr/admin/info/health" in " ".join(svc["healthcheck"]["test"])
+        assert any(v.startswith("./solr/plugin/target/lookalike-solr-plugin") and "/opt/solr/lib/" in v
+                   for v in svc["volumes"]), name
+    assert "healthcheck" in compose["services"]["zookeeper"]
+
+
+def test_configsets_are_uploaded(compose):
+    init = compose["services"]["configsets"]
+    assert any(v.startswith("./solr/configsets:") for v in init["volumes"])
+    script = " ".join(init["command"])
+    for name in ("products", "lookalike_meta"):
+        assert f"-n {name}" in script
+        assert (REPO_ROOT / "solr" / "configsets" / name / "solrconfig.xml").is_file()
+
+
+def _compose_command() -> list[str] | None:
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+def test_docker_compose_config_passes():
+    cmd = _compose_command()
+    if cmd is None:
+        pytest.skip("neither `docker compose` (the Compose plugin) nor `docker-compose` is installed")
+    out = subprocess.run([*cmd, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert out.returncode == 0, out.stderr

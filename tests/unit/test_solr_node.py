@@ -1,0 +1,76 @@
+"""Node process helpers and start's checks that need no Solr: runtime, ports, command line."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from lookalike.errors import ConfigError
+from lookalike.settings import Settings
+from lookalike.solr import cluster, node
+from lookalike.solr.java import Jdk
+
+
+def test_runtime_not_built_names_the_make_target(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", solr_runtime_dir=tmp_path / "no-runtime")
+    with pytest.raises(ConfigError) as err:
+        cluster.start(settings, port=node.free_base_port())
+    assert "make solr" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("nodes, port", [(0, 8983), (10, 8983), (1, 80), (1, 65000)])
+def test_start_rejects_bad_nodes_and_ports(tmp_path, nodes, port):
+    with pytest.raises(ConfigError):
+        cluster.start(Settings(data_dir=tmp_path), nodes=nodes, port=port)
+
+
+def test_port_in_use_sees_a_listener():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert node.port_in_use(port)
+    assert not node.port_in_use(node.free_base_port())
+
+
+def test_free_base_port_leaves_room_for_nodes_and_zookeeper():
+    p = node.free_base_port(3)
+    assert not any(node.port_in_use(q) for q in (p, p + 1, p + 2, p + node.ZK_PORT_OFFSET))
+
+
+def test_command_runs_zookeeper_only_on_the_first_node(tmp_path):
+    files = node.NodeFiles(tmp_path, 8983)
+    jdk = Jdk(Path("/jdk"), 25)
+    first = node.command(jdk, tmp_path / "rt", files, heap="1g", zk_host=None)
+    other = node.command(jdk, tmp_path / "rt", node.NodeFiles(tmp_path, 8984), heap="1g", zk_host="127.0.0.1:9983")
+    assert first[0] == "/jdk/bin/java" and "-Xmx1g" in first
+    assert "--zk-run" in first and "--zk-host" not in first
+    assert other[other.index("--zk-host") + 1] == "127.0.0.1:9983" and "--zk-run" not in other
+    assert first[first.index("--port") + 1] == "8983"
+    assert first[first.index("--home") + 1] == str(tmp_path / "node-8983" / "home")
+    assert f"-Dsolr.log.dir={tmp_path / 'node-8983' / 'logs'}" in first
+    assert "jdk.incubator.vector" in first
+
+
+def test_log_tail_prefers_solr_log_and_keeps_the_last_lines(tmp_path):
+    files = node.NodeFiles(tmp_path, 8983)
+    files.log_dir.mkdir(parents=True)
+    files.console_log.write_text("console\n")
+    path, tail = node.log_tail(files)
+    assert path == files.console_log and tail == "console"
+    files.solr_log.write_text("".join(f"line {i}\n" for i in range(100)))
+    path, tail = node.log_tail(files, lines=3)
+    assert path == files.solr_log and tail.splitlines() == ["line 97", "line 98", "line 99"]
+
+
+def test_a_recycled_pid_is_not_taken_for_our_node(tmp_path):
+    import os
+
+    assert not node.is_our_node(os.getpid(), 8983)
+
+
+def test_stop_with_nothing_running(tmp_path):
+    assert cluster.stop(Settings(data_dir=tmp_path)) == []
