@@ -264,7 +264,7 @@ public final class ExactVectorSimilarityQuery extends Query {
     }
     if (squared < 1e-12) {
       throw new IllegalArgumentException(
-          "the positive examples cancel out: their mean vector is zero");
+          "the like examples cancel out: their mean vector is zero; use combine=max");
     }
     return unit(sum, "mean of the examples");
   }

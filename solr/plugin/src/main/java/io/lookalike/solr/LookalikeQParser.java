@@ -104,7 +104,7 @@ public class LookalikeQParser extends QParser {
           minSimilarity,
           type.getSimilarityFunction() == VectorSimilarityFunction.DOT_PRODUCT);
     } catch (IllegalArgumentException e) {
-      throw badRequest(e.getMessage() + (combine == Combine.MEAN ? "; try combine=max" : ""));
+      throw badRequest(e.getMessage());
     }
   }
 
@@ -161,6 +161,7 @@ public class LookalikeQParser extends QParser {
               + " numbers");
     }
     float[] vector = new float[dims];
+    boolean nonZero = false;
     for (int i = 0; i < dims; i++) {
       String part = parts[i].trim();
       float x;
@@ -174,6 +175,10 @@ public class LookalikeQParser extends QParser {
             "vector element " + i + " is " + part + "; every element must be a finite number");
       }
       vector[i] = x;
+      nonZero |= x != 0f;
+    }
+    if (!nonZero) {
+      throw badRequest("vector is all zeros: similarity needs a direction, send a non-zero vector");
     }
     return vector;
   }

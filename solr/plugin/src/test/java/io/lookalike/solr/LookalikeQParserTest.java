@@ -40,6 +40,9 @@ class LookalikeQParserTest {
         bad("[1e39,1]", 2).getMessage());
     assertEquals(
         "vector starts with '[' but does not end with ']': [1,2", bad("[1,2", 2).getMessage());
+    assertEquals(
+        "vector is all zeros: similarity needs a direction, send a non-zero vector",
+        bad("[0, 0.0]", 2).getMessage());
   }
 
   private static SolrException bad(String text, int dims) {
