@@ -227,3 +227,46 @@ def describe_validation_error(err: ValidationError) -> str:
             msg = "is not a known option"
         parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts)
+
+
+# -- answers -------------------------------------------------------------------------------
+
+
+class Product(_Frozen):
+    """One product as the storefront shows it; ``attributes`` are keyed without suffix."""
+
+    id: str
+    title: str | None = None
+    group: str | None = None
+    price: float | None = None
+    in_stock: bool | None = None
+    image: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    score: float | None = Field(default=None, description="Solr's score (image, plus text when re-ranked).")
+    similarity: float | None = Field(default=None, description="Cosine similarity to the target, -1..1.")
+
+
+class FacetBucket(_Frozen):
+    value: Any
+    count: int
+
+
+class Facet(_Frozen):
+    name: str = Field(description="The field as the request named it.")
+    field: str = Field(description="The Solr field.")
+    buckets: tuple[FacetBucket, ...]
+
+
+class SearchResponse(_Frozen):
+    products: tuple[Product, ...]
+    total: int = Field(description="Size of the set the page and facets come from.")
+    similar_set: Literal["threshold", "top", "text"] = Field(
+        description="`threshold`: products at or above min_similarity; `top`: the best `candidates`; "
+        "`text`: products matching the text."
+    )
+    facets: tuple[Facet, ...] = ()
+    mode: Literal["approx", "exact"]
+    mode_reason: str = ""
+    solr_requests: int = 0
+    qtime_ms: int = Field(default=0, description="Sum of Solr's QTime over the requests made.")
+    took_ms: float = Field(default=0.0, description="Wall time of the whole search in this process.")

@@ -1,0 +1,272 @@
+"""The search service: runs requests against Solr (the I/O around :mod:`query.build`).
+
+:class:`SearchService` does, per search:
+
+1. resolve the examples: one real-time get (``/get?id=...``) for the like/unlike ids, for
+   their vectors (approx mode, or an inline vector to combine with) and groups (for
+   ``variants='exclude'``); an unknown id is :class:`NotFound`;
+2. plan ``mode='auto'`` (:mod:`query.planner`; one ``rows=0`` count request when needed);
+3. build the parameters (:func:`query.build.build_params`, pure) and run ``/select``;
+4. for a top-N similar set with facets, run the facet request over exactly those ids;
+5. parse the answer into a :class:`SearchResponse` with each product's cosine similarity,
+   the facets, Solr's summed ``QTime`` and the wall time.
+
+The collection's :class:`Schema` is read once and cached (:meth:`SearchService.refresh_schema`
+forgets it, e.g. after an alias swap).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from lookalike.connection import SolrClient
+from lookalike.errors import BadRequest, NotFound, SolrRequestError
+from lookalike.fields import FIXED_FIELDS, attribute_name
+from lookalike.settings import Settings
+from query.build import (
+    Target,
+    build_params,
+    combine_vectors,
+    count_params,
+    facet_params,
+    score_to_cosine,
+    similar_set,
+    DEFAULT_FIELDS,
+)
+from query.embedder import ImageEmbedder
+from query.models import Facet, FacetBucket, Product, SearchRequest, SearchResponse, SimilarRequest
+from query.planner import EXACT_MAX_DOCS, choose_mode, needs_count
+from query.schema import Schema
+
+log = logging.getLogger(__name__)
+
+
+class SearchService:
+    """Searches one collection or alias (default: ``settings.alias``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: SolrClient,
+        *,
+        collection: str | None = None,
+        embedder: ImageEmbedder | None = None,
+        exact_max_docs: int | None = None,
+    ):
+        self.settings = settings
+        self.client = client
+        self.collection = collection or settings.alias
+        self.embedder = embedder
+        self.exact_max_docs = exact_max_docs if exact_max_docs is not None else getattr(
+            settings, "exact_max_docs", EXACT_MAX_DOCS
+        )
+        self._schema: Schema | None = None
+
+    # -- schema ----------------------------------------------------------------------------
+    def schema(self) -> Schema:
+        if self._schema is None:
+            self._schema = self._read_schema()
+        return self._schema
+
+    def refresh_schema(self) -> None:
+        self._schema = None
+
+    def _read_schema(self) -> Schema:
+        schema_json = self.client.get(f"{self.collection}/schema")["schema"]
+        used: dict[str, dict[str, Any]] = {}
+        for base_url, core in self._shard_cores():
+            with SolrClient(self.settings, base_url) as node:
+                fields = node.get(f"{core}/admin/luke", {"numTerms": 0}).get("fields", {})
+            for name, info in fields.items():
+                if info.get("dynamicBase"):
+                    used[name] = {"name": name, "type": info.get("type")}
+        return Schema.from_solr(schema_json, list(used.values()))
+
+    def _shard_cores(self) -> list[tuple[str, str]]:
+        """One active replica (base URL, core) per shard of each collection behind the name."""
+        aliases = self.client.collections_api("LISTALIASES").get("aliases", {})
+        collections = aliases.get(self.collection, self.collection).split(",")
+        out = []
+        for name in collections:
+            status = self.client.collections_api("CLUSTERSTATUS", collection=name)
+            coll = status.get("cluster", {}).get("collections", {}).get(name)
+            if coll is None:
+                raise NotFound(f"collection {name!r} does not exist")
+            for shard in coll.get("shards", {}).values():
+                active = [r for r in shard.get("replicas", {}).values() if r.get("state") == "active"]
+                active.sort(key=lambda r: r.get("leader") != "true")
+                if active:
+                    out.append((active[0]["base_url"], active[0]["core"]))
+        return out
+
+    # -- products --------------------------------------------------------------------------
+    def get_product(self, product_id: str) -> Product:
+        return self._to_product(self._get_docs([product_id], ",".join(DEFAULT_FIELDS))[product_id])
+
+    def _get_docs(self, ids: list[str] | tuple[str, ...], fl: str) -> dict[str, dict[str, Any]]:
+        """Real-time get of ``ids``; :class:`NotFound` naming any that do not exist."""
+        resp = self.client.get(f"{self.collection}/get", {"id": list(ids), "fl": fl})
+        if "response" in resp:
+            docs = resp["response"].get("docs", [])
+        else:
+            docs = [resp["doc"]] if resp.get("doc") else []
+        found = {d["id"]: d for d in docs}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFound("no product with id " + ", ".join(repr(i) for i in missing))
+        return found
+
+    # -- searching -------------------------------------------------------------------------
+    def similar(self, request: SimilarRequest) -> SearchResponse:
+        return self.search(request.to_search())
+
+    def search_image(self, data: bytes, request: SearchRequest | None = None, **options: Any) -> SearchResponse:
+        """Search by an uploaded image (and anything else ``request``/``options`` say)."""
+        if self.embedder is None:
+            raise BadRequest("image search is not available: no embedding model is loaded")
+        vector = tuple(float(x) for x in np.asarray(self.embedder.embed_query_image(data)).ravel())
+        base = request.model_dump() if request is not None else {}
+        base.update(options)
+        base["vector"] = vector
+        return self.search(SearchRequest.model_validate(base))
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        t0 = time.perf_counter()
+        schema = self.schema()
+        stats = _Stats()
+
+        # 1. plan (the count ignores vectors, so exclusions by group wait for step 2)
+        count = None
+        if needs_count(request):
+            count = self._count(request, schema, stats)
+        mode, reason = choose_mode(request, count, self.exact_max_docs)
+
+        # 2. resolve the examples
+        target = self._resolve(request, mode)
+
+        # 3. the main request
+        params = build_params(request, schema, mode=mode, target=target)
+        resp = self._select(params, stats)
+        docs = resp["response"]["docs"]
+        kind = similar_set(request)
+        facets_json = resp.get("facets")
+        if kind == "top":
+            total = min(int(resp["response"]["numFound"]), request.candidates)
+            if request.facets:
+                # 4. facets over exactly the global top-N ids
+                ids = [d["id"] for d in docs]
+                facets_json = self._select(facet_params(request, schema, ids), stats).get("facets")
+                total = len(docs)
+                docs = docs[request.offset : request.offset + request.k]
+        else:
+            total = int(resp["response"]["numFound"])
+
+        products = tuple(self._to_product(d, image_score=kind != "text") for d in docs)
+        return SearchResponse(
+            products=products,
+            total=total,
+            similar_set=kind,
+            facets=self._to_facets(request, schema, facets_json),
+            mode=mode,
+            mode_reason=reason,
+            solr_requests=stats.requests,
+            qtime_ms=stats.qtime_ms,
+            took_ms=round((time.perf_counter() - t0) * 1000.0, 3),
+        )
+
+    def _count(self, request: SearchRequest, schema: Schema, stats: _Stats) -> int:
+        resp = self._select(count_params(request, schema), stats)
+        return int(resp["response"]["numFound"])
+
+    def _resolve(self, request: SearchRequest, mode: str) -> Target:
+        """Vectors and groups of the examples, as far as ``mode`` and ``request`` need them."""
+        need_groups = request.variants == "exclude" and bool(request.like)
+        positives_inline = [np.asarray(request.vector)] if request.vector is not None else []
+        if mode == "approx" and request.has_image_target:
+            need_vectors = True
+        else:
+            # exact: the plugin reads like/unlike vectors itself, unless an inline vector
+            # must be combined with the liked products' vectors
+            need_vectors = request.vector is not None and bool(request.like)
+        if not request.example_ids or not (need_vectors or need_groups):
+            vector = combine_vectors(positives_inline) if positives_inline else None
+            return Target(vector=_tuple(vector))
+        fl = "id,group" + (",vector" if need_vectors else "")
+        ids = request.example_ids if need_vectors else request.like
+        docs = self._get_docs(ids, fl)
+        groups = tuple(str(docs[i]["group"]) for i in request.like if docs[i].get("group") is not None)
+        if not need_vectors:
+            return Target(vector=_tuple(combine_vectors(positives_inline)) if positives_inline else None, groups=groups)
+
+        def vec(i: str) -> np.ndarray:
+            if not docs[i].get("vector"):
+                raise BadRequest(f"product {i!r} has no image vector to search with")
+            return np.asarray(docs[i]["vector"], dtype=np.float64)
+
+        likes = positives_inline + [vec(i) for i in request.like]
+        unlikes = [vec(i) for i in request.unlike] if mode == "approx" else []
+        return Target(vector=_tuple(combine_vectors(likes, unlikes, request.unlike_weight)), groups=groups)
+
+    def _select(self, params: dict[str, Any], stats: _Stats) -> dict[str, Any]:
+        try:
+            resp = self.client.select(self.collection, params)
+        except SolrRequestError as err:
+            if err.solr_status == 404:
+                raise NotFound(f"collection or alias {self.collection!r} does not exist") from err
+            raise
+        stats.requests += 1
+        stats.qtime_ms += int(resp.get("responseHeader", {}).get("QTime", 0))
+        return resp
+
+    # -- parsing ---------------------------------------------------------------------------
+    @staticmethod
+    def _to_product(doc: dict[str, Any], image_score: bool = False) -> Product:
+        score = doc.get("score")
+        img = doc.get("imgscore", score if image_score else None)
+        attributes = {
+            attribute_name(k): v
+            for k, v in doc.items()
+            if k not in FIXED_FIELDS and k not in ("score", "imgscore", "vector", "_version_", "_root_")
+        }
+        return Product(
+            id=str(doc["id"]),
+            title=doc.get("title"),
+            group=doc.get("group"),
+            price=doc.get("price"),
+            in_stock=doc.get("in_stock"),
+            image=doc.get("image"),
+            attributes=attributes,
+            score=score,
+            similarity=None if img is None else round(score_to_cosine(float(img)), 6),
+        )
+
+    @staticmethod
+    def _to_facets(request: SearchRequest, schema: Schema, facets_json: dict[str, Any] | None) -> tuple[Facet, ...]:
+        if not request.facets:
+            return ()
+        out = []
+        for name in request.facets:
+            field = schema.facet_field(name).name
+            buckets = (facets_json or {}).get(field, {}).get("buckets", [])
+            out.append(
+                Facet(
+                    name=name,
+                    field=field,
+                    buckets=tuple(FacetBucket(value=b["val"], count=int(b["count"])) for b in buckets),
+                )
+            )
+        return tuple(out)
+
+
+class _Stats:
+    def __init__(self) -> None:
+        self.requests = 0
+        self.qtime_ms = 0
+
+
+def _tuple(v: np.ndarray | None) -> tuple[float, ...] | None:
+    return None if v is None else tuple(float(x) for x in v)

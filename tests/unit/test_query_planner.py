@@ -1,0 +1,32 @@
+"""The planner's rule: explicit modes obeyed, exact-only features, then the filtered count."""
+
+import pytest
+
+from query.models import SearchRequest
+from query.planner import choose_mode, needs_count
+
+
+@pytest.mark.parametrize(
+    "kw, count, expected",
+    [
+        ({"like": ("a",), "mode": "approx"}, None, "approx"),
+        ({"like": ("a",), "mode": "exact"}, None, "exact"),
+        ({"text": "red"}, None, "approx"),
+        ({"like": ("a", "b"), "combine": "max"}, None, "exact"),
+        ({"like": ("a",), "unlike": ("b",)}, None, "exact"),
+        ({"like": ("a",)}, 999, "exact"),
+        ({"like": ("a",)}, 1000, "exact"),
+        ({"like": ("a",)}, 1001, "approx"),
+        ({"like": ("a",), "combine": "max"}, 5000, "approx"),  # one example: max is mean
+    ],
+)
+def test_choose_mode(kw, count, expected):
+    request = SearchRequest(**kw)
+    assert needs_count(request) == (count is not None)
+    mode, reason = choose_mode(request, count, exact_max_docs=1000)
+    assert mode == expected and reason
+
+
+def test_auto_without_a_count_is_a_programming_error():
+    with pytest.raises(ValueError):
+        choose_mode(SearchRequest(like=("a",)), None)
