@@ -1,0 +1,130 @@
+"""A small hand-made catalog for the HTTP API tests: 4-d unit vectors, real image files on disk.
+
+:func:`build` writes ``catalog.jsonl`` and ``images/`` under a folder, indexes the products
+into a fresh collection, records the index in a metadata collection (as the reindex job
+does) and points an alias at it. Expected answers are computed with numpy from
+:data:`PRODUCTS`, never written by hand.
+
+A few products carry hostile image references (``..``, an absolute path, a symlink out of
+the catalog folder, a percent-encoded ``..``) to prove the image route serves nothing
+outside the catalog folder.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from lookalike.connection import SolrClient
+from lookalike.settings import Settings
+from lookalike.solr import cloud
+
+from indexer.meta import IndexRecord, MetadataStore
+
+DIMS = 4
+SECRET = "the secret outside the catalog folder"
+
+# id, group, colour, category, price, in_stock, direction (before normalising)
+PRODUCTS = [
+    ("a1", "design-a", "red", "shirt", 20.0, True, (1.0, 0.05, 0.0, 0.0)),
+    ("a2", "design-a", "red", "shirt", 21.0, True, (1.0, 0.10, 0.02, 0.0)),
+    ("a3", "design-a", "red", "shirt", 22.0, False, (0.98, 0.0, 0.12, 0.0)),
+    ("b1", "design-b", "blue", "shirt", 30.0, True, (0.8, 0.5, 0.0, 0.1)),
+    ("b2", "design-b", "blue", "shirt", 31.0, True, (0.75, 0.55, 0.05, 0.1)),
+    ("c1", "design-c", "red", "hat", 15.0, True, (0.5, 1.0, 0.0, 0.0)),
+    ("c2", "design-c", "red", "hat", 16.0, False, (0.4, 1.0, 0.1, 0.0)),
+    ("d1", "design-d", "green", "hat", 12.0, True, (0.1, 0.2, 1.0, 0.0)),
+    ("d2", "design-d", "green", "hat", 13.0, True, (0.0, 0.3, 1.0, 0.1)),
+    ("e1", "design-e", "blue", "bag", 80.0, True, (-1.0, 0.1, 0.0, 0.3)),
+    ("e2", "design-e", "blue", "bag", 85.0, True, (-0.9, 0.0, 0.2, 0.4)),
+]
+# Products whose image reference tries to leave the catalog folder: id -> reference.
+HOSTILE = {
+    "x-dotdot": "../secret.txt",
+    "x-deep": "images/../../secret.txt",
+    "x-abs": "<abs secret>",
+    "x-fileurl": "<file url secret>",
+    "x-link": "images/link-out.png",
+    "x-enc": "%2e%2e/secret.txt",
+    "x-etc": "/etc/passwd",
+}
+HOSTILE_VECTOR = (0.0, 0.0, 0.0, 1.0)
+COLOURS = {"red": (200, 40, 40), "blue": (40, 70, 200), "green": (40, 160, 60)}
+
+
+def unit(v) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    return v / np.linalg.norm(v)
+
+
+@dataclass
+class ApiCatalog:
+    settings: Settings
+    collection: str
+    folder: Path
+    secret: Path
+    vectors: dict[str, np.ndarray]
+    docs: dict[str, dict]
+
+    def cosine(self, a: str, b: str) -> float:
+        return float(self.vectors[a] @ self.vectors[b])
+
+    def ranked(self, target: str, keep=lambda doc: True) -> list[tuple[str, float]]:
+        """Every other product passing ``keep``, most similar first (ties by id), as numpy sees it."""
+        rows = [(i, self.cosine(target, i)) for i, d in self.docs.items() if i != target and keep(d)]
+        return sorted(rows, key=lambda r: (-r[1], r[0]))
+
+
+def write_files(root: Path) -> tuple[Path, Path, list[dict]]:
+    """The catalog folder (with images) and a secret file beside it; returns (catalog, secret, docs)."""
+    folder = root / "catalog"
+    (folder / "images").mkdir(parents=True)
+    secret = root / "secret.txt"
+    secret.write_text(SECRET)
+    (folder / "images" / "link-out.png").symlink_to(secret)
+    docs = []
+    for pid, group, colour, category, price, in_stock, direction in PRODUCTS:
+        image = Image.new("RGB", (48, 48), COLOURS[colour])
+        image.save(folder / "images" / f"{pid}.png")
+        docs.append({
+            "id": pid, "image": f"images/{pid}.png", "title": f"{colour.title()} {category} {pid}",
+            "group": group, "price": price, "in_stock": in_stock, "color_s": colour, "category_s": category,
+            "vector": [float(x) for x in unit(direction)],
+        })
+    for pid, ref in HOSTILE.items():
+        ref = ref.replace("<abs secret>", str(secret)).replace("<file url secret>", secret.as_uri())
+        docs.append({"id": pid, "image": ref, "title": f"hostile {pid}", "group": pid, "price": 1.0,
+                     "in_stock": True, "color_s": "black", "category_s": "trap",
+                     "vector": [float(x) for x in unit(HOSTILE_VECTOR)]})
+    catalog = folder / "catalog.jsonl"
+    with catalog.open("w") as f:
+        for d in docs:
+            line = {k: v for k, v in d.items() if k != "vector"}
+            line["color"] = line.pop("color_s")
+            line["category"] = line.pop("category_s")
+            f.write(json.dumps(line) + "\n")
+    return catalog, secret, docs
+
+
+def build(client: SolrClient, settings: Settings, root: Path, collection: str, *, random_weights: bool = True) -> ApiCatalog:
+    """Index the catalog into ``collection`` (already created, 4-d), record it, alias it."""
+    catalog, secret, docs = write_files(root)
+    client.add(collection, docs, commit=True)
+    store = MetadataStore(client, settings)
+    store.ensure()
+    store.put_index_record(IndexRecord(
+        collection=collection, alias=settings.alias, model="efficientnet_lite0", weights_sha256="0" * 64,
+        pca_version="handmade-4d", dims=DIMS, random_weights=random_weights, count=len(docs),
+        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), catalog=str(catalog),
+    ))
+    cloud.create_alias(client, settings.alias, collection)
+    return ApiCatalog(
+        settings=settings, collection=collection, folder=catalog.parent, secret=secret,
+        vectors={d["id"]: np.asarray(d["vector"]) for d in docs},
+        docs={d["id"]: d for d in docs},
+    )
