@@ -136,14 +136,17 @@ def convert_fashion(folder: Path | str, out: Path | str, report: ErrorReport) ->
     base = out.parent.resolve()
     summary = ImportSummary(catalog=str(out), report=str(report.path or ""))
     tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for item in read_fashion(folder):
-            if isinstance(item, CatalogError):
-                report.add_catalog_error(item)
-                summary.failed += 1
-                continue
-            ref = Path(os.path.relpath(folder / item.image, base)).as_posix()
-            f.write(json.dumps(replace(item, image=ref).to_json(), ensure_ascii=False) + "\n")
-            summary.products += 1
-    tmp.replace(out)
+    try:
+        with tmp.open("w", encoding="utf-8") as f:
+            for item in read_fashion(folder):
+                if isinstance(item, CatalogError):
+                    report.add_catalog_error(item)
+                    summary.failed += 1
+                    continue
+                ref = Path(os.path.relpath(folder / item.image, base)).as_posix()
+                f.write(json.dumps(replace(item, image=ref).to_json(), ensure_ascii=False) + "\n")
+                summary.products += 1
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return summary

@@ -18,6 +18,7 @@ from lookalike.settings import Settings
 # Modules that add subcommands, in the order they appear in --help.
 COMMAND_MODULES = [
     "lookalike.solr.cli",
+    "indexer.cli_demo",
     "query.serve_cli",
 ]
 
