@@ -125,6 +125,8 @@ def _read_file(path: Path, settings: Settings) -> bytes:
         raise ImageLoadError("unreadable", f"{path} is a folder, not an image file") from None
     except OSError as err:
         raise ImageLoadError("unreadable", f"cannot read {path}: {err.strerror or err}") from err
+    except ValueError as err:  # a NUL byte in the path
+        raise ImageLoadError("unreadable", f"cannot read {path!r}: {err}") from err
     if len(data) > limit:  # the file grew while we read it
         raise ImageLoadError("too_large", f"{path} is over the limit of {limit:,} bytes")
     return data
