@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -177,12 +178,19 @@ def is_healthy(port: int, timeout_s: float = 2.0) -> bool:
 
 
 def log_tail(files: NodeFiles, lines: int = LOG_TAIL_LINES) -> tuple[Path, str]:
-    """The last lines of the node's log (solr.log, or console.log when Solr never logged)."""
+    """The last lines of the node's log (solr.log, or console.log when Solr never logged).
+
+    Java stack frames are left out, so the messages and their "Caused by" lines fit.
+    """
     for path in (files.solr_log, files.console_log):
         if path.is_file() and path.stat().st_size > 0:
             with open(path, errors="replace") as fh:
-                return path, "".join(deque(fh, maxlen=lines)).rstrip()
+                kept = deque((ln for ln in fh if not _STACK_FRAME.match(ln)), maxlen=lines)
+            return path, "".join(kept).rstrip()
     return files.console_log, "(the log is empty)"
+
+
+_STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ (more|common frames))")
 
 
 def failure(files: NodeFiles, reason: str) -> SolrNodeError:

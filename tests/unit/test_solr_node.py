@@ -74,3 +74,22 @@ def test_a_recycled_pid_is_not_taken_for_our_node(tmp_path):
 
 def test_stop_with_nothing_running(tmp_path):
     assert cluster.stop(Settings(data_dir=tmp_path)) == []
+
+
+def test_log_tail_leaves_out_stack_frames(tmp_path):
+    files = node.NodeFiles(tmp_path, 8983)
+    files.log_dir.mkdir(parents=True)
+    files.solr_log.write_text(
+        "ERROR could not start\n"
+        "org.x.SolrException: bad solr.xml\n"
+        "\tat org.x.A.b(A.java:1)\n"
+        "Caused by: org.xml.sax.SAXParseException: not xml\n"
+        "\tat org.x.C.d(C.java:2)\n"
+        "\t... 12 more\n"
+    )
+    _, tail = node.log_tail(files)
+    assert tail.splitlines() == [
+        "ERROR could not start",
+        "org.x.SolrException: bad solr.xml",
+        "Caused by: org.xml.sax.SAXParseException: not xml",
+    ]
