@@ -3,7 +3,8 @@
 
 const PAGE_SIZE = 24;
 const SIMILAR_K = 24;
-const FACETS = ["color", "category", "pattern", "material", "brand", "size", "in_stock"];
+// Facets shown first when the index has them; the index's other string attributes follow.
+const PREFERRED_FACETS = ["category", "color", "pattern", "style", "brand", "material", "size", "in_stock"];
 
 const $ = (id) => document.getElementById(id);
 
@@ -60,7 +61,7 @@ function similarOptions() {
     k: SIMILAR_K,
     variants: state.variants,
     mode: state.mode,
-    facets: state.facetFields || FACETS,
+    facets: state.facetFields || [],
     filters: groupedFilters(),
   };
   if (state.minSimilarity > 0) opts.min_similarity = state.minSimilarity;
@@ -113,16 +114,11 @@ function price(p) {
   return typeof p === "number" ? p.toLocaleString(undefined, { style: "currency", currency: "EUR" }) : "";
 }
 
-// A product's displayable attributes: Solr fields without their type suffix.
+// A product's displayable attributes (the API names them without Solr's type suffix).
 function attributes(product) {
-  const skip = new Set(["id", "title", "group", "price", "in_stock", "image", "model", "pca_version",
-                        "score", "imgscore", "similarity", "vector", "_version_"]);
-  const out = [];
-  for (const [k, v] of Object.entries(product)) {
-    if (skip.has(k) || k.startsWith("_")) continue;
-    out.push([k.replace(/_(ss|s|l|d|b)$/, "").replace(/_/g, " "), Array.isArray(v) ? v.join(", ") : String(v)]);
-  }
-  return out;
+  return Object.entries(product.attributes || {}).map(([k, v]) => [
+    k.replace(/_/g, " "), Array.isArray(v) ? v.join(", ") : String(v),
+  ]);
 }
 
 function card(product, similarity) {
@@ -136,22 +132,24 @@ function card(product, similarity) {
     body.append(bar);
   }
   const attrs = attributes(product).slice(0, 2).map(([, v]) => v).join(" · ");
-  body.append(
+  body.append(...[
     el("div", { class: "title", text: product.title || product.id }),
     attrs ? el("div", { class: "meta", text: attrs }) : null,
     el("div", { class: "price", text: price(product.price) }),
     product.in_stock === false ? el("div", { class: "stock-out", text: "out of stock" }) : null,
-  );
+  ].filter(Boolean));
   return el("button", {
     class: "card", type: "button", "data-id": product.id, title: `${product.title || ""} (${product.id})`,
     onclick: () => go(`#/product/${encodeURIComponent(product.id)}`),
   }, pic, body);
 }
 
+// The grid's data-state is "loading", "ready" or "error": tests and screen readers wait on it.
 function renderGrid(items, emptyText) {
   const grid = $("grid");
   grid.replaceChildren();
   grid.classList.remove("loading");
+  grid.dataset.state = "ready";
   if (!items.length) {
     grid.append(el("div", { class: "empty", text: emptyText }));
     return;
@@ -205,10 +203,11 @@ function renderPhotoFocus(file) {
   focus.hidden = false;
 }
 
+// facets: [{name, field, buckets: [{value, count}]}] as the API answers them.
 function renderFacets(facets) {
   const box = $("facets");
   box.replaceChildren();
-  const entries = Object.entries(facets || {}).filter(([, values]) => values && values.length);
+  const entries = (facets || []).filter((f) => f.buckets && f.buckets.length).map((f) => [f.name, f.buckets]);
   if (!entries.length) {
     box.append(el("p", { class: "hint", text: state.view === "catalog"
       ? "Pick a product, a photo or a search to filter its similar products."
@@ -242,8 +241,10 @@ function setTitle(text) {
   $("results-title").textContent = text;
 }
 
-function busy() {
+function busy(what) {
   $("grid").classList.add("loading");
+  $("grid").dataset.state = "loading";
+  $("timing").textContent = what || "searching…";
   showError("");
 }
 
@@ -267,6 +268,7 @@ function showAnswer(answer, emptyText) {
 async function showCatalog(page) {
   state.view = "catalog";
   state.page = page;
+  $("id-input").value = "";
   renderFocus(null);
   setTitle("Catalog");
   busy();
@@ -301,6 +303,7 @@ async function showText(text) {
   state.view = "text";
   state.text = text;
   $("text-input").value = text;
+  $("id-input").value = "";
   renderFocus(null);
   setTitle(`Results for “${text}”`);
   busy();
@@ -313,9 +316,11 @@ async function showText(text) {
 async function showPhoto(file) {
   state.view = "photo";
   state.photo = file;
+  $("id-input").value = "";
   renderPhotoFocus(file);
   setTitle("Products that look like your photo");
-  busy();
+  renderFacets(null);
+  busy("reading your photo… (the first one loads the model)");
   const form = new FormData();
   form.append("file", file, file.name);
   const opts = similarOptions();
@@ -344,6 +349,8 @@ function refresh() {
 
 function onError(err) {
   $("grid").classList.remove("loading");
+  $("grid").dataset.state = "error";
+  $("timing").textContent = "";
   showError(err.message || String(err));
 }
 
@@ -373,7 +380,10 @@ async function checkHealth() {
     const parts = [`collection ${data.collection || "none"}`];
     if (data.index) parts.push(`${data.index.count} products`, `model ${data.index.model}`, `PCA ${data.index.dims} dims`);
     health.replaceChildren(el("span", { class: data.ok ? "dot ok" : "dot bad" }), parts.join(" · "));
-    if (Array.isArray(data.facet_fields) && data.facet_fields.length) state.facetFields = data.facet_fields;
+    if (Array.isArray(data.facet_fields)) {
+      const rank = (f) => (PREFERRED_FACETS.includes(f) ? PREFERRED_FACETS.indexOf(f) : PREFERRED_FACETS.length);
+      state.facetFields = [...data.facet_fields].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    }
     const warnings = [...(data.warnings || [])];
     if (warnings.length) {
       $("warning").replaceChildren(el("strong", { text: "Warning:" }), warnings.join(" "));
@@ -430,5 +440,4 @@ function wire() {
 }
 
 wire();
-checkHealth();
-route();
+checkHealth().then(route);
