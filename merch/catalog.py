@@ -23,11 +23,14 @@ UPDATE_CHUNK = 500
 
 
 def iter_docs(client: SolrClient, collection: str, *, fl: str, fq: list[str] | None = None,
-              q: str = "*:*", rows: int = PAGE_ROWS) -> Iterator[dict[str, Any]]:
-    """Every matching document, paged with ``cursorMark`` (sorted by id, safe on any size)."""
+              q: str = "*:*", rows: int = PAGE_ROWS, extra: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """Every matching document, paged with ``cursorMark`` (sorted by id, safe on any size).
+
+    ``extra`` carries parameters the query refers to (``$like`` ...).
+    """
     cursor = "*"
     while True:
-        resp = client.select(collection, {"q": q, "fq": fq or None, "fl": fl, "rows": rows,
+        resp = client.select(collection, {**(extra or {}), "q": q, "fq": fq or None, "fl": fl, "rows": rows,
                                           "sort": "id asc", "cursorMark": cursor})
         yield from resp["response"]["docs"]
         nxt = resp.get("nextCursorMark")

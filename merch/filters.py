@@ -13,9 +13,10 @@ from query.schema import Schema
 
 
 def load_schema(client: SolrClient, collection: str) -> Schema:
-    schema = client.get(f"{collection}/schema")["schema"]
-    used = client.get(f"{collection}/schema/fields", {"includeDynamic": "true"}).get("fields", [])
-    return Schema.from_solr(schema, used)
+    """The collection's field allow-list, read the query layer's way (schema + each shard's fields)."""
+    from query.client import SearchService
+
+    return SearchService(client.settings, client, collection=collection).schema()
 
 
 def parse_filters(texts: list[str] | None) -> list[Filter]:

@@ -429,3 +429,11 @@ def tag_cluster(settings: Settings, client: SolrClient, collection: str, cluster
     info.label = f"{attribute}={value}"
     clustering.save(settings, client, cl)
     return batch
+
+
+def close_proposal(settings: Settings, client: SolrClient, proposal_id: str) -> Proposal:
+    """Close a proposal: it no longer counts in gap reports (its batches stay undoable)."""
+    p = load_proposal(settings, client, proposal_id)
+    p.state = "closed"
+    save_proposal(settings, client, p)
+    return p
