@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from lookalike.errors import LookalikeError
@@ -18,6 +19,7 @@ from lookalike.settings import Settings
 # Modules that add subcommands, in the order they appear in --help.
 COMMAND_MODULES = [
     "lookalike.solr.cli",
+    "indexer.cli",
     "indexer.cli_demo",
     "query.serve_cli",
 ]
@@ -35,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # TensorFlow's C++ start-up chatter (CUDA probing on a CPU machine) is noise for a CLI user.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -1,0 +1,92 @@
+"""CLI: `lookalike index`, `rollback`, `upsert`, `delete`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from lookalike.connection import SolrClient
+from lookalike.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("index", help="bulk reindex a catalog into a new collection, then swap the alias")
+    p.add_argument("catalog", type=Path, help="catalog file (JSON Lines)")
+    p.add_argument("--collection", default=None, help="alias to publish (default: settings.alias)")
+    p.add_argument("--model", default=None, help="embedding model (default: settings.model)")
+    p.add_argument("--dims", type=int, default=None, help="PCA width, 2..1024 (default: settings.pca_dims)")
+    p.add_argument("--whiten", action="store_true", default=None, help="whiten the PCA output")
+    p.add_argument("--shards", type=int, default=None)
+    p.add_argument("--replicas", type=int, default=None)
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_index)
+
+    p = sub.add_parser("rollback", help="point the alias back at the previous collection")
+    p.add_argument("alias", nargs="?", default=None)
+    p.set_defaults(func=_rollback)
+
+    p = sub.add_parser("upsert", help="add or replace products in the live collection")
+    p.add_argument("catalog", type=Path)
+    p.add_argument("--collection", default=None, help="alias (default: settings.alias)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_upsert)
+
+    p = sub.add_parser("delete", help="delete products from the live collection")
+    p.add_argument("ids", nargs="+")
+    p.add_argument("--collection", default=None, help="alias (default: settings.alias)")
+    p.set_defaults(func=_delete)
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.reindex import ReindexOptions, reindex
+
+    options = ReindexOptions(
+        catalog=args.catalog,
+        alias=args.collection or settings.alias,
+        model=args.model or settings.model,
+        dims=args.dims or settings.pca_dims,
+        whiten=settings.pca_whiten if args.whiten is None else args.whiten,
+        shards=args.shards or settings.shards,
+        replicas=args.replicas or settings.replicas,
+    )
+    with SolrClient(settings) as client:
+        summary = reindex(settings, client, options, show_progress=not (args.no_progress or args.json))
+    print(summary.to_json() if args.json else summary.to_text())
+    return 0
+
+
+def _rollback(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.reindex import rollback
+
+    alias = args.alias or settings.alias
+    with SolrClient(settings) as client:
+        was, now = rollback(settings, client, alias)
+    print(f"alias {alias} -> {now} (was {was})")
+    return 0
+
+
+def _upsert(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.incremental import upsert
+
+    with SolrClient(settings) as client:
+        summary = upsert(settings, client, args.catalog, alias=args.collection or settings.alias)
+    if args.json:
+        print(json.dumps(summary.as_dict(), sort_keys=True))
+    else:
+        print(f"{summary.collection}: read {summary.read}, indexed {summary.indexed}, failed {summary.failed}"
+              + (f" (see {summary.report})" if summary.failed else ""))
+        for w in summary.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _delete(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.incremental import delete
+
+    with SolrClient(settings) as client:
+        deleted, missing = delete(settings, client, args.ids, alias=args.collection or settings.alias)
+    print(f"deleted {len(deleted)}" + (f"; not found: {', '.join(missing)}" if missing else ""))
+    return 1 if missing and not deleted else 0

@@ -1,0 +1,118 @@
+"""The load and embed stages: image bytes -> content hash -> cached or fresh embedding.
+
+Loading (fetch, hash, decode, resize) runs in a small thread pool one chunk ahead of
+inference, so decoding overlaps the CNN on the second core. Every image is embedded at most
+once per (model, weights): the cache is consulted by content hash before decoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from lookalike.errors import ImageError
+from lookalike.settings import Settings
+
+from indexer import images
+from indexer.timing import StageTimer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Loaded:
+    """One product after the load stage: a cached vector, or pixels ready for the model."""
+
+    product: object
+    content_sha256: str
+    vector: np.ndarray | None = None
+    pixels: np.ndarray | None = None
+
+
+@dataclass
+class Failed:
+    product: object
+    reason: str
+    message: str
+
+
+class Embedder:
+    """Turns products into embeddings, reporting per-item failures through ``on_error``."""
+
+    def __init__(self, model, cache, settings: Settings, timer: StageTimer, *, workers: int = 2):
+        self.model = model
+        self.cache = cache
+        self.settings = settings
+        self.timer = timer
+        self.workers = workers
+        self.embedded = 0
+        self.cache_hits = 0
+
+    def _load(self, product, base_dir: Path) -> Loaded | Failed:
+        try:
+            data = images.fetch_bytes(product.image, base_dir, self.settings)
+            sha = hashlib.sha256(data).hexdigest()
+            cached = self.cache.get(self.model.name, self.model.weights_sha256, sha)
+            if cached is not None:
+                return Loaded(product, sha, vector=cached)
+            image = images.decode_image(data, self.settings)
+            pixels = self.model.preprocess([image])[0]
+            return Loaded(product, sha, pixels=pixels)
+        except ImageError as err:
+            return Failed(product, getattr(err, "reason", "image_error"), str(err))
+
+    def run(
+        self,
+        products: Iterable,
+        base_dir: Path,
+        on_error: Callable[[Failed], None],
+    ) -> Iterator[tuple[object, np.ndarray]]:
+        """Yield ``(product, embedding)`` in input order; failures go to ``on_error``."""
+        chunk_size = self.settings.batch_size
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="load") as pool:
+            pending: list[Future] | None = None
+            for chunk in _chunks(products, chunk_size):
+                submitted = [pool.submit(self._load, p, base_dir) for p in chunk]
+                if pending is not None:
+                    yield from self._finish(pending, on_error)
+                pending = submitted
+            if pending is not None:
+                yield from self._finish(pending, on_error)
+
+    def _finish(self, futures: list[Future], on_error) -> Iterator[tuple[object, np.ndarray]]:
+        with self.timer.stage("load"):
+            results = [f.result() for f in futures]
+        fresh = [r for r in results if isinstance(r, Loaded) and r.vector is None]
+        if fresh:
+            with self.timer.stage("embed"):
+                vectors = self.model.embed(np.stack([r.pixels for r in fresh]))
+            for r, v in zip(fresh, vectors):
+                r.vector = np.asarray(v, dtype=np.float32)
+                r.pixels = None
+            self.cache.put_many(self.model.name, self.model.weights_sha256,
+                                {r.content_sha256: r.vector for r in fresh})
+            self.embedded += len(fresh)
+        for r in results:
+            if isinstance(r, Failed):
+                on_error(r)
+            else:
+                if r not in fresh:
+                    self.cache_hits += 1
+                yield r.product, r.vector
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

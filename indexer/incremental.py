@@ -1,0 +1,109 @@
+"""Incremental updates against the live alias, with the model and PCA the index was built with."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lookalike.connection import SolrClient
+from lookalike.errors import IndexJobError, ManifestMismatch
+from lookalike.fields import VECTOR_FIELD
+from lookalike.settings import Settings
+from lookalike.solr import cloud
+
+from indexer.catalog import read_catalog
+from indexer.embedding import Embedder, Failed
+from indexer.meta import IndexRecord, MetadataStore
+from indexer.report import ErrorReport
+from indexer.timing import StageTimer
+from indexer.writer import SolrWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class UpsertSummary:
+    collection: str
+    read: int = 0
+    indexed: int = 0
+    failed: int = 0
+    failed_by_reason: dict[str, int] = field(default_factory=dict)
+    report: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def live_record(settings: Settings, client: SolrClient, alias: str) -> IndexRecord:
+    collection = cloud.alias_target(client, alias)
+    if collection is None:
+        raise IndexJobError(f"alias {alias} does not exist: run `lookalike index CATALOG` first")
+    return MetadataStore(client, settings).index_record(collection)
+
+
+def upsert(settings: Settings, client: SolrClient, catalog: Path, *, alias: str,
+           allow_random_weights: bool = False) -> UpsertSummary:
+    from indexer.cache import EmbeddingCache
+    from indexer.models import load_model
+
+    record = live_record(settings, client, alias)
+    model = load_model(record.model, settings, allow_random=allow_random_weights or record.random_weights)
+    if model.weights_sha256 != record.weights_sha256:
+        raise ManifestMismatch(
+            f"the index {record.collection} was built with {record.model} weights {record.weights_sha256[:12]}, "
+            f"but the weights loaded here are {model.weights_sha256[:12]}"
+        )
+    reducer = MetadataStore(client, settings).get_pca(record.pca_version)
+    reducer.check_compatible(model.name, model.weights_sha256, model.output_dim)
+
+    runs_dir = settings.data_dir / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    report = ErrorReport(runs_dir / f"{alias}-upsert-errors.jsonl")
+    products = []
+    for item in read_catalog(catalog):
+        if isinstance(item, Exception):
+            report.add_catalog_error(item)
+        else:
+            products.append(item)
+    summary = UpsertSummary(collection=record.collection, read=len(products) + report.count)
+    embedder = Embedder(model, EmbeddingCache(settings.cache_dir), settings, StageTimer())
+
+    def on_error(f: Failed) -> None:
+        report.add_item_error(f.product.id, f.reason, f.message)
+
+    kept, vectors = [], []
+    for product, vec in embedder.run(products, catalog.parent, on_error):
+        kept.append(product)
+        vectors.append(vec)
+    if kept:
+        reduced = reducer.transform(np.stack(vectors).astype(np.float32))
+        writer = SolrWriter(client, record.collection)
+        for product, vec in zip(kept, reduced):
+            doc = product.to_solr_doc()
+            doc.update({VECTOR_FIELD: vec.tolist(), "model": model.name, "pca_version": record.pca_version})
+            writer.add(doc)
+        writer.commit()
+    report.close()
+    summary.indexed = len(kept)
+    summary.failed = report.count
+    summary.failed_by_reason = report.counts_by_reason()
+    summary.report = str(report.path)
+    if record.warning():
+        summary.warnings.append(record.warning())
+    return summary
+
+
+def delete(settings: Settings, client: SolrClient, ids: list[str], *, alias: str) -> tuple[list[str], list[str]]:
+    """Delete products by id from the live collection; returns (deleted, not found)."""
+    record = live_record(settings, client, alias)
+    found = client.get(f"{record.collection}/get", {"id": list(ids), "fl": "id"})
+    present = {d["id"] for d in found.get("response", {}).get("docs", [])}
+    deleted = [i for i in ids if i in present]
+    missing = [i for i in ids if i not in present]
+    if deleted:
+        client.post(f"{record.collection}/update", params={"commit": "true"}, json_body={"delete": deleted})
+    return deleted, missing

@@ -1,0 +1,277 @@
+"""Bulk reindex: read -> load -> embed -> reduce -> write, into a new collection, then swap.
+
+The alias the storefront queries is changed in exactly one place, :func:`_publish`, after
+the new collection is committed and verified. A failed, interrupted or rejected run leaves
+the alias as it was. A run writes its staging collection's name to
+``<data_dir>/runs/<alias>.json`` first; re-running the same job finds it and resumes there
+(embeddings already computed come from the cache, documents are rewritten by id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from lookalike.connection import SolrClient
+from lookalike.errors import IndexJobError
+from lookalike.fields import VECTOR_FIELD
+from lookalike.settings import Settings
+from lookalike.solr import cloud
+
+from indexer.catalog import read_catalog
+from indexer.embedding import Embedder, Failed
+from indexer.meta import IndexRecord, MetadataStore
+from indexer.progress import progress_bar
+from indexer.report import ErrorReport
+from indexer.timing import StageTimer
+from indexer.writer import SolrWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReindexOptions:
+    catalog: Path
+    alias: str
+    model: str
+    dims: int
+    whiten: bool = False
+    shards: int = 1
+    replicas: int = 1
+    allow_random_weights: bool = False  # unit tests only; the index is then marked
+
+
+@dataclass
+class Summary:
+    alias: str
+    collection: str
+    previous: str | None
+    read: int = 0
+    indexed: int = 0
+    failed: int = 0
+    failed_by_reason: dict[str, int] = field(default_factory=dict)
+    embedded: int = 0
+    cache_hits: int = 0
+    seconds_by_stage: dict[str, float] = field(default_factory=dict)
+    seconds_total: float = 0.0
+    images_per_s: float = 0.0
+    report: str = ""
+    resumed: bool = False
+    pca_version: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    def to_text(self) -> str:
+        lines = [
+            f"alias {self.alias} -> {self.collection}" + (f" (was {self.previous})" if self.previous else ""),
+            f"read {self.read}, indexed {self.indexed}, failed {self.failed}"
+            + (" (" + ", ".join(f"{r}: {n}" for r, n in sorted(self.failed_by_reason.items())) + ")" if self.failed else ""),
+            f"embedded {self.embedded}, from cache {self.cache_hits}" + (", resumed a previous run" if self.resumed else ""),
+            "time per stage: " + ", ".join(f"{s} {t:.1f}s" for s, t in self.seconds_by_stage.items()),
+            f"total {self.seconds_total:.1f}s, {self.images_per_s:.1f} images/s",
+        ]
+        if self.failed:
+            lines.append(f"failures listed in {self.report}")
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, show_progress: bool = True) -> Summary:
+    from indexer.cache import EmbeddingCache
+    from indexer.models import load_model
+    from indexer.pca import VectorReducer
+
+    started = time.perf_counter()
+    timer = StageTimer()
+    runs_dir = settings.data_dir / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    report = ErrorReport(runs_dir / f"{options.alias}-errors.jsonl")
+    meta = MetadataStore(client, settings)
+    meta.ensure()
+    previous = cloud.alias_target(client, options.alias)
+
+    # read
+    with timer.stage("read"):
+        products = []
+        for item in read_catalog(options.catalog):
+            if isinstance(item, Exception):
+                report.add_catalog_error(item)
+            else:
+                products.append(item)
+    read = len(products) + report.count
+    if not products:
+        raise IndexJobError(f"{options.catalog} has no valid product; alias {options.alias} left unchanged")
+
+    # load + embed
+    with timer.stage("model"):
+        model = load_model(options.model, settings, allow_random=options.allow_random_weights)
+    cache = EmbeddingCache(settings.cache_dir)
+    embedder = Embedder(model, cache, settings, timer)
+    kept, vectors = [], []
+
+    def on_error(f: Failed) -> None:
+        report.add_item_error(f.product.id, f.reason, f.message)
+
+    with progress_bar(len(products), "embed", enabled=show_progress) as bar:
+        for product, vector in embedder.run(products, options.catalog.parent, on_error):
+            kept.append(product)
+            vectors.append(vector)
+            bar.update(1)
+        bar.update(len(products) - bar.n)
+    if not kept:
+        report.close()
+        raise IndexJobError(f"no image could be embedded; see {report.path}; alias {options.alias} left unchanged")
+
+    # reduce
+    with timer.stage("reduce"):
+        full = np.stack(vectors).astype(np.float32)
+        if options.dims > min(full.shape):
+            raise IndexJobError(
+                f"--dims {options.dims} is more than this catalog supports "
+                f"({full.shape[0]} images of width {full.shape[1]}); choose at most {min(full.shape)}"
+            )
+        reducer = VectorReducer(n_components=options.dims, whiten=options.whiten)
+        reducer.fit(full, model_name=model.name, weights_sha256=model.weights_sha256)
+        reduced = reducer.transform(full)
+        pca_version = meta.put_pca(reducer)
+
+    # write, into the staging collection (resumed or new)
+    state = _RunState(runs_dir / f"{options.alias}.json", options, _catalog_sha(options.catalog))
+    collection, resumed = state.collection_to_use(client, previous)
+    if not resumed:
+        with timer.stage("create"):
+            cloud.create_collection(client, collection, dims=options.dims, shards=options.shards,
+                                    replicas=options.replicas, configset=settings.configset)
+        state.save(collection)
+    writer = SolrWriter(client, collection)
+    with timer.stage("write"):
+        for product, vec in zip(kept, reduced):
+            doc = product.to_solr_doc()
+            doc.update({VECTOR_FIELD: vec.tolist(), "model": model.name, "pca_version": pca_version})
+            writer.add(doc)
+        writer.commit()
+
+    # verify, record, publish
+    with timer.stage("verify"):
+        _verify(client, collection, expected=len(kept), probe=reduced[: min(5, len(kept))])
+    record = IndexRecord(
+        collection=collection, alias=options.alias, model=model.name, weights_sha256=model.weights_sha256,
+        pca_version=pca_version, dims=options.dims, random_weights=bool(model.random_weights),
+        count=len(kept), created=_now(), catalog=str(options.catalog),
+    )
+    meta.put_index_record(record)
+    _publish(client, options.alias, collection)
+    state.clear()
+    _prune(client, meta, options.alias, keep=settings.keep_collections)
+    report.close()
+
+    elapsed = time.perf_counter() - started
+    summary = Summary(
+        alias=options.alias, collection=collection, previous=previous, read=read, indexed=len(kept),
+        failed=report.count, failed_by_reason=report.counts_by_reason(), embedded=embedder.embedded,
+        cache_hits=embedder.cache_hits, seconds_by_stage=timer.as_dict(), seconds_total=round(elapsed, 3),
+        images_per_s=round(len(kept) / elapsed, 2) if elapsed else 0.0, report=str(report.path),
+        resumed=resumed, pca_version=pca_version,
+    )
+    if record.warning():
+        summary.warnings.append(record.warning())
+    return summary
+
+
+def _verify(client: SolrClient, collection: str, *, expected: int, probe: np.ndarray) -> None:
+    """The new collection must hold every document and find a probe vector as its own top hit."""
+    found = client.select(collection, {"q": "*:*", "rows": 0})["response"]["numFound"]
+    if found != expected:
+        raise IndexJobError(f"verification failed: {collection} holds {found} documents, expected {expected}")
+    for vec in probe:
+        vec_param = "[" + ",".join(f"{x:.7g}" for x in vec) + "]"
+        resp = client.select(collection, {"q": f"{{!knn f={VECTOR_FIELD} topK=1}}{vec_param}", "rows": 1, "fl": "id,score"})
+        docs = resp["response"]["docs"]
+        # dot_product scores (1 + cosine) / 2: the probe's own document scores 1.
+        if not docs or docs[0]["score"] < 0.999:
+            raise IndexJobError(f"verification failed: a sample vector does not find itself in {collection}")
+
+
+def _publish(client: SolrClient, alias: str, collection: str) -> None:
+    cloud.create_alias(client, alias, collection)
+    log.info("alias %s now serves %s", alias, collection)
+
+
+def _prune(client: SolrClient, meta: MetadataStore, alias: str, *, keep: int) -> None:
+    """Delete the alias's collections beyond the newest ``keep`` (the live one always stays)."""
+    live = cloud.alias_target(client, alias)
+    existing = set(cloud.list_collections(client))
+    records = [r for r in meta.index_records(alias) if r.collection in existing]
+    for record in records[keep:]:
+        if record.collection == live:
+            continue
+        cloud.delete_collection(client, record.collection)
+        meta.delete_index_record(record.collection)
+        log.info("removed old collection %s", record.collection)
+
+
+def rollback(settings: Settings, client: SolrClient, alias: str) -> tuple[str, str]:
+    """Point ``alias`` back at the newest collection older than the one it serves."""
+    meta = MetadataStore(client, settings)
+    current = cloud.alias_target(client, alias)
+    if current is None:
+        raise IndexJobError(f"alias {alias} does not exist: nothing to roll back")
+    existing = set(cloud.list_collections(client))
+    records = [r for r in meta.index_records(alias) if r.collection in existing]
+    names = [r.collection for r in records]
+    older = names[names.index(current) + 1:] if current in names else []
+    if not older:
+        raise IndexJobError(f"alias {alias} serves {current} and no older collection is kept to roll back to")
+    _publish(client, alias, older[0])
+    return current, older[0]
+
+
+class _RunState:
+    """The staging collection of an unfinished run, so that re-running resumes it."""
+
+    def __init__(self, path: Path, options: ReindexOptions, catalog_sha: str):
+        self.path = path
+        self.key = {"catalog_sha256": catalog_sha, "model": options.model, "dims": options.dims,
+                    "shards": options.shards, "replicas": options.replicas}
+
+    def collection_to_use(self, client: SolrClient, live: str | None) -> tuple[str, bool]:
+        if self.path.exists():
+            try:
+                state = json.loads(self.path.read_text())
+            except ValueError:
+                state = {}
+            name = state.get("collection")
+            if (state.get("key") == self.key and name and name != live
+                    and name in cloud.list_collections(client)):
+                log.info("resuming the unfinished run into %s", name)
+                return name, True
+        return f"{self.path.stem}_{datetime.now(timezone.utc).strftime('%Y%m%d%H%M%S%f')[:-3]}", False
+
+    def save(self, collection: str) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"collection": collection, "key": self.key}))
+        tmp.replace(self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _catalog_sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
