@@ -118,13 +118,13 @@ class ImageEmbedder:
         :class:`query.embedder.ImageEmbedder` protocol)."""
         from indexer.images import decode_image
 
+        image = decode_image(data, self.settings)  # limits and format first: cheap, and no model needed
         loaded = self._load()
         key = (loaded.collection, hashlib.sha256(data).hexdigest())
         with self._lock:
             if key in self._vectors:
                 self._vectors.move_to_end(key)
                 return self._vectors[key]
-        image = decode_image(data, self.settings)
         embedding = loaded.model.embed_images([image])
         reduced = loaded.reducer.transform(np.asarray(embedding, dtype=np.float32))
         vec = np.asarray(reduced, dtype=np.float32)[0]

@@ -12,17 +12,23 @@ outside the catalog folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
+from fastapi.testclient import TestClient
 from PIL import Image
 
 from lookalike.connection import SolrClient
+from lookalike.errors import LookalikeError
 from lookalike.settings import Settings
 from lookalike.solr import cloud
+from query.api import create_app
 
 from indexer.meta import IndexRecord, MetadataStore
 
@@ -128,3 +134,31 @@ def build(client: SolrClient, settings: Settings, root: Path, collection: str, *
         vectors={d["id"]: np.asarray(d["vector"]) for d in docs},
         docs={d["id"]: d for d in docs},
     )
+
+
+@contextlib.contextmanager
+def indexed(solr, root: Path, name: str, **settings_update) -> Iterator[ApiCatalog]:
+    """The hand-made catalog in its own collection, alias and metadata collection; removed after."""
+    suffix = f"{name}_{os.getpid()}_{time.monotonic_ns() % 1_000_000}"
+    settings = solr.settings.model_copy(
+        update={"alias": f"api_{suffix}", "meta_collection": f"meta_{suffix}", **settings_update}
+    )
+    collection = f"c_{suffix}"
+    cloud.create_collection(solr.client, collection, dims=DIMS)
+    try:
+        yield build(solr.client, settings, root, collection)
+    finally:
+        for step in (
+            lambda: cloud.delete_alias(solr.client, settings.alias),
+            lambda: cloud.delete_collection(solr.client, collection),
+            lambda: solr.client.collections_api("DELETE", name=settings.meta_collection),
+        ):
+            try:
+                step()
+            except LookalikeError:
+                pass
+
+
+def http(settings: Settings, **app_options) -> TestClient:
+    """A test client of the real app; server errors come back as responses, as a browser sees them."""
+    return TestClient(create_app(settings, **app_options), raise_server_exceptions=False)

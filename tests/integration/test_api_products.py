@@ -1,0 +1,166 @@
+"""The HTTP API against a real Solr: products, similar products, search, facets, browse, health.
+
+Expected ids, similarities and facet counts are computed with numpy from the hand-made
+catalog (tests/integration/api_catalog.py), never written by hand.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+import api_catalog
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def cat(solr, tmp_path_factory):
+    with api_catalog.indexed(solr, tmp_path_factory.mktemp("api-products"), "products") as catalog:
+        yield catalog
+
+
+@pytest.fixture(scope="module")
+def api(cat):
+    with api_catalog.http(cat.settings) as client:
+        yield client
+
+
+def ids(answer: dict) -> list[str]:
+    return [p["id"] for p in answer["products"]]
+
+
+def test_get_product_returns_its_fields_and_attributes_without_suffix(api, cat):
+    r = api.get("/api/products/b1")
+    assert r.status_code == 200
+    body = r.json()
+    doc = cat.docs["b1"]
+    assert (body["id"], body["title"], body["group"], body["price"], body["in_stock"]) == (
+        "b1", doc["title"], doc["group"], doc["price"], doc["in_stock"])
+    assert body["attributes"]["color"] == doc["color_s"]
+    assert body["attributes"]["category"] == doc["category_s"]
+    assert "vector" not in body["attributes"]
+
+
+def test_similar_is_the_numpy_ranking_with_cosine_similarities(api, cat):
+    r = api.get("/api/products/a1/similar", params={"k": 5, "mode": "approx"})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    expected = cat.ranked("a1")[:5]
+    assert ids(answer) == [i for i, _ in expected]
+    for product, (_, cosine) in zip(answer["products"], expected):
+        assert product["similarity"] == pytest.approx(cosine, abs=1e-4)
+    assert "a1" not in ids(answer)
+    assert isinstance(answer["qtime_ms"], int) and answer["took_ms"] > 0
+
+
+def test_variants_of_the_design_come_first_then_can_be_excluded(api, cat):
+    first = ids(api.get("/api/products/a1/similar", params={"k": 2, "mode": "approx"}).json())
+    assert set(first) == {"a2", "a3"}
+    r = api.get("/api/products/a1/similar", params={"k": 5, "mode": "approx", "variants": "exclude"})
+    expected = [i for i, _ in cat.ranked("a1", keep=lambda d: d["group"] != "design-a")[:5]]
+    assert ids(r.json()) == expected
+
+
+def test_filters_same_field_is_either_value_different_fields_are_both(api, cat):
+    r = api.get("/api/products/a1/similar",
+                params={"k": 10, "mode": "approx", "filter": ["color:blue", "color:green"]})
+    assert r.status_code == 200, r.text
+    keep = lambda d: d["color_s"] in ("blue", "green")  # noqa: E731
+    assert ids(r.json()) == [i for i, _ in cat.ranked("a1", keep)[:10]]
+
+    r = api.get("/api/products/a1/similar",
+                params={"k": 10, "mode": "approx", "filter": ["color:red", "category:hat"]})
+    keep = lambda d: d["color_s"] == "red" and d["category_s"] == "hat"  # noqa: E731
+    assert ids(r.json()) == [i for i, _ in cat.ranked("a1", keep)[:10]]
+
+
+def test_price_range_and_in_stock_filters(api, cat):
+    r = api.get("/api/products/a1/similar",
+                params={"k": 10, "mode": "approx", "filter": "price:15..30", "in_stock": "true"})
+    assert r.status_code == 200, r.text
+    keep = lambda d: 15 <= d["price"] <= 30 and d["in_stock"]  # noqa: E731
+    assert ids(r.json()) == [i for i, _ in cat.ranked("a1", keep)[:10]]
+
+
+def test_facets_count_the_whole_similar_set(api, cat):
+    r = api.get("/api/products/a1/similar",
+                params={"k": 3, "candidates": 8, "mode": "approx", "facet": ["color", "category"]})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    top = [i for i, _ in cat.ranked("a1")[:8]]
+    assert ids(answer) == top[:3]
+    facets = {f["name"]: {b["value"]: b["count"] for b in f["buckets"]} for f in answer["facets"]}
+    assert facets["color"] == dict(Counter(cat.docs[i]["color_s"] for i in top))
+    assert facets["category"] == dict(Counter(cat.docs[i]["category_s"] for i in top))
+
+
+def test_min_similarity_returns_exactly_the_products_above_it(api, cat):
+    r = api.get("/api/products/a1/similar", params={"k": 20, "mode": "approx", "min_similarity": 0.8})
+    assert r.status_code == 200, r.text
+    expected = [i for i, s in cat.ranked("a1") if s >= 0.8]
+    assert ids(r.json()) == expected
+    assert all(p["similarity"] >= 0.8 - 1e-6 for p in r.json()["products"])
+
+
+def test_paging_with_offset_continues_the_ranking(api, cat):
+    ranked = [i for i, _ in cat.ranked("a1")]
+    page2 = api.get("/api/products/a1/similar", params={"k": 3, "offset": 3, "mode": "approx"}).json()
+    assert ids(page2) == ranked[3:6]
+
+
+def test_post_search_like_and_text(api, cat):
+    r = api.post("/api/search", json={"like": ["d1"], "k": 3, "mode": "approx"})
+    assert r.status_code == 200, r.text
+    assert ids(r.json()) == [i for i, _ in cat.ranked("d1")[:3]]
+
+    r = api.post("/api/search", json={"text": "hat", "k": 10})
+    assert r.status_code == 200, r.text
+    assert set(ids(r.json())) == {i for i, d in cat.docs.items() if d["category_s"] == "hat"}
+
+
+def test_browse_pages_through_the_whole_catalog_by_id(api, cat):
+    seen = []
+    page = 1
+    while True:
+        r = api.get("/api/products", params={"page": page, "per_page": 5})
+        assert r.status_code == 200
+        body = r.json()
+        assert body["total"] == len(cat.docs)
+        if not body["products"]:
+            break
+        seen += ids(body)
+        page += 1
+    assert seen == sorted(cat.docs)
+
+
+def test_health_names_alias_collection_model_and_the_random_weights_warning(api, cat):
+    r = api.get("/api/health")
+    assert r.status_code == 200
+    h = r.json()
+    assert h["solr"]["reachable"] is True
+    assert (h["alias"], h["collection"]) == (cat.settings.alias, cat.collection)
+    assert h["index"]["model"] == "efficientnet_lite0" and h["index"]["dims"] == api_catalog.DIMS
+    assert any("RANDOM" in w for w in h["warnings"])
+    # this hand-made index has no stored PCA: health says so instead of failing
+    assert h["ok"] is False and any("handmade-4d" in p for p in h["problems"])
+    assert {"color", "category"} <= set(h["facet_fields"])
+
+
+def test_every_answer_says_how_long_it_took(api):
+    r = api.get("/api/products/a1")
+    assert float(r.headers["X-Response-Time-Ms"]) >= 0
+
+
+def test_page_static_files_and_openapi_are_served(api):
+    page = api.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "/static/app.js" in page.text
+    assert api.get("/static/app.js").status_code == 200
+    assert api.get("/static/style.css").status_code == 200
+    spec = api.get("/openapi.json").json()
+    for path in ("/api/products/{product_id}", "/api/products/{product_id}/similar", "/api/search",
+                 "/api/search/image", "/api/health"):
+        assert path in spec["paths"], path
+    assert api.get("/docs").status_code == 200
