@@ -94,7 +94,7 @@ class Product:
     group: str | None = None
     price: float | None = None
     in_stock: bool | None = None
-    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict, hash=False)
     line: int | None = field(default=None, compare=False)
 
     def to_solr_doc(self) -> dict[str, Any]:

@@ -191,3 +191,8 @@ def test_catalog_error_converts_to_report_item():
     item = err.to_item_error()
     assert (item.id, item.line, item.source, item.reason) == ("z", 1, "catalog", "bad_field")
     assert "in_stock" in item.message and not item.message.startswith("line")
+
+
+def test_products_are_hashable_by_their_fixed_fields():
+    (a,) = parse({"id": "a", "image": "a.jpg", "color": "red"})
+    assert len({a, a}) == 1
