@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "lookalike.solr.cli",
     "indexer.cli",
     "indexer.cli_demo",
+    "query.cli",
     "query.serve_cli",
 ]
 

@@ -7,9 +7,10 @@ The indexer provides the implementation; the query layer only depends on this pr
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
 
 
 @runtime_checkable
@@ -21,3 +22,15 @@ class ImageEmbedder(Protocol):
         :class:`lookalike.errors.PayloadTooLarge` over the byte or pixel limit.
         """
         ...
+
+
+def load_embedder(settings: Any, client: Any) -> ImageEmbedder:
+    """The embedder of the index behind ``settings.alias``: its model and PCA, from its metadata.
+
+    One place the CLI and the HTTP API get it from; the implementation (model weights, PCA
+    from ``lookalike_meta``) is :class:`query.live_index.ImageEmbedder`, built on the indexer.
+    """
+    from query.live_index import ImageEmbedder as IndexEmbedder
+    from query.live_index import LiveIndex
+
+    return IndexEmbedder(settings, client, LiveIndex(settings, client))

@@ -283,3 +283,30 @@ def test_auto_mode_picks_exact_for_small_filtered_sets(service):
         assert svc.similar(small).mode == "exact"
     big = svc.similar(SimilarRequest(id="g12!p049", k=3))
     assert big.mode == "approx" and "> 50" in big.mode_reason
+
+
+# -- the CLI ---------------------------------------------------------------------------------------
+
+
+def test_cli_similar_and_search(service, solr, monkeypatch, capsys):
+    import json
+
+    from lookalike.cli import main
+
+    monkeypatch.setenv("LOOKALIKE_SOLR_URL", solr.url)
+    pid = "g03!p012"
+    rc = main(["similar", pid, "--collection", service.collection, "--filter", "color=red|blue", "-k", "4",
+               "--facet", "color", "--mode", "approx", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    want = expected(VECTORS[POS[pid]], lambda d: d["color_s"] in ("red", "blue"), exclude={pid})
+    assert rc == 0 and [p["id"] for p in out["products"]] == [w[0] for w in want[:4]]
+    assert {b["value"]: b["count"] for b in out["facets"][0]["buckets"]} == counts([w[0] for w in want[:100]], "color_s")
+
+    rc = main(["search", "--like", pid, "--text", "silk", "--collection", service.collection, "-k", "3", "--mode", "approx"])
+    text = capsys.readouterr().out
+    assert rc == 0 and "mode approx" in text and len(text.strip().splitlines()) == 5  # header, 3 rows, footer
+
+    rc = main(["similar", "nope", "--collection", service.collection, "--mode", "approx"])
+    assert rc == 2 and "error: no product with id 'nope'" in capsys.readouterr().err
+    rc = main(["similar", pid, "--collection", service.collection, "--filter", "colr=red"])
+    assert rc == 2 and "unknown filter field 'colr'" in capsys.readouterr().err
