@@ -329,7 +329,7 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
             variants=variants, mode=mode, in_stock=in_stock, candidates=candidates,
         )
         request = parse_request(SimilarRequest, {"id": product_id, **opts})
-        return services.search.similar(request).model_dump(mode="json")
+        return run_search(services, request.to_search())
 
     @app.get("/api/products/{product_id:path}", tags=["products"], summary="One product")
     def product(product_id: str) -> dict[str, Any]:
@@ -338,7 +338,7 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
     # -- search -----------------------------------------------------------------------
     @app.post("/api/search", tags=["search"], summary="Similar to products, an image vector and/or text")
     def search(request: SearchRequest) -> dict[str, Any]:
-        return services.search.search(request).model_dump(mode="json")
+        return run_search(services, request)
 
     @app.post(UPLOAD_PATH, tags=["search"], summary="Products that look like an uploaded photo")
     async def search_image(
@@ -392,6 +392,21 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def run_search(services: Services, request: SearchRequest) -> dict[str, Any]:
+    """Run ``request``; an example id Solr could not find is a 404, whichever mode ran.
+
+    (In exact mode the plugin reads the examples inside Solr and answers 400 for an unknown id;
+    only then are the ids looked up, so the common path costs nothing extra.)
+    """
+    try:
+        return services.search.search(request).model_dump(mode="json")
+    except SolrRequestError as err:
+        if err.http_status == 400 and request.example_ids:
+            for product_id in request.example_ids:
+                services.search.get_product(product_id)  # NotFound for an unknown id
+        raise
 
 
 def browse_catalog(services: Services, *, page: int, per_page: int) -> dict[str, Any]:
