@@ -1,0 +1,155 @@
+"""The benchmark suite's one entry point: ``python -m benchmarks.run [--quick | --large]``.
+
+Sections, in order (each can be skipped, see ``--help``): data (generate or open the cached
+vectors), methods (numpy, scikit-learn trees, FAISS, hnswlib), solr (Solr HNSW, the exact
+plugin, the planner; needs ``make solr``), pca (overlap and real-embedding precision),
+embedding (images/s against TensorFlow's matmul rate). Writes ``benchmarks/results/<mode>.json``,
+the plots under ``benchmarks/plots/`` and ``BENCHMARKS.md`` (for the default and large modes;
+``--quick`` writes ``benchmarks/results/quick.md`` instead, so a smoke run never overwrites
+the committed document).
+
+Solr runs as a one-node cloud of lookalike's own launcher on ``--solr-port`` (48983) with its
+files under ``<data_dir>/bench/solr``, so it never touches a cluster you run yourself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("methods", "solr", "pca", "embedding")
+
+log = logging.getLogger("benchmarks")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="a 2-3 minute smoke run at 20k vectors")
+    size.add_argument("--large", action="store_true", help="add 1M vectors (and Solr HNSW at 500k)")
+    p.add_argument("--skip", nargs="*", default=[], choices=SECTIONS, help="sections to leave out")
+    p.add_argument("--only", nargs="*", default=None, choices=SECTIONS, help="run just these sections")
+    p.add_argument("--solr-port", type=int, default=48983)
+    p.add_argument("--demo-products", type=int, default=None, help="demo catalog size for the PCA precision")
+    p.add_argument("--out", type=Path, default=None, help="where to write the Markdown report")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    for noisy in ("faiss.loader", "httpx", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    from benchmarks import data, machine, report
+    from lookalike.settings import Settings
+
+    mode = "quick" if args.quick else "large" if args.large else "default"
+    sections = [s for s in (args.only or SECTIONS) if s not in args.skip]
+    settings = Settings()
+    bench_dir = settings.data_dir / "bench"
+    solr_settings = settings.model_copy(update={"data_dir": bench_dir})
+    t_start = time.perf_counter()
+    res: dict = {"mode": mode, "machine": machine.describe(), "rows": [], "section_s": {}}
+
+    t0 = time.perf_counter()
+    ds = data.build(data.default_spec(quick=args.quick, large=args.large), settings.data_dir)
+    res["data"] = ds.meta
+    res["section_s"]["data"] = time.perf_counter() - t0
+    gt_cache: dict = {}
+
+    from benchmarks import inmemory, solr_bench
+
+    plan = inmemory.default_plan(ds.spec.sizes, quick=args.quick, large=args.large)
+    res["default_ef"] = plan.default_ef
+    if "methods" in sections:
+        t0 = time.perf_counter()
+        res["rows"] += inmemory.run(ds, plan, gt_cache)
+        res["section_s"]["methods"] = time.perf_counter() - t0
+    if "solr" in sections:
+        t0 = time.perf_counter()
+        splan = solr_bench.default_plan(ds.spec.sizes, quick=args.quick, large=args.large)
+        splan = type(splan)(**{**splan.__dict__, "port": args.solr_port, "default_topk": plan.default_ef})
+        res["solr_sweep_cell"] = list(splan.sweep_cell)
+        demo_count = args.demo_products or (400 if args.quick else 2000)
+
+        def reindex_rows(client):
+            from benchmarks import pca_quality, reindex_bench
+
+            catalog = pca_quality.demo_catalog(bench_dir / "demo", demo_count)
+            return reindex_bench.run(solr_settings, client, catalog)
+
+        try:
+            rows = solr_bench.run(ds, splan, solr_settings, gt_cache, after=reindex_rows)
+            res["rows"] += rows
+            node = next((r for r in rows if r["section"] == "solr_node"), None)
+            res["solr_java"] = node and node["java"]
+        except Exception as err:  # noqa: BLE001 - the rest of the suite still reports
+            log.exception("the Solr section failed")
+            res["rows"].append({"section": "methods", "method": "Solr", "family": "solr", "error": str(err)})
+        res["section_s"]["solr"] = time.perf_counter() - t0
+    if "pca" in sections:
+        from benchmarks import pca_quality
+
+        t0 = time.perf_counter()
+        res["rows"] += pca_quality.synthetic_overlap(ds, gt_cache, max_queries=200 if args.quick else 1000)
+        try:
+            count = args.demo_products or (400 if args.quick else 2000)
+            res["rows"] += pca_quality.real_precision(solr_settings, bench_dir / "demo", count=count)
+        except Exception as err:  # noqa: BLE001
+            log.exception("the real-embedding PCA measure failed")
+            res["rows"].append({"section": "pca_real_error", "error": str(err)})
+        res["section_s"]["pca"] = time.perf_counter() - t0
+    if "embedding" in sections:
+        from benchmarks import embed_bench, pca_quality
+
+        t0 = time.perf_counter()
+        try:
+            catalog = next((bench_dir / "demo").glob("demo-*/catalog.jsonl"), None)
+            if catalog is None:
+                from indexer.demo_catalog import generate
+
+                catalog = generate(bench_dir / "demo" / "demo-200-0", 200, 0)
+            res["rows"] += embed_bench.run(settings, catalog, batches=1 if args.quick else 3,
+                                           matmul_s=1.0 if args.quick else 3.0)
+        except Exception as err:  # noqa: BLE001
+            log.exception("the embedding section failed")
+            res["rows"].append({"section": "embedding_error", "error": str(err)})
+        res["section_s"]["embedding"] = time.perf_counter() - t0
+
+    res["total_s"] = time.perf_counter() - t_start
+    res["load_avg_end"] = os.getloadavg()
+    results_dir = ROOT / "benchmarks" / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / f"{mode}.json").write_text(json.dumps(res, indent=1, default=_jsonable))
+    plots_dir = report.PLOTS_DIR if mode != "quick" else results_dir / "quick-plots"
+    report.plots(res, plots_dir)
+    out = args.out or (ROOT / "BENCHMARKS.md" if mode != "quick" else results_dir / "quick.md")
+    out.write_text(report.render(res))
+    log.info("wrote %s and %s in %.1f minutes", out, results_dir / f"{mode}.json", res["total_s"] / 60)
+    return 0
+
+
+def _jsonable(o):
+    import numpy as np
+
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(type(o).__name__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
