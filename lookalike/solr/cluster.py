@@ -18,7 +18,7 @@ from typing import Any
 from lookalike.connection import SolrClient
 from lookalike.errors import ConfigError, LookalikeError, SolrNodeError
 from lookalike.settings import Settings
-from lookalike.solr import cloud, node
+from lookalike.solr import cds, cloud, node
 from lookalike.solr.java import find_jdk
 
 log = logging.getLogger(__name__)
@@ -112,11 +112,11 @@ def start(settings: Settings, nodes: int = 1, port: int = 8983, heap: str = "1g"
     procs = []
     t0 = time.monotonic()
     try:
-        first = node.spawn(node.command(jdk, settings.solr_runtime_dir, files[0], heap=heap, zk_host=None), files[0])
+        first = node.spawn(_command(settings, jdk, files[0], heap, None), files[0])
         procs.append(first)
         node.wait_healthy(first, files[0], deadline)
         rest = [
-            node.spawn(node.command(jdk, settings.solr_runtime_dir, f, heap=heap, zk_host=zk_host), f)
+            node.spawn(_command(settings, jdk, f, heap, zk_host), f)
             for f in files[1:]
         ]
         procs.extend(rest)
@@ -130,10 +130,16 @@ def start(settings: Settings, nodes: int = 1, port: int = 8983, heap: str = "1g"
         node.stop_pids([p.pid for p in procs])
         for f in files:
             f.pid_file.unlink(missing_ok=True)
+            cds.finish(settings.solr_runtime_dir, f.port, exited_cleanly=False)
         _state_path(settings).unlink(missing_ok=True)
         raise
     log.info("Solr cloud of %d node(s) healthy after %.1f s on %s", nodes, time.monotonic() - t0, jdk.describe())
     return status(settings)
+
+
+def _command(settings: Settings, jdk, files: node.NodeFiles, heap: str, zk_host: str | None) -> list[str]:
+    extra = cds.flags(settings.solr_runtime_dir, jdk, files.port)
+    return node.command(jdk, settings.solr_runtime_dir, files, heap=heap, zk_host=zk_host, extra_jvm_flags=extra)
 
 
 def _write_state(settings: Settings, ports: list[int], zk_host: str, java: str, heap: str) -> None:
@@ -176,10 +182,11 @@ def stop(settings: Settings) -> list[int]:
     alive = [(f, pid) for f in files if (pid := f.read_pid()) and node.is_our_node(pid, f.port)]
     followers = [pid for f, pid in alive if f.port != zk_port]
     leader = [pid for f, pid in alive if f.port == zk_port]
-    node.stop_pids(followers)
-    node.stop_pids(leader)
+    killed = node.stop_pids(followers) + node.stop_pids(leader)
+    pids = dict(alive)
     for f in files:
         f.pid_file.unlink(missing_ok=True)
+        cds.finish(settings.solr_runtime_dir, f.port, exited_cleanly=pids.get(f) not in killed)
     _state_path(settings).unlink(missing_ok=True)
     return sorted(f.port for f, _ in alive)
 

@@ -104,7 +104,13 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def command(
-    jdk: Jdk, runtime_dir: Path, files: NodeFiles, *, heap: str, zk_host: str | None
+    jdk: Jdk,
+    runtime_dir: Path,
+    files: NodeFiles,
+    *,
+    heap: str,
+    zk_host: str | None,
+    extra_jvm_flags: list[str] | None = None,
 ) -> list[str]:
     """The command line of one node; ``zk_host`` None means: run the embedded ZooKeeper."""
     cmd = [
@@ -120,6 +126,7 @@ def command(
         f"-Dlog4j.configurationFile={runtime_dir / 'etc' / 'log4j2.xml'}",
         "-Djava.util.logging.manager=org.apache.logging.log4j.jul.LogManager",
         *jdk.vector_flags(),
+        *(extra_jvm_flags or []),
         "-cp",
         str(runtime_dir / "lib" / "*"),
         LAUNCHER_CLASS,
@@ -241,8 +248,11 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def stop_pids(pids: list[int], *, grace_s: float = 30.0, poll_s: float = 0.1) -> None:
-    """SIGTERM each process group, wait for all, SIGKILL what is left after ``grace_s``."""
+def stop_pids(pids: list[int], *, grace_s: float = 30.0, poll_s: float = 0.1) -> list[int]:
+    """SIGTERM each process group, wait for all, SIGKILL what is left after ``grace_s``.
+
+    Returns the pids that had to be killed.
+    """
     for pid in pids:
         signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
@@ -250,6 +260,7 @@ def stop_pids(pids: list[int], *, grace_s: float = 30.0, poll_s: float = 0.1) ->
     while left and time.monotonic() < deadline:
         time.sleep(poll_s)
         left = [p for p in left if _alive(p)]
+    killed = list(left)
     for pid in left:
         log.warning("Solr process %d ignored SIGTERM for %.0f s: killing it", pid, grace_s)
         signal_group(pid, signal.SIGKILL)
@@ -259,6 +270,7 @@ def stop_pids(pids: list[int], *, grace_s: float = 30.0, poll_s: float = 0.1) ->
         left = [p for p in left if _alive(p)]
     if left:
         raise SolrNodeError(f"Solr processes {left} did not exit even after SIGKILL")
+    return killed
 
 
 def free_base_port(nodes: int = 1, *, low: int = 20000, high: int = 40000, attempts: int = 200) -> int:
