@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output folder for catalog.jsonl and images/ (default: DATA_DIR/demo)")
     p.add_argument("--count", type=int, default=2000, help="number of products (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same catalog")
-    p.add_argument("--workers", type=int, default=None, help="drawing processes (default: the CPU count, at most 4)")
+    p.add_argument("--workers", type=int, default=None, help="drawing threads (default: the CPU count, at most 4)")
     p.set_defaults(func=_demo_catalog)
 
     p = sub.add_parser("import-fashion", help='convert the "Fashion Product Images" layout to a catalog')

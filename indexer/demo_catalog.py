@@ -21,10 +21,9 @@ Attributes: ``category``, ``style``, ``color``, ``secondary_color``, ``pattern``
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,9 +98,10 @@ def generate(out_dir: Path | str, count: int = 2000, seed: int = 0, *, workers: 
     jobs = [(spec, seed, str(out / "images")) for spec in specs]
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     if workers > 1 and len(jobs) >= 2 * workers:
-        # spawn, not fork: the caller may hold threads (TensorFlow, a server) that fork would copy
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            per_design = list(pool.map(_render_spec, jobs, chunksize=8))
+        # threads, not processes: Pillow and numpy release the GIL in the heavy calls, and a
+        # caller's script needs no `if __name__ == "__main__"` guard (which spawn would demand)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="demo-draw") as pool:
+            per_design = list(pool.map(_render_spec, jobs))
     else:
         per_design = [_render_spec(job) for job in jobs]
     catalog = out / "catalog.jsonl"

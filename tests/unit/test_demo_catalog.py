@@ -22,7 +22,7 @@ def products(catalog) -> list[Product]:
     return items
 
 
-def test_same_seed_same_catalog_and_images_also_across_processes(tmp_path):
+def test_same_seed_same_catalog_and_images_also_across_threads(tmp_path):
     a = generate(tmp_path / "a", count=40, seed=3, workers=1)
     b = generate(tmp_path / "b", count=40, seed=3, workers=2)
     assert a.read_text() == b.read_text()
