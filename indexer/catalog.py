@@ -77,11 +77,18 @@ class CatalogError(LookalikeError):
         self.source = source
         self.detail = message
 
+    def __reduce__(self):  # keyword-only arguments: tell pickle how to rebuild it
+        return (_rebuild_catalog_error, (self.detail, self.line, self.reason, self.id, self.source))
+
     def to_item_error(self) -> ItemError:
         return ItemError(id=self.id, line=self.line, source=self.source, reason=self.reason, message=self.detail)
 
     def __repr__(self) -> str:
         return f"CatalogError(line={self.line}, reason={self.reason!r}, id={self.id!r}, {self.detail!r})"
+
+
+def _rebuild_catalog_error(detail: str, line: int, reason: str, id: str | None, source: str) -> CatalogError:
+    return CatalogError(detail, line=line, reason=reason, id=id, source=source)
 
 
 @dataclass(frozen=True)

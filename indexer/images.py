@@ -69,6 +69,9 @@ class ImageLoadError(ImageError):
         if reason in ("too_large", "too_many_pixels"):
             self.http_status = 413
 
+    def __reduce__(self):
+        return (ImageLoadError, (self.reason, self.message))
+
 
 def content_sha256(data: bytes) -> str:
     """The hash the embedding cache keys an image by."""

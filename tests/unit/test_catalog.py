@@ -196,3 +196,11 @@ def test_catalog_error_converts_to_report_item():
 def test_products_are_hashable_by_their_fixed_fields():
     (a,) = parse({"id": "a", "image": "a.jpg", "color": "red"})
     assert len({a, a}) == 1
+
+
+def test_catalog_error_survives_pickling():
+    import pickle
+
+    err = only_error({"id": "q", "image": 1})
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.line, back.reason, back.id, back.source, str(back)) == (err.line, err.reason, "q", "catalog", str(err))

@@ -335,3 +335,10 @@ def test_session_is_used_when_given(server, settings):
 
     with requests.Session() as session:
         assert fetch_bytes(f"{server}/img.jpg", Path("/"), settings, session=session) == IMAGE
+
+
+def test_image_load_error_survives_pickling():
+    import pickle
+
+    back = pickle.loads(pickle.dumps(ImageLoadError("too_large", "big")))
+    assert (back.reason, back.message, back.http_status) == ("too_large", "big", 413)
