@@ -16,7 +16,8 @@ vectors, so a score is ``(1 + cosine) / 2``; :func:`cosine_to_score` converts a
 * ``approx`` with ``min_similarity``: ``{!vectorSimilarity minReturn=...}``, the set of
   products at or above the threshold (graph traversal goes a margin below it).
 * ``exact``: ``{!lookalike ...}``, our plugin: exact similarity, ``minSimilarity`` in cosine
-  units; like/unlike ids are read inside Solr, so no vector lookup is needed.
+  units; like/unlike ids are read inside Solr (no vector lookup by the client), and an
+  inline vector joins the liked products as one more positive example.
 
 **Several examples in approx mode** use one query vector: the normalised mean of the
 positive examples minus ``unlike_weight`` times the mean of the negative ones (Rocchio),
@@ -258,10 +259,10 @@ def _image_query(request: SearchRequest, schema: Schema, mode: str, target: Targ
             )
         return out
     lp: dict[str, Any] = {"f": field}
-    if request.vector is not None or not request.like:
+    if request.vector is not None:
         out["vec"] = _vector_param(schema, target)
         lp["vector"] = "$vec"
-    else:
+    if request.like:
         out["like"] = ",".join(_plugin_id(i) for i in request.like)
         lp["like"] = "$like"
     if request.unlike:
@@ -287,9 +288,11 @@ def _image_score_function(mode: str, target: Target) -> str:
 
 
 def _plugin_id(product_id: str) -> str:
-    if "," in product_id:
+    """An id as the plugin's comma-separated, trimmed like/unlike lists can carry it."""
+    if "," in product_id or product_id != product_id.strip():
+        what = "contains a comma" if "," in product_id else "starts or ends with white space"
         raise BadRequest(
-            f"product id {product_id!r} contains a comma, which the exact mode's like/unlike lists "
+            f"product id {product_id!r} {what}, which the exact mode's like/unlike lists "
             "cannot carry; use mode=approx"
         )
     return product_id

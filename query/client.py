@@ -186,12 +186,8 @@ class SearchService:
         """Vectors and groups of the examples, as far as ``mode`` and ``request`` need them."""
         need_groups = request.variants == "exclude" and bool(request.like)
         positives_inline = [np.asarray(request.vector)] if request.vector is not None else []
-        if mode == "approx" and request.has_image_target:
-            need_vectors = True
-        else:
-            # exact: the plugin reads like/unlike vectors itself, unless an inline vector
-            # must be combined with the liked products' vectors
-            need_vectors = request.vector is not None and bool(request.like)
+        # exact: the plugin reads like/unlike vectors itself
+        need_vectors = mode == "approx" and request.has_image_target
         if not request.example_ids or not (need_vectors or need_groups):
             vector = combine_vectors(positives_inline) if positives_inline else None
             return Target(vector=_tuple(vector))

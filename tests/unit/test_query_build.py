@@ -247,3 +247,11 @@ def test_combine_vectors_is_the_normalised_rocchio_vector():
     assert np.allclose(got, want)
     with pytest.raises(BadRequest, match="length zero"):
         combine_vectors([a], [a], 1.0)
+
+
+def test_exact_with_an_inline_vector_and_liked_products():
+    p = build(mode="exact", vector=VEC, like=("p1",), exclude_self=False)
+    assert p["q"] == "{!lookalike f=vector vector=$vec like=$like combine=mean}"
+    assert (p["vec"], p["like"]) == (VEC_S, "p1")
+    with pytest.raises(BadRequest, match="starts or ends with white space"):
+        build(mode="exact", target=Target(), like=(" p1",))

@@ -121,8 +121,8 @@ def test_hostile_filter_values_ids_and_groups_cannot_change_the_approx_query(val
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_text)
 def test_hostile_ids_reach_the_plugin_only_by_reference(value):
-    if "," in value:
-        with pytest.raises(BadRequest, match="contains a comma"):
+    if "," in value or value != value.strip():
+        with pytest.raises(BadRequest, match="cannot carry"):
             build_params(_request(value), SCHEMA, mode="exact", target=VEC)
         return
     got = build_params(_request(value, unlike=(value + "2",)), SCHEMA, mode="exact", target=VEC)
