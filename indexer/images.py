@@ -117,8 +117,10 @@ def _file_url_path(url: str) -> Path:
 def _read_file(path: Path, settings: Settings) -> bytes:
     limit = settings.max_image_bytes
     try:
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise ImageLoadError("unreadable", f"{path} is not a regular file")  # a FIFO would block
         with path.open("rb") as f:
-            size = _file_size(f)
+            size = os.fstat(f.fileno()).st_size
             if size > limit:
                 raise ImageLoadError("too_large", f"{path} is {size:,} bytes; the limit is {limit:,}")
             data = f.read(limit + 1)
@@ -133,10 +135,6 @@ def _read_file(path: Path, settings: Settings) -> bytes:
     if len(data) > limit:  # the file grew while we read it
         raise ImageLoadError("too_large", f"{path} is over the limit of {limit:,} bytes")
     return data
-
-
-def _file_size(f) -> int:
-    return os.fstat(f.fileno()).st_size
 
 
 class _Retryable(Exception):

@@ -342,3 +342,10 @@ def test_image_load_error_survives_pickling():
 
     back = pickle.loads(pickle.dumps(ImageLoadError("too_large", "big")))
     assert (back.reason, back.message, back.http_status) == ("too_large", "big", 413)
+
+
+def test_a_fifo_is_refused_instead_of_blocking(settings, tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.jpg")
+    assert reason_of(fetch_bytes, "pipe.jpg", tmp_path, settings) == "unreadable"
