@@ -248,7 +248,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def stop_pids(pids: list[int], *, grace_s: float = 30.0, poll_s: float = 0.1) -> list[int]:
+def stop_pids(pids: list[int], *, grace_s: float = 60.0, poll_s: float = 0.1) -> list[int]:
     """SIGTERM each process group, wait for all, SIGKILL what is left after ``grace_s``.
 
     Returns the pids that had to be killed.

@@ -108,3 +108,16 @@ def test_status_reports_the_running_node(solr):
         assert [n.port for n in st.nodes] == [solr.port]
         assert st.nodes[0].healthy and st.nodes[0].zookeeper
         assert st.zk_host == f"127.0.0.1:{solr.port + 1000}"
+
+
+def test_lucene_uses_simd_vectors_on_java_21_and_newer(solr):
+    """The node's JVM flags switch on Lucene's Panama vector code where the JDK has it."""
+    if solr.kind != "local":
+        pytest.skip("the Docker image chooses its own JVM flags")
+    from lookalike.solr import node
+    from lookalike.solr.java import find_jdk
+
+    jdk = find_jdk(solr.settings.java_home)
+    log = node.NodeFiles(solr.settings.solr_dir, solr.port).solr_log.read_text(errors="replace")
+    enabled = "Java vector incubator API enabled" in log
+    assert enabled == (jdk.feature >= 21), f"{jdk.describe()}: SIMD {'on' if enabled else 'off'}"
