@@ -111,6 +111,11 @@ def generate(out_dir: Path | str, count: int = 2000, seed: int = 0, *, workers: 
             for product in products:
                 f.write(json.dumps(product.to_json(), ensure_ascii=False) + "\n")
     tmp.replace(catalog)
+    # pictures of an earlier, larger run into the same folder would only confuse: remove them
+    written = {f"{p.id}.jpg" for products in per_design for p in products}
+    for stale in (out / "images").glob("demo-*.jpg"):
+        if stale.name not in written:
+            stale.unlink()
     return catalog
 
 

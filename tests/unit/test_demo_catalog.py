@@ -100,3 +100,11 @@ def test_plan_sizes_and_design_variety():
 def test_bad_count():
     with pytest.raises(ValueError, match="count"):
         generate("/nonexistent", count=0)
+
+
+def test_regenerating_smaller_removes_stale_pictures(tmp_path):
+    generate(tmp_path, count=12, seed=0, workers=1)
+    (tmp_path / "images" / "keep-me.jpg").write_bytes(b"x")
+    generate(tmp_path, count=5, seed=0, workers=1)
+    names = {p.name for p in (tmp_path / "images").iterdir()}
+    assert names == {f"{p.id}.jpg" for p in products(tmp_path / "catalog.jsonl")} | {"keep-me.jpg"}
