@@ -73,3 +73,22 @@ def test_gap_facets_count_all_and_lacking_by_the_grouping_field():
     assert params == {"q": "*:*", "rows": 0}
     terms = {"type": "terms", "field": "category_s", "limit": -1, "missing": True, "sort": "index asc"}
     assert facets == {"all": terms, "lacking": {"type": "query", "q": "*:* -pattern_s:[* TO *]", "facet": {"by": terms}}}
+
+
+def test_ranking_metrics_against_a_hand_count():
+    import numpy as np
+
+    from merch.evaluate import metrics, pick_examples
+
+    rel = np.array([True, True, False, True, False, False])
+    sims = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.1])
+    m = metrics(rel, sims, thresholds=(0.65,))
+    assert m["relevant"] == 3 and m["r_precision"] == round(2 / 3, 4)
+    assert m["average_precision"] == round((1 + 1 + 3 / 4) / 3, 4)
+    assert m["relevant_before_first_other"] == 2
+    assert m["at_threshold"]["0.65"] == {"predicted": 3, "precision": round(2 / 3, 4), "recall": round(2 / 3, 4)}
+    # F1 at 2 predicted: 2*1*(2/3)/(1+2/3) = 0.8; at 4: 2*0.75*1/1.75 = 0.857
+    assert m["best_f1"] == {"f1": 0.8571, "threshold": 0.6, "predicted": 4, "precision": 0.75, "recall": 1.0}
+    docs = [{"id": "a1", "group": "g1", "color_s": "red", "p": "x"}, {"id": "a2", "group": "g1", "color_s": "blue", "p": "x"},
+            {"id": "b1", "group": "g2", "color_s": "red", "p": "x"}, {"id": "c1", "group": "g3", "color_s": "blue", "p": "x"}]
+    assert pick_examples(docs, "p", "x") == ["a1", "c1"]
