@@ -276,6 +276,53 @@ def test_exact_mode_equals_numpy(service):
     assert facet_counts(thr, "color") == counts([w[0] for w in want_thr], "color_s")
 
 
+def _unit(v):
+    return v / np.linalg.norm(v)
+
+
+@pytest.mark.parametrize("combine", ["mean", "max"])
+def test_exact_examples_image_and_unlike_follow_the_plugin_definition(service, combine):
+    if not plugin_available(service):
+        pytest.skip("the {!lookalike} plugin does not answer yet (solr/plugin not implemented)")
+    like, unlike = ("g02!p009", "g30!p121"), ("g44!p177",)
+    image = _unit(np.linspace(1, -1, DIMS))
+    positives = [image] + [VECTORS[POS[i]] for i in like]
+    if combine == "mean":
+        pos = VECTORS @ _unit(np.mean(positives, axis=0))
+    else:
+        pos = np.max(np.stack([VECTORS @ p for p in positives]), axis=0)
+    sim = pos - 0.7 * (VECTORS @ VECTORS[POS[unlike[0]]])
+    order = sorted((i for i in range(N) if DOCS[i]["id"] not in like + unlike and DOCS[i]["group"] not in ("g02", "g30")),
+                   key=lambda i: (-sim[i], DOCS[i]["id"]))
+    resp = service.search(SearchRequest(
+        like=like, unlike=unlike, vector=tuple(image * 2), combine=combine, unlike_weight=0.7,
+        variants="exclude", k=8, mode="auto"))
+    assert resp.mode == "exact" and "exact-only" in resp.mode_reason
+    assert [p.id for p in resp.products] == [DOCS[i]["id"] for i in order[:8]]
+    assert [p.similarity for p in resp.products] == pytest.approx([float(sim[i]) for i in order[:8]], abs=1e-5)
+
+
+def test_exact_with_text_keeps_the_image_similarity(service):
+    if not plugin_available(service):
+        pytest.skip("the {!lookalike} plugin does not answer yet (solr/plugin not implemented)")
+    pid = "g07!p030"
+    top = dict(expected(VECTORS[POS[pid]], exclude={pid})[:50])
+    resp = service.search(SearchRequest(like=(pid,), text="wool", k=10, candidates=50, mode="exact"))
+    for p in resp.products:
+        assert p.similarity == pytest.approx(top[p.id], abs=1e-5)
+        bonus = p.score - (1 + p.similarity) / 2
+        assert (0 < bonus < 0.5) if "wool" in p.title else bonus == pytest.approx(0, abs=1e-6)
+
+
+@pytest.mark.parametrize("value", HOSTILE[:4])
+def test_exact_mode_hostile_filter_value(service, value):
+    if not plugin_available(service):
+        pytest.skip("the {!lookalike} plugin does not answer yet (solr/plugin not implemented)")
+    resp = service.similar(SimilarRequest(id="g00!p000", k=100, min_similarity=-1, mode="exact", exclude_self=False,
+                                          filters=[{"field": "color", "values": [value]}]))
+    assert sorted(p.id for p in resp.products) == sorted(d["id"] for d in DOCS if d["color_s"] == value)
+
+
 def test_auto_mode_picks_exact_for_small_filtered_sets(service):
     small = SimilarRequest(id="g12!p049", k=3, filters=[{"field": "color", "values": ["green"]}])
     svc = SearchService(service.settings, service.client, collection=service.collection, exact_max_docs=50)
