@@ -11,8 +11,9 @@
 5. parse the answer into a :class:`SearchResponse` with each product's cosine similarity,
    the facets, Solr's summed ``QTime`` and the wall time.
 
-The collection's :class:`Schema` is read once and cached (:meth:`SearchService.refresh_schema`
-forgets it, e.g. after an alias swap).
+The collection's :class:`Schema` is read once and cached for ``SCHEMA_TTL_S`` seconds, so a
+reindex that adds attributes or swaps the alias is seen soon without a read per search
+(:meth:`SearchService.refresh_schema` forgets it at once).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from lookalike.connection import SolrClient
-from lookalike.errors import BadRequest, NotFound, SolrRequestError
+from lookalike.errors import BadRequest, NotFound, SolrRequestError, SolrUnavailable
 from lookalike.fields import FIXED_FIELDS, attribute_name
 from lookalike.settings import Settings
 from query.build import (
@@ -43,6 +44,8 @@ from query.planner import EXACT_MAX_DOCS, choose_mode, needs_count
 from query.schema import Schema
 
 log = logging.getLogger(__name__)
+
+SCHEMA_TTL_S = 60.0
 
 
 class SearchService:
@@ -65,11 +68,13 @@ class SearchService:
             settings, "exact_max_docs", EXACT_MAX_DOCS
         )
         self._schema: Schema | None = None
+        self._schema_read_at = 0.0
 
     # -- schema ----------------------------------------------------------------------------
     def schema(self) -> Schema:
-        if self._schema is None:
+        if self._schema is None or time.monotonic() - self._schema_read_at > SCHEMA_TTL_S:
             self._schema = self._read_schema()
+            self._schema_read_at = time.monotonic()
         return self._schema
 
     def refresh_schema(self) -> None:
@@ -79,8 +84,14 @@ class SearchService:
         schema_json = self.client.get(f"{self.collection}/schema")["schema"]
         used: dict[str, dict[str, Any]] = {}
         for base_url, core in self._shard_cores():
-            with SolrClient(self.settings, base_url) as node:
-                fields = node.get(f"{core}/admin/luke", {"numTerms": 0}).get("fields", {})
+            try:
+                with SolrClient(self.settings, base_url) as node:
+                    fields = node.get(f"{core}/admin/luke", {"numTerms": 0}).get("fields", {})
+            except SolrUnavailable:
+                # the node's own address is not reachable from here (Solr in a container):
+                # the collection's luke answers for one shard, which is the best we can see
+                log.warning("cannot reach %s for core %s; listing fields through %s", base_url, core, self.client.base_url)
+                fields = self.client.get(f"{self.collection}/admin/luke", {"numTerms": 0}).get("fields", {})
             for name, info in fields.items():
                 if info.get("dynamicBase"):
                     used[name] = {"name": name, "type": info.get("type")}
