@@ -463,12 +463,16 @@ def _health(services: Services) -> dict[str, Any]:
         return out
     out["collection"] = record.collection
     out["index"] = asdict(record)
-    out["model"] = services.embedder.manifest() or {
-        "model": record.model,
-        "weights_sha256": record.weights_sha256,
-        "random_weights": record.random_weights,
-        "loaded": False,
-    }
+    loaded = services.embedder.manifest()
+    if loaded is not None:
+        out["model"] = {**loaded["model"], "loaded": True}
+    else:  # the model loads on the first photo upload
+        out["model"] = {
+            "model": record.model,
+            "weights_sha256": record.weights_sha256,
+            "random_weights": record.random_weights,
+            "loaded": False,
+        }
     if record.warning():
         out["warnings"].append(record.warning())
     try:

@@ -162,3 +162,35 @@ def indexed(solr, root: Path, name: str, **settings_update) -> Iterator[ApiCatal
 def http(settings: Settings, **app_options) -> TestClient:
     """A test client of the real app; server errors come back as responses, as a browser sees them."""
     return TestClient(create_app(settings, **app_options), raise_server_exceptions=False)
+
+
+@contextlib.contextmanager
+def real_index(solr, root: Path, name: str, *, count: int = 28, dims: int = 8, seed: int = 7) -> Iterator[tuple[Settings, object, Path]]:
+    """A small demo catalog indexed by the real reindex job (pretrained EfficientNet-Lite0, PCA),
+    under its own alias and metadata collection; yields (settings, summary, catalog path)."""
+    from indexer.demo_catalog import generate
+    from indexer.reindex import ReindexOptions, reindex
+
+    suffix = f"{name}_{os.getpid()}_{time.monotonic_ns() % 1_000_000}"
+    settings = solr.settings.model_copy(
+        update={"alias": f"real_{suffix}", "meta_collection": f"meta_{suffix}", "data_dir": root / "data"}
+    )
+    catalog = Path(generate(root / "demo", count=count, seed=seed, workers=1)).resolve()
+    summary = None
+    try:
+        summary = reindex(
+            settings, solr.client,
+            ReindexOptions(catalog=catalog, alias=settings.alias, model="efficientnet_lite0", dims=dims),
+            show_progress=False,
+        )
+        yield settings, summary, catalog
+    finally:
+        steps = [lambda: cloud.delete_alias(solr.client, settings.alias)]
+        if summary is not None:
+            steps.append(lambda: cloud.delete_collection(solr.client, summary.collection))
+        steps.append(lambda: solr.client.collections_api("DELETE", name=settings.meta_collection))
+        for step in steps:
+            try:
+                step()
+            except LookalikeError:
+                pass
