@@ -31,9 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_start(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.solr_port
+    already = cluster.running_ports(settings)
     t0 = time.monotonic()
     st = cluster.start(settings, nodes=args.nodes, port=port, heap=args.heap or settings.solr_heap)
-    print(f"Solr is up in {time.monotonic() - t0:.1f} s: {st.url}")
+    if already:
+        print(f"Solr was already running: {st.url}")
+    else:
+        print(f"Solr is up in {time.monotonic() - t0:.1f} s: {st.url}")
     _print_status(st)
     return 0
 

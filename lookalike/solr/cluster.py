@@ -170,6 +170,11 @@ def node_files(settings: Settings) -> list[node.NodeFiles]:
     return out
 
 
+def running_ports(settings: Settings) -> list[int]:
+    """Ports of our nodes that are running from this data dir."""
+    return [f.port for f in node_files(settings) if (pid := f.read_pid()) and node.is_our_node(pid, f.port)]
+
+
 def stop(settings: Settings) -> list[int]:
     """Stop every node recorded under the data dir; returns the ports that were running.
 

@@ -117,6 +117,10 @@ def test_three_node_cloud_starts_and_stops_without_leftovers(tmp_path):
         assert [n["zookeeper"] for n in st["nodes"]] == [True, False, False]
         assert {"products", "lookalike_meta"} <= set(st["configsets"])
 
+        again = run_cli(["solr", "start", "--nodes", "3", "--port", str(port)], tmp_path)
+        assert again.returncode == 0 and again.stdout.startswith("Solr was already running")
+        assert len(our_processes(tmp_path)) == 3
+
         human = run_cli(["solr", "status"], tmp_path).stdout
         assert f"ZooKeeper:   127.0.0.1:{port + 1000}" in human and human.count("healthy") == 3
 
