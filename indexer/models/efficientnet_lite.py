@@ -15,7 +15,6 @@ dense weights are transposed.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -168,7 +167,6 @@ class EfficientNetLite0(EmbeddingModel):
         self.classifier_weights, self.classifier_bias = classifier
         self.weights_sha256 = weights_sha256
         self.random_weights = random_weights
-        self._lock = threading.Lock()
         self._forward = tf.function(
             lambda x: network(x, training=False),
             input_signature=[tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32)],

@@ -13,7 +13,6 @@ import hashlib
 import logging
 import os
 import tempfile
-import threading
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,7 +113,6 @@ class InceptionV3(EmbeddingModel):
         self.network = network
         self.weights_sha256 = weights_sha256
         self.random_weights = random_weights
-        self._lock = threading.Lock()
         self._forward = tf.function(
             lambda x: network(x, training=False),
             input_signature=[tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32)],

@@ -127,3 +127,15 @@ def test_random_weights_only_when_allowed(tmp_path, monkeypatch):
 def test_unknown_model_names_the_choices(tmp_path):
     with pytest.raises(ModelError, match="efficientnet_lite0, inception_v3"):
         load_model("resnet", Settings(data_dir=tmp_path))
+
+
+def test_embed_is_thread_safe(model):
+    from concurrent.futures import ThreadPoolExecutor
+
+    photos = [skimage.data.chelsea(), skimage.data.coffee(), skimage.data.rocket()]
+    batches = [model.preprocess([Image.fromarray(p)]) for p in photos]
+    sequential = [model.embed(b) for b in batches]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        concurrent = list(pool.map(model.embed, batches * 2))
+    for i, vectors in enumerate(concurrent):
+        np.testing.assert_allclose(vectors, sequential[i % 3], rtol=1e-5, atol=1e-5)
