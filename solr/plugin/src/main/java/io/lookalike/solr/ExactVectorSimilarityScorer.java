@@ -21,6 +21,10 @@ import org.apache.lucene.search.Weight;
  *
  * <p>The hot loop allocates nothing: {@link FloatVectorValues#vectorValue()} reuses its buffer
  * and the dot products run in {@code VectorUtil} (SIMD on Java 20+ with the incubator module).
+ * The field's own {@code FloatVectorValues.scorer(target)} ({@code VectorScorer}) is not used: it
+ * scores one target with the field's similarity function, so several targets and negatives would
+ * read each vector once per target, and for float vectors in Lucene 9.12 it copies the vector to
+ * the heap just as {@code vectorValue()} does, so it saves nothing for one target either.
  */
 final class ExactVectorSimilarityScorer extends Scorer {
   private final FloatVectorValues values;
