@@ -40,7 +40,12 @@ def versions() -> dict:
     for mod, attr in (("numpy", "__version__"), ("sklearn", "__version__"), ("faiss", "__version__"),
                       ("hnswlib", "__version__"), ("tensorflow", "__version__"), ("keras", "__version__")):
         try:
-            out[mod] = getattr(importlib.import_module(mod), attr, "?")
+            version = getattr(importlib.import_module(mod), attr, None)
+            if version is None:
+                from importlib.metadata import version as dist_version
+
+                version = dist_version(mod)
+            out[mod] = version
         except Exception:  # noqa: BLE001 - an optional library missing is a fact to record
             out[mod] = "not installed"
     out["solr"] = "9.10.1 (Lucene 9.12.3, Jetty 10.0.26)"

@@ -78,7 +78,7 @@ def main(argv=None) -> int:
         splan = solr_bench.default_plan(ds.spec.sizes, quick=args.quick, large=args.large)
         splan = type(splan)(**{**splan.__dict__, "port": args.solr_port, "default_topk": plan.default_ef})
         res["solr_sweep_cell"] = list(splan.sweep_cell)
-        demo_count = args.demo_products or (400 if args.quick else 2000)
+        demo_count = args.demo_products or (400 if args.quick else 1200)
 
         def reindex_rows(client):
             from benchmarks import pca_quality, reindex_bench
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         res["rows"] += pca_quality.synthetic_overlap(ds, gt_cache, max_queries=200 if args.quick else 1000)
         try:
-            count = args.demo_products or (400 if args.quick else 2000)
+            count = args.demo_products or (400 if args.quick else 1200)
             res["rows"] += pca_quality.real_precision(solr_settings, bench_dir / "demo", count=count)
         except Exception as err:  # noqa: BLE001
             log.exception("the real-embedding PCA measure failed")
@@ -117,7 +117,7 @@ def main(argv=None) -> int:
                 from indexer.demo_catalog import generate
 
                 catalog = generate(bench_dir / "demo" / "demo-200-0", 200, 0)
-            res["rows"] += embed_bench.run(settings, catalog, batches=1 if args.quick else 3,
+            res["rows"] += embed_bench.run(settings, catalog, batches=1 if args.quick else 2,
                                            matmul_s=1.0 if args.quick else 3.0)
         except Exception as err:  # noqa: BLE001
             log.exception("the embedding section failed")

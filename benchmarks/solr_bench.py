@@ -42,10 +42,10 @@ class SolrPlan:
     topk_sweep: tuple[int, ...] = (10, 20, 40, 80, 160)
     default_topk: int = 80
     selectivities: tuple[float, ...] = (1.0, 0.1, 0.01, 0.001)
-    crossover_selectivities: tuple[float, ...] = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001)
-    latency_budget_s: float = 4.0
+    crossover_selectivities: tuple[float, ...] = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
+    latency_budget_s: float = 3.0
     max_latency_queries: int = 100
-    throughput_budget_s: float = 4.0
+    throughput_budget_s: float = 3.0
     batch_docs: int = 1000
     heap: str = "2g"
     port: int = 48983
@@ -55,7 +55,7 @@ def default_plan(sizes: tuple[int, ...], *, quick: bool = False, large: bool = F
     small = min(sizes)
     if quick:
         return SolrPlan(cells=((small, 128),), exact_cells=((small, 256),), sweep_cell=(small, 128),
-                        topk_sweep=(10, 40, 160),
+                        topk_sweep=(10, 40, 80, 160),
                         crossover_selectivities=(1.0, 0.1, 0.01, 0.001), latency_budget_s=1.0,
                         max_latency_queries=30, throughput_budget_s=1.0, heap="1g")
     # Default: the full product schema (HNSW M=16) at the smallest size and 256-d, where the
@@ -302,6 +302,7 @@ def _run_cell(ds, plan, settings, base, client, name, size, width, pid, gt_cache
               "build_docs_per_s": feed_stats["docs_per_s"], "index_mb": disk_mb}
     sweep = (size, width) == plan.sweep_cell
     sels = plan.crossover_selectivities if sweep else plan.selectivities
+    plugin_error = None
     for top_k in (plan.topk_sweep if sweep else (plan.default_topk,)) if with_knn else ():
         s = SolrSearch(settings, base, name, queries, "knn", top_k=top_k)
         row = _measure(s, exact_truth(ds, size, width, 1.0, gt_cache), nq, plan,
@@ -317,6 +318,8 @@ def _run_cell(ds, plan, settings, base, client, name, size, width, pid, gt_cache
             rows.append({**common, "method": "Solr {!knn} HNSW", "family": "solr-hnsw", "filter_mode": "pre",
                          "selectivity": sel, "params": {"topK": plan.default_topk}, **row})
             log.info("solr knn sel=%s recall=%.3f p50=%.1fms", sel, row["recall10"], row["p50_ms"])
+        if plugin_error:
+            continue
         s = SolrSearch(settings, base, name, queries, "exact", fq=fq_for(sel))
         try:
             row = _measure(s, truth, nq, plan, throughput=sel >= 1.0)
@@ -324,11 +327,12 @@ def _run_cell(ds, plan, settings, base, client, name, size, width, pid, gt_cache
             rows.append({**common, "method": "Lookalike {!lookalike} exact", "family": "solr-exact",
                          "selectivity": sel, "error": str(err)})
             log.warning("solr exact unavailable: %s", err)
-            break
+            plugin_error = str(err)
+            continue
         rows.append({**common, "method": "Lookalike {!lookalike} exact", "family": "solr-exact",
                      "filter_mode": "filter", "selectivity": sel, "params": {}, **row, "rss_mb": _rss_mb(pid)})
         log.info("solr exact sel=%s recall=%.3f p50=%.1fms", sel, row["recall10"], row["p50_ms"])
-        if with_knn:
+        if with_knn and not plugin_error:
             p = PlannerSearch(settings, base, name, queries, top_k=plan.default_topk, fq=fq_for(sel))
             row = _measure(p, truth, nq, plan, throughput=False)
             chose = sorted(set(p.chosen))
