@@ -117,6 +117,21 @@ def test_similar_by_id_equals_numpy_with_filters(service, pid):
         assert resp.mode == "approx" and resp.similar_set == "top"
 
 
+@pytest.mark.parametrize("mode", ["approx", "exact"])
+def test_filters_are_a_pre_filter_not_a_post_filter(service, mode):
+    # topK = candidates = 5 with a filter that keeps 1 product in 12: a post-filter would leave
+    # almost nothing of the 5 nearest overall; a pre-filter finds the 5 nearest green ones
+    if mode == "exact" and not plugin_available(service):
+        pytest.skip("the {!lookalike} plugin does not answer yet")
+    pid = "g16!p066"
+    want = expected(VECTORS[POS[pid]], lambda d: d["color_s"] == "green", exclude={pid})[:5]
+    resp = service.similar(SimilarRequest(id=pid, k=5, candidates=5, mode=mode,
+                                          filters=[{"field": "color", "values": ["green"]}]))
+    assert [p.id for p in resp.products] == [w[0] for w in want]
+    overall = [w[0] for w in expected(VECTORS[POS[pid]], exclude={pid})[:5]]
+    assert len(set(overall) & {w[0] for w in want}) < 5  # the case really tells the two apart
+
+
 def test_in_stock_paging_and_variants(service):
     pid = "g10!p041"
     query = VECTORS[POS[pid]]
