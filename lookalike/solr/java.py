@@ -10,14 +10,18 @@ trusts feature versions up to 22 by default, so on newer JDKs we raise its bound
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from lookalike.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 MIN_FEATURE = 17
 # Where Debian/Ubuntu, Temurin packages and SDKMAN put JDKs.
@@ -103,14 +107,28 @@ def candidate_homes(java_home: Path | None = None) -> list[Path]:
     return homes
 
 
-def choose(jdks: list[Jdk]) -> Jdk | None:
-    """The newest JDK that Solr can run on, or None."""
-    usable = [j for j in jdks if j.feature >= MIN_FEATURE]
-    return max(usable, key=lambda j: j.feature, default=None)
+def choose(jdks: list[Jdk], works: Callable[[Jdk], bool] = lambda jdk: True) -> Jdk | None:
+    """The newest JDK that Solr can run on and that ``works``, or None."""
+    usable = sorted((j for j in jdks if j.feature >= MIN_FEATURE), key=lambda j: j.feature, reverse=True)
+    return next((j for j in usable if works(j)), None)
+
+
+def accepts_flags(jdk: Jdk) -> bool:
+    """The JVM starts with the flags we would give it (``java <flags> -version``)."""
+    try:
+        out = subprocess.run(
+            [str(jdk.java), *jdk.vector_flags(), "-version"], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    if out.returncode != 0:
+        log.warning("%s refuses our JVM flags: %s", jdk.describe(), out.stderr.strip()[:300])
+    return out.returncode == 0
 
 
 def find_jdk(java_home: Path | None = None) -> Jdk:
-    """The JDK to run Solr with: ``java_home`` if set (it must be >= 17), else the newest found.
+    """The JDK to run Solr with: ``java_home`` if set (it must be >= 17), else the newest found
+    that starts with our flags (so a broken newer JDK falls back to an older one).
 
     Raises :class:`ConfigError` with a one-line reason when there is none.
     """
@@ -121,10 +139,12 @@ def find_jdk(java_home: Path | None = None) -> Jdk:
             seen.setdefault(jdk.home, jdk)
     if java_home is not None and not seen:
         raise ConfigError(f"LOOKALIKE_JAVA_HOME={java_home} has no runnable bin/java")
-    best = choose(list(seen.values()))
+    best = choose(list(seen.values()), accepts_flags)
     if best is None:
         if seen:
             found = ", ".join(f"Java {j.feature}" for j in seen.values())
+            if any(j.feature >= MIN_FEATURE for j in seen.values()):
+                raise ConfigError(f"no JDK found ({found}) starts with Solr's JVM flags: set LOOKALIKE_JAVA_HOME")
             raise ConfigError(
                 f"Java is too old for Solr 9 (found {found}; need {MIN_FEATURE} or newer): "
                 "install a JDK 17+ or set LOOKALIKE_JAVA_HOME"

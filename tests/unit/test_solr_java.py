@@ -82,3 +82,20 @@ def test_find_jdk_reports_java_missing_everywhere(monkeypatch, tmp_path):
 
 def test_find_jdk_on_this_machine_is_at_least_17():
     assert find_jdk().feature >= 17
+
+
+def test_choose_falls_back_when_the_newest_does_not_work():
+    jdks = [Jdk(Path("/b"), 17), Jdk(Path("/c"), 25), Jdk(Path("/d"), 21)]
+    assert choose(jdks, works=lambda j: j.feature != 25).feature == 21
+    assert choose(jdks, works=lambda j: False) is None
+
+
+def test_a_jdk_that_refuses_our_flags_is_reported(tmp_path):
+    home = tmp_path / "jdk-broken"
+    (home / "bin").mkdir(parents=True)
+    java = home / "bin" / "java"
+    java.write_text("#!/bin/sh\necho 'Unrecognized option: --add-modules' >&2\nexit 1\n")
+    java.chmod(java.stat().st_mode | stat.S_IEXEC)
+    (home / "release").write_text('JAVA_VERSION="25.0.1"\n')
+    with pytest.raises(ConfigError, match="starts with Solr's JVM flags"):
+        find_jdk(home)
