@@ -9,13 +9,16 @@ const PREFERRED_FACETS = ["category", "color", "pattern", "style", "brand", "mat
 const $ = (id) => document.getElementById(id);
 
 // What is on screen. The URL hash holds the view so the back button works:
-// #/  #/catalog/3  #/product/<id>  #/search/<text>  (a photo search is not bookmarkable).
+// #/  #/catalog/3  #/product/<id>  #/search/<text>  #/search/<text>/like/<id> (hybrid)
+// (a photo search is not bookmarkable).
 const state = {
   view: "catalog",
   page: 1,
   productId: null,
   text: "",
+  like: null, // hybrid search: the product the text is combined with
   photo: null,
+  photoText: "", // hybrid search: text combined with the photo
   filters: [], // [{field, value}]
   minSimilarity: 0,
   variants: "include",
@@ -241,7 +244,10 @@ function setTitle(text) {
   $("results-title").textContent = text;
 }
 
+const HYBRID_HINT = "Ordered by image similarity plus text match; each badge is the image's cosine similarity.";
+
 function busy(what) {
+  $("results-hint").textContent = "";
   $("grid").classList.add("loading");
   $("grid").dataset.state = "loading";
   $("timing").textContent = what || "searching…";
@@ -299,18 +305,29 @@ async function showProduct(id) {
   if (changed) window.scrollTo({ top: 0 });
 }
 
-async function showText(text) {
+// Text alone (edismax), or hybrid: text re-ranking the products that look like `like`.
+async function showText(text, like) {
   state.view = "text";
   state.text = text;
+  state.like = like || null;
   $("text-input").value = text;
-  $("id-input").value = "";
-  renderFocus(null);
-  setTitle(`Results for “${text}”`);
+  $("id-input").value = like || "";
   busy();
   const body = { ...similarOptions(), text };
-  delete body.min_similarity;
+  if (like) {
+    body.like = [like];
+    const product = (await api("GET", `/api/products/${encodeURIComponent(like)}`)).data;
+    renderFocus(product);
+    setTitle(`“${text}”, looking like this product`);
+    $("results-hint").textContent = HYBRID_HINT;
+  } else {
+    delete body.min_similarity; // a threshold needs an image target
+    renderFocus(null);
+    setTitle(`Results for “${text}”`);
+  }
   const answer = await api("POST", "/api/search", body);
   showAnswer(answer, "Nothing matches this search.");
+  updateHybridToggle();
 }
 
 async function showPhoto(file) {
@@ -318,13 +335,15 @@ async function showPhoto(file) {
   state.photo = file;
   $("id-input").value = "";
   renderPhotoFocus(file);
-  setTitle("Products that look like your photo");
+  setTitle(state.photoText ? `“${state.photoText}”, looking like your photo` : "Products that look like your photo");
   renderFacets(null);
   busy("reading your photo… (the first one loads the model)");
+  if (state.photoText) $("results-hint").textContent = HYBRID_HINT;
   const form = new FormData();
   form.append("file", file, file.name);
   const opts = similarOptions();
-  const query = similarQuery(opts);
+  let query = similarQuery(opts);
+  if (state.photoText) query += "&" + new URLSearchParams({ text: state.photoText });
   const answer = await api("POST", `/api/search/image?${query}`, form);
   showAnswer(answer, "No product passes these filters.");
 }
@@ -341,7 +360,7 @@ function toggleFilter(field, value) {
 function refresh() {
   let job;
   if (state.view === "product") job = showProduct(state.productId);
-  else if (state.view === "text") job = showText(state.text);
+  else if (state.view === "text") job = showText(state.text, state.like);
   else if (state.view === "photo" && state.photo) job = showPhoto(state.photo);
   else job = showCatalog(state.page);
   return job.catch(onError);
@@ -359,18 +378,32 @@ function go(hash) {
   else location.hash = hash;
 }
 
+// Each part of the hash is encoded on its own, so ids and text may hold "/".
 function route() {
-  const hash = decodeURIComponent(location.hash.slice(1) || "/");
+  const hash = location.hash.slice(1) || "/";
+  const dec = decodeURIComponent;
   let m;
-  if ((m = hash.match(/^\/product\/(.+)$/))) return showProduct(m[1]).catch(onError);
-  if ((m = hash.match(/^\/search\/(.+)$/))) {
+  if ((m = hash.match(/^\/product\/([^/]+)$/))) return show(() => showProduct(dec(m[1])));
+  if ((m = hash.match(/^\/search\/([^/]+)(?:\/like\/([^/]+))?$/))) {
     state.filters = [];
-    return showText(m[1]).catch(onError);
+    return show(() => showText(dec(m[1]), m[2] ? dec(m[2]) : null));
   }
-  if (hash === "/photo" && state.photo) return showPhoto(state.photo).catch(onError);
+  if (hash === "/photo" && state.photo) return show(() => showPhoto(state.photo));
   m = hash.match(/^\/catalog\/(\d+)$/);
   state.filters = [];
-  return showCatalog(m ? Number(m[1]) : 1).catch(onError);
+  return show(() => showCatalog(m ? Number(m[1]) : 1));
+}
+
+function show(job) {
+  return job().then(updateHybridToggle, onError);
+}
+
+// "with this product/photo" next to the search box, when there is one to combine the text with.
+function updateHybridToggle() {
+  const target = state.view === "product" || (state.view === "text" && state.like) ? "product"
+    : state.view === "photo" ? "photo" : null;
+  $("hybrid-toggle").hidden = !target;
+  $("hybrid-label").textContent = target === "photo" ? "like this photo" : "like this product";
 }
 
 async function checkHealth() {
@@ -398,7 +431,15 @@ function wire() {
   $("text-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const text = $("text-input").value.trim();
-    if (text) go(`#/search/${encodeURIComponent(text)}`);
+    const hybrid = !$("hybrid-toggle").hidden && $("hybrid").checked;
+    if (hybrid && state.view === "photo") {
+      state.photoText = text;
+      showPhoto(state.photo).catch(onError);
+      return;
+    }
+    if (!text) return;
+    const like = hybrid ? (state.view === "product" ? state.productId : state.like) : null;
+    go(`#/search/${encodeURIComponent(text)}` + (like ? `/like/${encodeURIComponent(like)}` : ""));
   });
   $("id-form").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -410,6 +451,7 @@ function wire() {
     if (!file) return;
     state.filters = [];
     state.photo = file;
+    state.photoText = "";
     e.target.value = "";
     if (location.hash === "#/photo") showPhoto(file).catch(onError);
     else location.hash = "#/photo";

@@ -96,3 +96,24 @@ def test_unknown_product_id_shows_the_api_sentence(storefront, page):
     page.wait_for_selector("#error:not([hidden])")
     assert "no-such-product" in page.locator("#error").inner_text()
     assert page.js_errors == []
+
+
+def test_hybrid_search_combines_the_text_with_the_product_shown(storefront, page):
+    base, _, catalog = storefront
+    products = {p["id"]: p for p in map(json.loads, catalog.read_text().splitlines()) if p}
+    shown = sorted(products)[2]
+    page.goto(f"{base}/#/product/{shown}")
+    page.wait_for_selector(f"{READY} .card .score", timeout=TIMEOUT_MS)
+    assert page.locator("#hybrid-toggle").is_visible() and page.locator("#hybrid").is_checked()
+    word = products[shown]["pattern"]
+    page.fill("#text-input", word)
+    page.press("#text-input", "Enter")
+    page.wait_for_selector("#results-title:has-text('looking like this product')")
+    wait_ready(page)
+    assert page.url.endswith(f"/search/{word}/like/{shown}")
+    hybrid = grid_ids(page)
+    assert hybrid and shown not in hybrid
+    api = requests.post(f"{base}/api/search", json={"like": [shown], "text": word, "k": 24}, timeout=30).json()
+    assert hybrid == [p["id"] for p in api["products"]]
+    assert page.locator("#results-hint").inner_text().startswith("Ordered by image similarity plus text")
+    assert page.js_errors == []
