@@ -75,8 +75,8 @@ class ProposeBody(_Body):
     value: str = Field(min_length=1, max_length=200)
     positives: Ids = Field(min_length=1, max_length=20)
     negatives: Ids = Field(default_factory=list, max_length=20)
-    threshold: float = Field(default=0.75, ge=-1.0, le=1.0)
-    combine: Literal["max", "mean"] = "max"
+    threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
+    combine: Literal["max", "mean"] = "mean"
     unlike_weight: float = Field(default=1.0, ge=0.0, le=10.0)
     filters: list[Filter] = Field(default_factory=list, max_length=30)
     user: str = Field(default="merchandiser", min_length=1, max_length=100)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 import sys
 from typing import Any
 
@@ -26,6 +27,8 @@ from lookalike.settings import Settings
 from merch.catalog import iter_docs
 from merch.propagation import MAX_CANDIDATES, Proposal, candidates
 from merch.store import physical_collection
+from query.escape import check_identifier
+from query.models import Filter
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
@@ -79,14 +82,29 @@ def metrics(relevant: np.ndarray, sims: np.ndarray, thresholds: tuple[float, ...
 
 
 def evaluate(settings: Settings, client: SolrClient, collection: str, *, field: str, value: str,
-             positives: list[str] | None = None, combine: str = "max") -> dict[str, Any]:
+             positives: list[str] | None = None, combine: str = "mean", within: str | None = None,
+             within_value: str | None = None) -> dict[str, Any]:
+    """Rank the catalog from ``positives`` (default: :func:`pick_examples`) and score it against ``field == value``.
+
+    ``within`` (a string attribute such as ``category_s``) restricts everything to the value of
+    it with the most relevant products, as a merchandiser filtering to one category would
+    ("Hawaiian shirts"); ``within_value`` names the value instead.
+    """
     physical = physical_collection(client, collection)
-    docs = list(iter_docs(client, physical, fl=f"id,group,color_s,{field}"))
+    extra = f",{check_identifier(within)}" if within else ""
+    docs = list(iter_docs(client, physical, fl=f"id,group,color_s,{check_identifier(field)}{extra}"))
+    filters: list[Filter] = []
+    scope = None
+    if within:
+        counts = Counter(d.get(within) for d in docs if d.get(field) == value and d.get(within) is not None)
+        scope = within_value if within_value is not None else min(counts, key=lambda v: (-counts[v], str(v)))
+        docs = [d for d in docs if d.get(within) == scope]
+        filters = [Filter(field=within, values=(scope,))]
     truth = {d["id"]: d.get(field) == value for d in docs}
     groups = {d["id"]: d.get("group") for d in docs}
     positives = positives or pick_examples(docs, field, value)
     p = Proposal(id="evaluation", collection=physical, attribute="eval_only", field="eval_only_s",
-                 value="x", positives=positives, combine=combine)
+                 value="x", positives=positives, combine=combine, filters=[f.model_dump() for f in filters])
     ranked, _ = candidates(settings, client, p, threshold=-1.0, limit=MAX_CANDIDATES)
     ids = [c.id for c in ranked]
     sims = np.array([c.similarity for c in ranked])
@@ -95,6 +113,7 @@ def evaluate(settings: Settings, client: SolrClient, collection: str, *, field: 
     keep = np.array([groups[i] not in example_groups for i in ids])
     return {
         "collection": physical, "field": field, "value": value, "positives": positives, "combine": combine,
+        "within": {within: scope} if within else None, "prevalence": round(sum(truth.values()) / max(1, len(truth)), 4),
         "all": metrics(rel, sims),
         "without_example_variants": metrics(rel[keep], sims[keep]),
     }
@@ -106,12 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--field", default="pattern_s")
     ap.add_argument("--value", default="floral")
     ap.add_argument("--like", nargs="*", default=None)
-    ap.add_argument("--combine", default="max", choices=["max", "mean"])
+    ap.add_argument("--combine", default="mean", choices=["max", "mean"])
+    ap.add_argument("--within", default=None, help="e.g. category_s: rank only within the category with the most relevant products")
     args = ap.parse_args(argv)
     settings = Settings()
     with SolrClient(settings) as client:
         result = evaluate(settings, client, args.collection or settings.alias, field=args.field, value=args.value,
-                          positives=args.like, combine=args.combine)
+                          positives=args.like, combine=args.combine, within=args.within)
     json.dump(result, sys.stdout, indent=2)
     print()
     return 0

@@ -68,7 +68,7 @@ def choose_k(vectors: np.ndarray, *, max_k: int = MAX_K, random_state: int = 0) 
     for k in grid:
         if k < 2 or k >= len(sample):
             continue
-        labels = KMeans(n_clusters=k, n_init=3, random_state=random_state).fit_predict(sample)
+        labels = KMeans(n_clusters=k, n_init=1, random_state=random_state).fit_predict(sample)
         if len(np.unique(labels)) < 2:
             continue
         scores[k] = float(silhouette_score(sample, labels, metric="cosine"))

@@ -2,11 +2,17 @@
 
 **Propose.** From positive example ids (and optional negatives) the candidates for
 ``attribute=value`` are the products whose similarity to the examples is at or above the
-threshold. Solr finds them with the exact ``{!lookalike}`` plugin (``combine=max`` by default:
-a candidate needs to resemble *one* example closely - two examples of a print in different
-colours should each pull in their own lookalikes; negatives subtract ``unlikeWeight`` times
-their best cosine), with the user's filters as ``fq``'s and the examples and the products
-that already have the value left out. Each candidate's reason - its cosine to every example -
+threshold. Solr finds them with the exact ``{!lookalike}`` plugin, with the user's filters as
+``fq``'s and the examples and the products that already have the value left out. Examples
+combine by ``mean`` by default: the normalised mean of the examples' unit vectors, so what
+two examples of a print in different colours share (the print) adds up and what differs
+(the colours) partly cancels; ``max`` (resemble any one example) is the other choice.
+Negatives subtract ``unlikeWeight`` times their best cosine. On the demo catalog with the
+real model, two Hawaiian t-shirts as examples, within their category: ``mean`` ranks with
+average precision 0.999 (``max`` 0.94) and the default threshold 0.5 gives precision 1.0 and
+recall 0.96; across all categories (shape dominates generic image features) average
+precision is 0.55 for ``mean``, 0.51 for ``max``, against a base rate of 0.20 (see
+:mod:`merch.evaluate`). Each candidate's reason - its cosine to every example -
 is then computed here from its stored vector with the plugin's own formula
 (:class:`merch.vectors.ExampleScorer`). A proposal (attribute, value, examples, threshold,
 filters, decisions) is stored, so the threshold can be moved and the review resumed.
@@ -51,7 +57,7 @@ from query.models import Filter
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.75
+DEFAULT_THRESHOLD = 0.5  # measured on the demo catalog: see the module doc
 MAX_CANDIDATES = 5000
 MAX_EXAMPLES = 20
 SHOW_FIELDS = ("title", "image", "group", "category_s")
@@ -67,7 +73,7 @@ class Proposal:
     value: str
     positives: list[str]
     negatives: list[str] = field(default_factory=list)
-    combine: str = "max"
+    combine: str = "mean"
     unlike_weight: float = 1.0
     threshold: float = DEFAULT_THRESHOLD
     filters: list[dict[str, Any]] = field(default_factory=list)
@@ -168,7 +174,7 @@ def _check_threshold(t: float) -> float:
 # -- propose ------------------------------------------------------------------------------------
 def propose(settings: Settings, client: SolrClient, collection: str, *, attribute: str, value: str,
             positives: list[str], negatives: list[str] | None = None, threshold: float = DEFAULT_THRESHOLD,
-            combine: str = "max", unlike_weight: float = 1.0, filters: list[Filter] | None = None,
+            combine: str = "mean", unlike_weight: float = 1.0, filters: list[Filter] | None = None,
             user: str = "") -> Proposal:
     negatives = list(negatives or [])
     _check_examples(positives, negatives)

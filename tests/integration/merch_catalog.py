@@ -33,9 +33,12 @@ class Catalog:
     def vec(self, i: str) -> np.ndarray:
         return self.vectors[self.ids.index(i)]
 
-    def sims(self, like: list[str], unlike: list[str] = (), weight: float = 1.0) -> np.ndarray:
+    def sims(self, like: list[str], unlike: list[str] = (), weight: float = 1.0, combine: str = "max") -> np.ndarray:
         v = self.vectors.astype(np.float64)
-        s = (v @ unit(np.array([self.vec(i) for i in like], dtype=np.float64)).T).max(1)
+        targets = unit(np.array([self.vec(i) for i in like], dtype=np.float64))
+        if combine == "mean":
+            targets = unit(targets.mean(axis=0))[None, :]
+        s = (v @ targets.T).max(1)
         if unlike:
             s = s - weight * (v @ unit(np.array([self.vec(i) for i in unlike], dtype=np.float64)).T).max(1)
         return s

@@ -84,7 +84,7 @@ def test_candidates_are_numpy_exact_with_reasons_and_a_movable_threshold(solr, c
     sims = cat.sims(pos, neg, weight=0.5)
     t = gap_threshold(sims, 0.3)
     p = propagation.propose(solr.settings, solr.client, cat.name, attribute="pattern", value="hawaiian",
-                            positives=pos, negatives=neg, unlike_weight=0.5, threshold=t, user="ann")
+                            positives=pos, negatives=neg, unlike_weight=0.5, threshold=t, combine="max", user="ann")
     cands, total = propagation.candidates(solr.settings, solr.client, p, limit=500)
     eligible = [i for i in cat.ids if i not in pos + neg and cat.docs[i].get("pattern_s") != "hawaiian"]
     want = sorted((i for i in eligible if sims[cat.ids.index(i)] >= t), key=lambda i: -sims[cat.ids.index(i)])
@@ -101,6 +101,15 @@ def test_candidates_are_numpy_exact_with_reasons_and_a_movable_threshold(solr, c
     lower = gap_threshold(sims, 0.0)
     more, more_total = propagation.candidates(solr.settings, solr.client, p, threshold=lower, limit=500)
     assert more_total > total and [c.id for c in more][: len(cands)] == want
+    # the default combination is the mean of the examples
+    mean = cat.sims(pos, combine="mean")
+    t = gap_threshold(mean, 0.5)
+    p = propagation.propose(solr.settings, solr.client, cat.name, attribute="pattern", value="hawaiian",
+                            positives=pos, threshold=t)
+    cands, total = propagation.candidates(solr.settings, solr.client, p, limit=500)
+    want = sorted((i for i in eligible + neg if mean[cat.ids.index(i)] >= t), key=lambda i: -mean[cat.ids.index(i)])
+    assert p.combine == "mean" and [c.id for c in cands] == want
+    assert [c.similarity for c in cands] == pytest.approx([mean[cat.ids.index(i)] for i in want], abs=1e-5)
 
 
 def test_apply_then_undo_restores_every_product_exactly(solr, collection_factory):
@@ -114,7 +123,7 @@ def test_apply_then_undo_restores_every_product_exactly(solr, collection_factory
     before = snapshot(solr, cat.name)
 
     p = propagation.propose(solr.settings, solr.client, cat.name, attribute="pattern", value="hawaiian",
-                            positives=["p002", "p005"], threshold=-1.0, user="ann")
+                            positives=["p002", "p005"], threshold=-1.0, combine="max", user="ann")
     # absent (p004, p012), propagated by b1 (p000, p008), human via catalog (p006), human explicit (p013)
     accept = ["p004", "p012", "p000", "p008", "p006", "p013"]
     propagation.decide(solr.settings, solr.client, p.id, accept=accept, reject=["p010"])
@@ -206,7 +215,7 @@ def test_gap_report_counts_lacking_products_by_category_and_what_would_be_filled
     sims = cat.sims(["p002", "p005"])
     t = gap_threshold(sims, 0.5)
     p = propagation.propose(solr.settings, solr.client, cat.name, attribute="pattern", value="hawaiian",
-                            positives=["p002", "p005"], threshold=t)
+                            positives=["p002", "p005"], threshold=t, combine="max")
     reached = [i for i in cat.ids if "pattern_s" not in cat.docs[i] and i not in ("p002", "p005")
                and sims[cat.ids.index(i)] >= t]
     assert len(reached) >= 3
