@@ -370,6 +370,16 @@ function onError(err) {
   $("grid").classList.remove("loading");
   $("grid").dataset.state = "error";
   $("timing").textContent = "";
+  if (err.status === 404 && state.view === "product") {
+    // the product asked for does not exist: do not leave the previous one on screen
+    renderFocus(null);
+    $("grid").replaceChildren();
+    state.productId = null;
+    state.filters = [];
+    renderFacets(null);
+    $("hybrid-toggle").hidden = true;
+    setTitle("Product not found");
+  }
   showError(err.message || String(err));
 }
 
