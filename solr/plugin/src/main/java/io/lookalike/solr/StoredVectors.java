@@ -1,6 +1,7 @@
 package io.lookalike.solr;
 
 import java.io.IOException;
+import java.security.Principal;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -23,8 +24,8 @@ import org.apache.solr.common.SolrException;
 import org.apache.solr.common.params.CommonParams;
 import org.apache.solr.common.params.ModifiableSolrParams;
 import org.apache.solr.core.SolrCore;
-import org.apache.solr.request.LocalSolrQueryRequest;
 import org.apache.solr.request.SolrQueryRequest;
+import org.apache.solr.request.SolrQueryRequestBase;
 import org.apache.solr.request.SolrRequestHandler;
 import org.apache.solr.response.SolrQueryResponse;
 import org.apache.solr.schema.SchemaField;
@@ -69,7 +70,7 @@ final class StoredVectors {
               + "' is not stored, so their vectors cannot be fetched from the other shards:"
               + " make the field stored=\"true\" or pass the vector inline with vector=[...]");
     }
-    Lookup remote = fetchRemote(req.getCore(), uniqueKey, vectorField.getName(), local.missing());
+    Lookup remote = fetchRemote(req, uniqueKey, vectorField.getName(), local.missing());
     Map<String, float[]> vectors = new LinkedHashMap<>(local.vectors());
     vectors.putAll(remote.vectors());
     Set<String> withoutVector = new LinkedHashSet<>(local.withoutVector());
@@ -146,7 +147,8 @@ final class StoredVectors {
 
   /** One distributed real-time get for the ids, routed by the collection's router. */
   private static Lookup fetchRemote(
-      SolrCore core, SchemaField uniqueKey, String vectorField, Set<String> ids) {
+      SolrQueryRequest req, SchemaField uniqueKey, String vectorField, Set<String> ids) {
+    SolrCore core = req.getCore();
     SolrRequestHandler handler = core.getRequestHandler("/get");
     if (handler == null) {
       throw new SolrException(
@@ -159,7 +161,14 @@ final class StoredVectors {
     params.set(CommonParams.DISTRIB, true);
     params.set(CommonParams.WT, "javabin");
     SolrQueryResponse rsp = new SolrQueryResponse();
-    try (LocalSolrQueryRequest lookup = new LocalSolrQueryRequest(core, params)) {
+    // runs as the user of the search that needs the vectors
+    try (SolrQueryRequestBase lookup =
+        new SolrQueryRequestBase(core, params) {
+          @Override
+          public Principal getUserPrincipal() {
+            return req.getUserPrincipal();
+          }
+        }) {
       handler.handleRequest(lookup, rsp);
     }
     if (rsp.getException() != null) {
