@@ -145,7 +145,7 @@ def spawn(cmd: list[str], files: NodeFiles) -> subprocess.Popen:
     """Start the JVM in its own session (and so its own process group) and record its pid."""
     files.log_dir.mkdir(parents=True, exist_ok=True)
     files.home.mkdir(parents=True, exist_ok=True)
-    with open(files.console_log, "ab") as console:
+    with open(files.console_log, "wb") as console:  # this start's output only
         proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
@@ -185,16 +185,18 @@ def is_healthy(port: int, timeout_s: float = 2.0) -> bool:
 
 
 def log_tail(files: NodeFiles, lines: int = LOG_TAIL_LINES) -> tuple[Path, str]:
-    """The last lines of the node's log (solr.log, or console.log when Solr never logged).
+    """The last lines of the node's newest log: solr.log, or console.log when the JVM failed
+    before Solr could log (a bad JVM flag, a missing class).
 
     Java stack frames are left out, so the messages and their "Caused by" lines fit.
     """
-    for path in (files.solr_log, files.console_log):
-        if path.is_file() and path.stat().st_size > 0:
-            with open(path, errors="replace") as fh:
-                kept = deque((ln for ln in fh if not _STACK_FRAME.match(ln)), maxlen=lines)
-            return path, "".join(kept).rstrip()
-    return files.console_log, "(the log is empty)"
+    logs = [p for p in (files.solr_log, files.console_log) if p.is_file() and p.stat().st_size > 0]
+    if not logs:
+        return files.console_log, "(the log is empty)"
+    path = max(logs, key=lambda p: (p.stat().st_mtime_ns, p == files.solr_log))
+    with open(path, errors="replace") as fh:
+        kept = deque((ln for ln in fh if not _STACK_FRAME.match(ln)), maxlen=lines)
+    return path, "".join(kept).rstrip()
 
 
 _STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ (more|common frames))")

@@ -90,6 +90,16 @@ def test_a_node_that_fails_shows_its_log(tmp_path):
     assert not files.pid_file.exists()
 
 
+def test_a_jvm_that_refuses_its_options_shows_the_console_log(tmp_path):
+    port = node.free_base_port()
+    out = run_cli(["solr", "start", "--port", str(port), "--heap", "lots"], tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"error: Solr node on port {port} exited with code 1 while starting")
+    assert "Invalid" in out.stderr and "heap" in out.stderr  # the JVM's own words
+    assert f"full log: {node.NodeFiles(tmp_path / 'solr', port).console_log}" in out.stderr
+    assert our_processes(tmp_path) == []
+
+
 def test_status_when_nothing_runs(tmp_path):
     port = node.free_base_port()
     out = subprocess.run(

@@ -55,15 +55,21 @@ def test_command_runs_zookeeper_only_on_the_first_node(tmp_path):
     assert "jdk.incubator.vector" in first
 
 
-def test_log_tail_prefers_solr_log_and_keeps_the_last_lines(tmp_path):
+def test_log_tail_takes_the_newest_log_and_keeps_the_last_lines(tmp_path):
+    import os
+
     files = node.NodeFiles(tmp_path, 8983)
     files.log_dir.mkdir(parents=True)
     files.console_log.write_text("console\n")
     path, tail = node.log_tail(files)
     assert path == files.console_log and tail == "console"
     files.solr_log.write_text("".join(f"line {i}\n" for i in range(100)))
+    os.utime(files.console_log, ns=(1_000_000_000, 1_000_000_000))
     path, tail = node.log_tail(files, lines=3)
     assert path == files.solr_log and tail.splitlines() == ["line 97", "line 98", "line 99"]
+    # the JVM failed before Solr logged: console.log is newer than an old run's solr.log
+    os.utime(files.solr_log, ns=(500_000_000, 500_000_000))
+    assert node.log_tail(files)[0] == files.console_log
 
 
 def test_a_recycled_pid_is_not_taken_for_our_node(tmp_path):
