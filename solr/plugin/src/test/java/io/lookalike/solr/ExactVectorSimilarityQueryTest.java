@@ -298,6 +298,52 @@ class ExactVectorSimilarityQueryTest {
   }
 
   @Test
+  void aSearcherWithThreadsGivesTheSameAnswer() throws Exception {
+    float[][] likes = vectors("doc1", "doc2");
+    Query q = query(likes, vectors("doc9"), Combine.MAX, 0.5f, 0.05f);
+    TopDocs single = index.searcher.search(q, TestIndex.DOCS);
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+    try {
+      org.apache.lucene.search.IndexSearcher threaded =
+          new org.apache.lucene.search.IndexSearcher(index.reader, pool) {
+            @Override
+            protected LeafSlice[] slices(List<org.apache.lucene.index.LeafReaderContext> leaves) {
+              return slices(leaves, 1, 1); // one segment per slice: every segment on its own thread
+            }
+          };
+      TopDocs multi = threaded.search(q, TestIndex.DOCS);
+      assertEquals(single.totalHits.value, multi.totalHits.value);
+      for (int i = 0; i < single.scoreDocs.length; i++) {
+        assertEquals(single.scoreDocs[i].doc, multi.scoreDocs[i].doc);
+        assertEquals(single.scoreDocs[i].score, multi.scoreDocs[i].score);
+      }
+    } finally {
+      pool.shutdown();
+    }
+  }
+
+  @Test
+  void visitAndToStringNameTheFieldAndTheSetup() {
+    ExactVectorSimilarityQuery q =
+        query(vectors("doc1", "doc2"), vectors("doc9"), Combine.MAX, 0.5f, 0.25f);
+    Set<String> fields = new HashSet<>();
+    q.visit(
+        new org.apache.lucene.search.QueryVisitor() {
+          @Override
+          public void visitLeaf(Query query) {
+            fields.add(((ExactVectorSimilarityQuery) query).getField());
+          }
+        });
+    assertEquals(Set.of("vector"), fields);
+    String text = q.toString();
+    assertTrue(
+        text.startsWith(
+            "lookalike(vector dims=8 examples=2 combine=max unlike=1 unlikeWeight=0.5"
+                + " minSimilarity=0.25 target=["),
+        text);
+  }
+
+  @Test
   void badVectorsAreRejected() {
     float[][] ok = {{1f, 0f}};
     assertThrows(IllegalArgumentException.class,
