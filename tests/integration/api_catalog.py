@@ -59,6 +59,8 @@ HOSTILE = {
     "x-enc": "%2e%2e/secret.txt",
     "x-etc": "/etc/passwd",
 }
+# A product whose image is on the web: the app redirects the browser there.
+REMOTE = {"x-remote": "https://cdn.example.com/images/x-remote.jpg"}
 HOSTILE_VECTOR = (0.0, 0.0, 0.0, 1.0)
 COLOURS = {"red": (200, 40, 40), "blue": (40, 70, 200), "green": (40, 160, 60)}
 
@@ -102,7 +104,7 @@ def write_files(root: Path) -> tuple[Path, Path, list[dict]]:
             "group": group, "price": price, "in_stock": in_stock, "color_s": colour, "category_s": category,
             "vector": [float(x) for x in unit(direction)],
         })
-    for pid, ref in HOSTILE.items():
+    for pid, ref in {**HOSTILE, **REMOTE}.items():
         ref = ref.replace("<abs secret>", str(secret)).replace("<file url secret>", secret.as_uri())
         docs.append({"id": pid, "image": ref, "title": f"hostile {pid}", "group": pid, "price": 1.0,
                      "in_stock": True, "color_s": "black", "category_s": "trap",

@@ -38,6 +38,12 @@ def test_hostile_image_references_serve_nothing_outside_the_catalog(api, cat, pr
     assert str(cat.secret) not in r.text
 
 
+def test_a_web_image_is_a_redirect_not_a_proxy(api):
+    r = api.get("/images/x-remote", follow_redirects=False)
+    assert r.status_code == 302
+    assert r.headers["location"] == api_catalog.REMOTE["x-remote"]
+
+
 @pytest.mark.parametrize(
     "path",
     [
