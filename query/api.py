@@ -390,8 +390,21 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
     def storefront() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
+    _include_merch(app, settings, services.client)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _include_merch(app: FastAPI, settings: Settings, client: SolrClient) -> None:
+    """The merchandising routes and pages (``/api/merch``, ``/merch``, ``/navigate``), when installed."""
+    try:
+        from merch.api import create_router
+    except ModuleNotFoundError as err:
+        if err.name not in ("merch", "merch.api"):
+            raise
+        log.info("the merch package is not importable: serving without the merchandising routes")
+        return
+    app.include_router(create_router(settings, client))
 
 
 def run_search(services: Services, request: SearchRequest) -> dict[str, Any]:
