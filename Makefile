@@ -44,8 +44,15 @@ test: venv solr browser solr-test
 unit: venv
 	$(BIN)/pytest tests/unit
 
+DATA_DIR := $(or $(LOOKALIKE_DATA_DIR),$(HOME)/.lookalike)
+DEMO_COUNT ?= 2000
+
+# The main job: a real Solr, the demo catalog, a real pretrained CNN, the storefront.
 demo: venv solr
 	$(BIN)/lookalike solr start
+	@test -f "$(DATA_DIR)/demo/catalog.jsonl" || $(BIN)/lookalike demo-catalog "$(DATA_DIR)/demo" --count $(DEMO_COUNT)
+	$(BIN)/lookalike index "$(DATA_DIR)/demo/catalog.jsonl" --if-changed
+	$(BIN)/lookalike serve
 
 stop:
 	-$(BIN)/lookalike solr stop

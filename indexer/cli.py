@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--whiten", action="store_true", default=None, help="whiten the PCA output")
     p.add_argument("--shards", type=int, default=None)
     p.add_argument("--replicas", type=int, default=None)
+    p.add_argument("--if-changed", action="store_true",
+                   help="do nothing when the alias already serves this catalog with this model and width")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_index)
@@ -51,6 +53,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         whiten=settings.pca_whiten if args.whiten is None else args.whiten,
         shards=args.shards or settings.shards,
         replicas=args.replicas or settings.replicas,
+        if_changed=args.if_changed,
     )
     with SolrClient(settings) as client:
         summary = reindex(settings, client, options, show_progress=not (args.no_progress or args.json))

@@ -48,10 +48,12 @@ def live_record(settings: Settings, client: SolrClient, alias: str) -> IndexReco
 def upsert(settings: Settings, client: SolrClient, catalog: Path, *, alias: str,
            allow_random_weights: bool = False) -> UpsertSummary:
     from indexer.cache import EmbeddingCache
-    from indexer.models import load_model
+    from indexer.models import open_model
 
+    if not catalog.is_file():
+        raise IndexJobError(f"catalog {catalog} is not a file")
     record = live_record(settings, client, alias)
-    model = load_model(record.model, settings, allow_random=allow_random_weights or record.random_weights)
+    model = open_model(record.model, settings, allow_random=allow_random_weights or record.random_weights)
     if model.weights_sha256 != record.weights_sha256:
         raise ManifestMismatch(
             f"the index {record.collection} was built with {record.model} weights {record.weights_sha256[:12]}, "

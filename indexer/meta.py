@@ -40,6 +40,7 @@ class IndexRecord:
     count: int
     created: str
     catalog: str = ""
+    catalog_sha256: str = ""
 
     def warning(self) -> str | None:
         if self.random_weights:

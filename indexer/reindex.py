@@ -46,6 +46,7 @@ class ReindexOptions:
     shards: int = 1
     replicas: int = 1
     allow_random_weights: bool = False  # unit tests only; the index is then marked
+    if_changed: bool = False  # skip when the alias already serves this catalog, model and width
 
 
 @dataclass
@@ -65,12 +66,16 @@ class Summary:
     report: str = ""
     resumed: bool = False
     pca_version: str = ""
+    skipped: bool = False
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
     def to_text(self) -> str:
+        if self.skipped:
+            return (f"alias {self.alias} already serves {self.collection}, built from this catalog "
+                    "with the same model and width: nothing to do")
         lines = [
             f"alias {self.alias} -> {self.collection}" + (f" (was {self.previous})" if self.previous else ""),
             f"read {self.read}, indexed {self.indexed}, failed {self.failed}"
@@ -87,9 +92,11 @@ class Summary:
 
 def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, show_progress: bool = True) -> Summary:
     from indexer.cache import EmbeddingCache
-    from indexer.models import load_model
+    from indexer.models import open_model
     from indexer.pca import VectorReducer
 
+    if not options.catalog.is_file():
+        raise IndexJobError(f"catalog {options.catalog} is not a file; alias {options.alias} left unchanged")
     started = time.perf_counter()
     timer = StageTimer()
     runs_dir = settings.data_dir / "runs"
@@ -98,6 +105,13 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     meta = MetadataStore(client, settings)
     meta.ensure()
     previous = cloud.alias_target(client, options.alias)
+    catalog_sha = _catalog_sha(options.catalog)
+    if options.if_changed and previous:
+        current = _current_record(meta, previous)
+        if current and (current.catalog_sha256, current.model, current.dims) == (catalog_sha, options.model, options.dims):
+            return Summary(alias=options.alias, collection=previous, previous=previous, indexed=current.count,
+                           pca_version=current.pca_version, skipped=True,
+                           warnings=[current.warning()] if current.warning() else [])
 
     # read
     with timer.stage("read"):
@@ -113,7 +127,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
 
     # load + embed
     with timer.stage("model"):
-        model = load_model(options.model, settings, allow_random=options.allow_random_weights)
+        model = open_model(options.model, settings, allow_random=options.allow_random_weights)
     cache = EmbeddingCache(settings.cache_dir)
     embedder = Embedder(model, cache, settings, timer)
     kept, vectors = [], []
@@ -145,7 +159,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
         pca_version = meta.put_pca(reducer)
 
     # write, into the staging collection (resumed or new)
-    state = _RunState(runs_dir / f"{options.alias}.json", options, _catalog_sha(options.catalog))
+    state = _RunState(runs_dir / f"{options.alias}.json", options, catalog_sha)
     collection, resumed = state.collection_to_use(client, previous)
     if not resumed:
         with timer.stage("create"):
@@ -166,7 +180,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     record = IndexRecord(
         collection=collection, alias=options.alias, model=model.name, weights_sha256=model.weights_sha256,
         pca_version=pca_version, dims=options.dims, random_weights=bool(model.random_weights),
-        count=len(kept), created=_now(), catalog=str(options.catalog),
+        count=len(kept), created=_now(), catalog=str(options.catalog.resolve()), catalog_sha256=catalog_sha,
     )
     meta.put_index_record(record)
     _publish(client, options.alias, collection)
@@ -185,6 +199,15 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     if record.warning():
         summary.warnings.append(record.warning())
     return summary
+
+
+def _current_record(meta: MetadataStore, collection: str) -> IndexRecord | None:
+    from lookalike.errors import NotFound
+
+    try:
+        return meta.index_record(collection)
+    except NotFound:
+        return None
 
 
 def _verify(client: SolrClient, collection: str, *, expected: int, probe: np.ndarray) -> None:

@@ -3,6 +3,6 @@
 Importing this package does not import TensorFlow; building a model does.
 """
 
-from .base import MODEL_NAMES, EmbeddingModel, load_model
+from .base import MODEL_NAMES, EmbeddingModel, LazyModel, load_model, open_model
 
-__all__ = ["MODEL_NAMES", "EmbeddingModel", "load_model"]
+__all__ = ["MODEL_NAMES", "EmbeddingModel", "LazyModel", "load_model", "open_model"]

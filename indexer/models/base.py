@@ -185,3 +185,62 @@ def load_model(name: str, settings: Settings, *, allow_random: bool = False) -> 
     if model.random_weights:
         log.warning("model %s uses RANDOM weights: for tests only, its vectors mean nothing", name)
     return model
+
+
+class LazyModel:
+    """A model whose identity (name, weights hash) is known before its network is built.
+
+    The reindex job needs the weights hash to look embeddings up in the cache; building the
+    network (tens of seconds) is only worth it when some image is not cached. The first call
+    to :meth:`preprocess` or :meth:`embed` builds it, once, under a lock.
+    """
+
+    def __init__(self, name: str, settings: Settings, *, allow_random: bool, weights_sha256: str):
+        self.name = name
+        self.weights_sha256 = weights_sha256
+        self.random_weights = False
+        self._settings = settings
+        self._allow_random = allow_random
+        self._model: EmbeddingModel | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def _get(self) -> EmbeddingModel:
+        with self._lock:
+            if self._model is None:
+                model = load_model(self.name, self._settings, allow_random=self._allow_random)
+                if model.weights_sha256 != self.weights_sha256:
+                    raise ModelError(
+                        f"{self.name} weights changed while loading: expected {self.weights_sha256}, "
+                        f"got {model.weights_sha256}"
+                    )
+                self._model = model
+            return self._model
+
+    @property
+    def output_dim(self) -> int:
+        return self._get().output_dim
+
+    def preprocess(self, images: list[Image.Image]) -> np.ndarray:
+        return self._get().preprocess(images)
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        return self._get().embed(batch)
+
+
+def open_model(name: str, settings: Settings, *, allow_random: bool = False) -> EmbeddingModel | LazyModel:
+    """A model ready to identify itself; its network is built on first use when that is cheaper.
+
+    Models whose pretrained weights are a local file (``weights_identity``) are opened lazily;
+    the others (random weights, weights still to download) are loaded at once.
+    """
+    from indexer.models import efficientnet_lite
+
+    if name == efficientnet_lite.NAME:
+        sha = efficientnet_lite.weights_identity(settings)
+        if sha is not None:
+            return LazyModel(name, settings, allow_random=allow_random, weights_sha256=sha)
+    return load_model(name, settings, allow_random=allow_random)

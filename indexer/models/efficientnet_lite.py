@@ -206,3 +206,12 @@ def load(settings: Settings, allow_random: bool = False) -> EfficientNetLite0:
         raise ModelError(f"efficientnet_lite0 weights file {path} does not exist")
     classifier = assign_weights(network, load_state_dict(path))
     return EfficientNetLite0(network, classifier, sha256_file(path), random_weights=False)
+
+
+def weights_identity(settings: Settings) -> str | None:
+    """The SHA-256 of the pretrained weights :func:`load` would use, or None when there are none."""
+    try:
+        path = Path(settings.weights_file) if settings.weights_file else weights_path()
+    except ModelError:
+        return None
+    return sha256_file(path) if path.is_file() else None

@@ -1,0 +1,212 @@
+"""The bulk reindex job end to end: real Solr, real images, the real pretrained model.
+
+One small demo catalog (a few designs, several variants each) with bad items mixed in:
+a missing file, a truncated JPEG, a text file named .jpg, an oversized image and malformed
+lines. Every good product must be indexed, every bad one reported, and the alias must
+change only when a run completes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from indexer.demo_catalog import generate
+from indexer.incremental import delete, live_record, upsert
+from indexer.meta import MetadataStore
+from indexer.reindex import ReindexOptions, reindex, rollback
+from lookalike.errors import IndexJobError
+from lookalike.solr import cloud
+
+pytestmark = pytest.mark.integration
+
+GOOD = 24
+DIMS = 16
+MODEL = "efficientnet_lite0"
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("catalog")
+    path = generate(root, GOOD, seed=11)
+    img = root / "images"
+    good_jpeg = sorted(img.glob("*.jpg"))[0].read_bytes()
+    (img / "truncated.jpg").write_bytes(good_jpeg[: len(good_jpeg) // 2])
+    (img / "text.jpg").write_text("this is not an image\n")
+    Image.new("RGB", (2500, 2500), (200, 30, 30)).save(img / "huge.jpg", quality=50)
+    bad = [
+        {"id": "bad-missing", "image": "images/nowhere.jpg", "title": "missing file"},
+        {"id": "bad-truncated", "image": "images/truncated.jpg"},
+        {"id": "bad-text", "image": "images/text.jpg"},
+        {"id": "bad-huge", "image": "images/huge.jpg"},
+    ]
+    with path.open("a") as f:
+        for row in bad:
+            f.write(json.dumps(row) + "\n")
+        f.write("{this is not json\n")
+        f.write(json.dumps({"id": "bad-no-image"}) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def settings(solr, tmp_path_factory):
+    # a pixel limit the 2500x2500 image breaks, and a data dir (cache, reports) of our own
+    return solr.settings.model_copy(update={
+        "data_dir": tmp_path_factory.mktemp("reindex-data"), "max_image_pixels": 4_000_000, "batch_size": 8,
+    })
+
+
+def _options(catalog: Path, alias: str, **kw) -> ReindexOptions:
+    return ReindexOptions(catalog=catalog, alias=alias, model=MODEL, dims=DIMS, **kw)
+
+
+def _drop_alias(solr, alias: str) -> None:
+    target = cloud.alias_target(solr.client, alias)
+    if target:
+        cloud.delete_alias(solr.client, alias)
+    for name in cloud.list_collections(solr.client):
+        if name.startswith(alias + "_"):
+            cloud.delete_collection(solr.client, name)
+
+
+@pytest.fixture
+def alias(solr, request):
+    name = "rx_" + request.node.name.split("[")[0][-20:].lower().replace("test_", "")
+    yield name
+    _drop_alias(solr, name)
+
+
+def test_index_reports_every_bad_item_and_serves_the_rest(solr, settings, catalog, alias):
+    summary = reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+
+    assert summary.read == GOOD + 6
+    assert summary.indexed == GOOD
+    assert summary.failed == 6
+    assert summary.failed_by_reason == {
+        "bad_json": 1, "missing": 1, "missing_image": 1, "not_an_image": 1, "too_many_pixels": 1, "truncated": 1,
+    }
+    reported = [json.loads(line) for line in Path(summary.report).read_text().splitlines()]
+    assert {r["id"] for r in reported if r["id"]} >= {"bad-missing", "bad-truncated", "bad-text", "bad-huge"}
+    assert any(r["line"] == GOOD + 5 for r in reported), "the malformed JSON line is reported with its number"
+
+    assert cloud.alias_target(solr.client, alias) == summary.collection
+    resp = solr.client.select(alias, {"q": "*:*", "rows": 100, "fl": "id,vector,model,pca_version,group"})
+    docs = resp["response"]["docs"]
+    assert len(docs) == GOOD and not any(d["id"].startswith("bad-") for d in docs)
+    assert {d["model"] for d in docs} == {MODEL} and {d["pca_version"] for d in docs} == {summary.pca_version}
+    vectors = np.array([d["vector"] for d in docs])
+    assert vectors.shape == (GOOD, DIMS)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+    # the PCA is stored in Solr and is the transform the documents were written with
+    record = live_record(settings, solr.client, alias)
+    assert record.count == GOOD and not record.random_weights and record.model == MODEL
+    reducer = MetadataStore(solr.client, settings).get_pca(record.pca_version)
+    assert reducer.version == summary.pca_version
+
+    # the real model makes variants of one design each other's nearest neighbours
+    groups = [d["group"] for d in docs]
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -2)
+    same = [groups[i] == groups[int(np.argmax(sims[i]))] for i in range(len(docs))]
+    assert np.mean(same) >= 0.8, f"nearest neighbour is a variant of the same design for {np.mean(same):.0%}"
+
+
+def test_rerun_embeds_nothing_and_rollback_restores_the_previous(solr, settings, catalog, alias):
+    first = reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    second = reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    assert second.embedded == 0 and second.cache_hits == GOOD
+    assert second.previous == first.collection and second.collection != first.collection
+    assert cloud.alias_target(solr.client, alias) == second.collection
+
+    was, now = rollback(settings, solr.client, alias)
+    assert (was, now) == (second.collection, first.collection)
+    assert cloud.alias_target(solr.client, alias) == first.collection
+
+
+def test_old_collections_beyond_the_kept_number_are_removed(solr, settings, catalog, alias):
+    keep_one = settings.model_copy(update={"keep_collections": 1})
+    first = reindex(keep_one, solr.client, _options(catalog, alias), show_progress=False)
+    second = reindex(keep_one, solr.client, _options(catalog, alias), show_progress=False)
+    names = cloud.list_collections(solr.client)
+    assert second.collection in names and first.collection not in names
+    with pytest.raises(IndexJobError, match="no older collection"):
+        rollback(keep_one, solr.client, alias)
+
+
+def test_a_run_with_nothing_to_index_leaves_the_alias_alone(solr, settings, catalog, alias, tmp_path):
+    first = reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    empty = tmp_path / "bad.jsonl"
+    empty.write_text('{"id": "x", "image": "nowhere.jpg"}\nnot json\n')
+    with pytest.raises(IndexJobError, match="left unchanged"):
+        reindex(settings, solr.client, _options(empty, alias), show_progress=False)
+    assert cloud.alias_target(solr.client, alias) == first.collection
+
+
+def test_killed_run_leaves_the_alias_and_resumes_from_the_cache(solr, settings, catalog, alias, tmp_path):
+    first = reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    # a fresh cache, so the killed run is slow enough to kill while it embeds
+    env = {**os.environ, "LOOKALIKE_DATA_DIR": str(tmp_path / "data"), "LOOKALIKE_SOLR_URL": solr.url,
+           "LOOKALIKE_BATCH_SIZE": "4", "LOOKALIKE_MAX_IMAGE_PIXELS": "4000000"}
+    cmd = [sys.executable, "-m", "lookalike.cli", "index", str(catalog), "--collection", alias,
+           "--model", MODEL, "--dims", str(DIMS), "--json"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    cache_root = tmp_path / "data" / "cache"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list(cache_root.rglob("*.vec"))) >= 4:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed: " + proc.stderr.read().decode()[-500:]
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert cloud.alias_target(solr.client, alias) == first.collection
+
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["indexed"] == GOOD
+    assert summary["cache_hits"] >= 4 and summary["embedded"] + summary["cache_hits"] == GOOD
+    assert cloud.alias_target(solr.client, alias) == summary["collection"] != first.collection
+
+
+def test_upsert_and_delete_against_the_live_alias(solr, settings, catalog, alias, tmp_path):
+    reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    rows = [json.loads(line) for line in catalog.read_text().splitlines()[:2]]
+    rows[0]["title"] = "Renamed product"
+    rows[1]["id"] = "new-product"
+    update = catalog.parent / "update.jsonl"
+    update.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"id": "broken", "image": "images/text.jpg"}\n')
+
+    summary = upsert(settings, solr.client, update, alias=alias)
+    assert (summary.indexed, summary.failed) == (2, 1)
+    got = solr.client.get(f"{alias}/get", {"id": [rows[0]["id"], "new-product"], "fl": "id,title,vector"})
+    docs = {d["id"]: d for d in got["response"]["docs"]}
+    assert docs[rows[0]["id"]]["title"] == "Renamed product"
+    assert len(docs["new-product"]["vector"]) == DIMS
+    assert solr.client.select(alias, {"q": "*:*", "rows": 0})["response"]["numFound"] == GOOD + 1
+
+    deleted, missing = delete(settings, solr.client, ["new-product", "no-such-id"], alias=alias)
+    assert (deleted, missing) == (["new-product"], ["no-such-id"])
+    assert solr.client.select(alias, {"q": "*:*", "rows": 0})["response"]["numFound"] == GOOD
+
+
+def test_an_index_built_with_random_weights_is_marked_and_warns(solr, settings, alias, tmp_path, monkeypatch):
+    # InceptionV3's weights are not on this machine (no Keras cache, no file, no network):
+    # only the test-only switch lets it fall back to random weights, and the index says so.
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    small = generate(tmp_path / "small", 6, seed=5)
+    options = ReindexOptions(catalog=small, alias=alias, model="inception_v3", dims=4, allow_random_weights=True)
+    summary = reindex(settings, solr.client, options, show_progress=False)
+    assert any("RANDOM" in w for w in summary.warnings)
+    record = live_record(settings, solr.client, alias)
+    assert record.random_weights and record.warning()
