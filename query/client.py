@@ -69,16 +69,19 @@ class SearchService:
         )
         self._schema: Schema | None = None
         self._schema_read_at = 0.0
+        self._num_docs: int | None = None
 
     # -- schema ----------------------------------------------------------------------------
     def schema(self) -> Schema:
         if self._schema is None or time.monotonic() - self._schema_read_at > SCHEMA_TTL_S:
             self._schema = self._read_schema()
             self._schema_read_at = time.monotonic()
+            self._num_docs = None
         return self._schema
 
     def refresh_schema(self) -> None:
         self._schema = None
+        self._num_docs = None
 
     def _read_schema(self) -> Schema:
         schema_json = self.client.get(f"{self.collection}/schema")["schema"]
@@ -190,6 +193,12 @@ class SearchService:
         )
 
     def _count(self, request: SearchRequest, schema: Schema, stats: _Stats) -> int:
+        """Products the filters let through; without filters, the collection's size (cached
+        with the schema: leaving out a few example products does not move the decision)."""
+        if not request.filters and request.in_stock is None:
+            if self._num_docs is None:
+                self._num_docs = int(self._select({"q": "*:*", "rows": 0}, stats)["response"]["numFound"])
+            return self._num_docs
         resp = self._select(count_params(request, schema), stats)
         return int(resp["response"]["numFound"])
 

@@ -5,7 +5,8 @@ Rule (``mode='auto'``), in order:
 1. Text alone has no image query: the mode does not matter (reported as ``approx``).
 2. ``combine='max'`` or negative examples: ``exact``. Approx search has one query vector and
    can only approximate them (Rocchio); the plugin computes their definition exactly.
-3. Otherwise count the products the filters let through (one ``rows=0`` request): at most
+3. Otherwise count the products the filters let through (one ``rows=0`` request; without
+   filters the collection's size, cached with the schema): at most
    ``exact_max_docs`` -> ``exact`` (verifying that many vectors is cheap and recall is 1.0);
    more -> ``approx`` (HNSW with the filters as pre-filter).
 
