@@ -29,6 +29,7 @@ from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -38,7 +39,17 @@ from lookalike.settings import Settings
 from query.build import DEFAULT_FIELDS
 from query.client import SearchService
 from query.live_index import ImageEmbedder, LiveIndex
-from query.models import MAX_K, MAX_OFFSET, Filter, QueryOptions, SearchRequest, SimilarRequest, parse_request
+from query.models import (
+    MAX_K,
+    MAX_OFFSET,
+    Filter,
+    Product,
+    QueryOptions,
+    SearchRequest,
+    SearchResponse,
+    SimilarRequest,
+    parse_request,
+)
 from query.product_images import LocalImage, resolve_image
 
 log = logging.getLogger(__name__)
@@ -51,6 +62,18 @@ TIMING_HEADER = "X-Response-Time-Ms"
 
 
 # -- one error shape ----------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    """The one error shape."""
+
+    error: str = Field(description="What went wrong, as a sentence that says what to fix.")
+    status: int = Field(description="The HTTP status, repeated.")
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI: these statuses answer :class:`ErrorBody`."""
+    return {status: {"model": ErrorBody} for status in statuses}
 
 
 def error_response(status: int, message: str) -> JSONResponse:
@@ -304,14 +327,16 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
     app.add_middleware(ResponseTime)
 
     # -- products ---------------------------------------------------------------------
-    @app.get("/api/products", tags=["products"], summary="Browse the catalog, a page at a time")
+    @app.get("/api/products", tags=["products"], summary="Browse the catalog, a page at a time",
+             responses=errors(400, 404, 503))
     def browse(
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         per_page: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 24,
     ) -> dict[str, Any]:
         return browse_catalog(services, page=page, per_page=per_page)
 
-    @app.get("/api/products/{product_id:path}/similar", tags=["search"], summary="Products that look like this one")
+    @app.get("/api/products/{product_id:path}/similar", tags=["search"], summary="Products that look like this one",
+             responses=errors(400, 404, 503))
     def similar(
         product_id: str,
         k: K = 10,
@@ -323,7 +348,7 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
         mode: ModeQ = "auto",
         in_stock: InStock = None,
         candidates: Candidates = None,
-    ) -> dict[str, Any]:
+    ) -> SearchResponse:
         opts = options_from_query(
             k=k, offset=offset, filter=filter, min_similarity=min_similarity, facet=facet,
             variants=variants, mode=mode, in_stock=in_stock, candidates=candidates,
@@ -331,16 +356,19 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
         request = parse_request(SimilarRequest, {"id": product_id, **opts})
         return run_search(services, request.to_search())
 
-    @app.get("/api/products/{product_id:path}", tags=["products"], summary="One product")
-    def product(product_id: str) -> dict[str, Any]:
-        return services.search.get_product(product_id).model_dump(mode="json")
+    @app.get("/api/products/{product_id:path}", tags=["products"], summary="One product",
+             responses=errors(404, 503))
+    def product(product_id: str) -> Product:
+        return services.search.get_product(product_id)
 
     # -- search -----------------------------------------------------------------------
-    @app.post("/api/search", tags=["search"], summary="Similar to products, an image vector and/or text")
-    def search(request: SearchRequest) -> dict[str, Any]:
+    @app.post("/api/search", tags=["search"], summary="Similar to products, an image vector and/or text",
+              responses=errors(400, 404, 503))
+    def search(request: SearchRequest) -> SearchResponse:
         return run_search(services, request)
 
-    @app.post(UPLOAD_PATH, tags=["search"], summary="Products that look like an uploaded photo")
+    @app.post(UPLOAD_PATH, tags=["search"], summary="Products that look like an uploaded photo",
+              responses=errors(400, 404, 413, 503))
     async def search_image(
         file: Annotated[UploadFile, File(description="The photo (JPEG, PNG, WebP ...).")],
         k: K = 10,
@@ -353,7 +381,7 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
         in_stock: InStock = None,
         candidates: Candidates = None,
         text: Annotated[str | None, Query(max_length=500, description="Text to combine with the photo.")] = None,
-    ) -> dict[str, Any]:
+    ) -> SearchResponse:
         data = await file.read(settings.max_image_bytes + 1)
         if len(data) > settings.max_image_bytes:
             raise PayloadTooLarge(
@@ -365,16 +393,17 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
             k=k, offset=offset, filter=filter, min_similarity=min_similarity, facet=facet,
             variants=variants, mode=mode, in_stock=in_stock, candidates=candidates,
         ))  # checked before the (slow) embedding
-        answer = await run_in_threadpool(services.search.search_image, data, options, text=text)
-        return answer.model_dump(mode="json")
+        return await run_in_threadpool(services.search.search_image, data, options, text=text)
 
     # -- health -----------------------------------------------------------------------
-    @app.get("/api/health", tags=["health"], summary="Solr, alias, collection, model and PCA manifest")
+    @app.get("/api/health", tags=["health"], summary="Solr, alias, collection, model and PCA manifest",
+             responses=errors(503))
     def health() -> dict[str, Any]:
         return _health(services)
 
     # -- images and the page -------------------------------------------------------------
-    @app.get("/images/{product_id:path}", tags=["products"], summary="A product's image", response_model=None)
+    @app.get("/images/{product_id:path}", tags=["products"], summary="A product's image", response_model=None,
+             responses=errors(404, 503))
     def image(product_id: str) -> FileResponse | RedirectResponse:
         product = services.search.get_product(product_id)
         found = resolve_image(product.image or "", services.image_root())
@@ -391,8 +420,30 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
     _include_merch(app, settings, services.client)
+    _document_400_not_422(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _document_400_not_422(app: FastAPI) -> None:
+    """Validation errors answer 400 here (see the handlers), so OpenAPI must not promise 422."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            for path in spec.get("paths", {}).values():
+                for operation in path.values():
+                    responses = operation.get("responses", {})
+                    if responses.pop("422", None) is not None:
+                        responses.setdefault("400", {"description": "Bad request",
+                                                     "content": {"application/json": {"schema": {
+                                                         "$ref": "#/components/schemas/ErrorBody"}}}})
+            spec.get("components", {}).get("schemas", {}).setdefault("ErrorBody", ErrorBody.model_json_schema())
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _include_merch(app: FastAPI, settings: Settings, client: SolrClient) -> None:
@@ -407,14 +458,14 @@ def _include_merch(app: FastAPI, settings: Settings, client: SolrClient) -> None
     app.include_router(create_router(settings, client))
 
 
-def run_search(services: Services, request: SearchRequest) -> dict[str, Any]:
+def run_search(services: Services, request: SearchRequest) -> SearchResponse:
     """Run ``request``; an example id Solr could not find is a 404, whichever mode ran.
 
     (In exact mode the plugin reads the examples inside Solr and answers 400 for an unknown id;
     only then are the ids looked up, so the common path costs nothing extra.)
     """
     try:
-        return services.search.search(request).model_dump(mode="json")
+        return services.search.search(request)
     except SolrRequestError as err:
         if err.http_status == 400 and request.example_ids:
             for product_id in request.example_ids:

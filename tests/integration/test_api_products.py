@@ -163,4 +163,7 @@ def test_page_static_files_and_openapi_are_served(api):
     for path in ("/api/products/{product_id}", "/api/products/{product_id}/similar", "/api/search",
                  "/api/search/image", "/api/health"):
         assert path in spec["paths"], path
+    similar = spec["paths"]["/api/products/{product_id}/similar"]["get"]["responses"]
+    assert {"200", "400", "404", "503"} <= set(similar)
+    assert not any("422" in op.get("responses", {}) for p in spec["paths"].values() for op in p.values())
     assert api.get("/docs").status_code == 200
