@@ -241,7 +241,7 @@ def _image_query(request: SearchRequest, schema: Schema, mode: str, target: Targ
     field = check_identifier(schema.vector_field)
     out: Params = {}
     if mode == "approx":
-        if request.combine == "max":
+        if request.combine == "max" and len(request.like) + (request.vector is not None) > 1:
             raise BadRequest("combine=max needs mode=exact (or auto); approx search uses one combined vector")
         out["vec"] = _vector_param(schema, target)
         if request.min_similarity is None:

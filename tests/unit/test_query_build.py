@@ -159,6 +159,7 @@ def test_exact_refuses_ids_with_commas():
 def test_approx_refuses_combine_max():
     with pytest.raises(BadRequest, match="combine=max needs mode=exact"):
         build(like=("a", "b"), combine="max")
+    assert build(like=("a",), combine="max")["q"].startswith("{!knn")  # one example: nothing to combine
 
 
 def test_text_alone_is_edismax_with_facets_in_the_same_request():
