@@ -13,7 +13,7 @@ Errors are mapped once, here: a :class:`LookalikeError` answers its ``http_statu
 validation answers 400, and anything else is logged and answers 500 with a generic sentence.
 Every error body is ``{"error": "<a sentence>", "status": <code>}``; no stack trace leaves
 the process. Uploads are limited twice: by ``Content-Length`` and while the body streams
-(:class:`UploadLimit`), then by bytes and pixels when decoded (:func:`indexer.images.decode_image`).
+(:class:`BodyLimit`, which also caps JSON bodies), then by bytes and pixels when decoded (:func:`indexer.images.decode_image`).
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 UPLOAD_PATH = "/api/search/image"
 MULTIPART_ENVELOPE_BYTES = 64 * 1024  # room for the multipart headers around the file
 MAX_PAGE_SIZE = 100
+MAX_JSON_BODY_BYTES = 1_000_000  # a search request, even with a 1024-wide vector, is a few kB
 TIMING_HEADER = "X-Response-Time-Ms"
 
 
@@ -128,23 +129,25 @@ def _install_error_handlers(app: FastAPI) -> None:
 # -- ASGI middleware ------------------------------------------------------------------------
 
 
-class UploadLimit:
-    """Refuses an upload body over ``limit_bytes`` with 413 before the app parses it.
+class BodyLimit:
+    """Refuses a POST body over its path's limit (``limits``: path -> bytes) with 413 before the
+    app parses it.
 
     ``Content-Length`` is checked first; a body without one (chunked) is counted as it
     streams and buffered (at most the limit), then handed to the app unchanged.
     """
 
-    def __init__(self, app: Any, *, path: str, limit_bytes: int):
+    def __init__(self, app: Any, *, limits: dict[str, int]):
         self.app = app
-        self.path = path
-        self.limit_bytes = limit_bytes
+        self.limits = dict(limits)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
+        limit = self.limits.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if limit is None:
             await self.app(scope, receive, send)
             return
-        too_large = PayloadTooLarge(f"the upload is larger than {self.limit_bytes:,} bytes; send a smaller image")
+        what = "upload" if scope["path"] == UPLOAD_PATH else "request body"
+        too_large = PayloadTooLarge(f"the {what} is larger than {limit:,} bytes; send a smaller one")
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -152,7 +155,7 @@ class UploadLimit:
                 except ValueError:
                     await error_response(400, "the Content-Length header is not a number")(scope, receive, send)
                     return
-                if declared > self.limit_bytes:
+                if declared > limit:
                     await error_response(413, too_large.message)(scope, receive, send)
                     return
         chunks, size = [], 0
@@ -161,7 +164,7 @@ class UploadLimit:
             if message["type"] == "http.disconnect":
                 return
             size += len(message.get("body", b""))
-            if size > self.limit_bytes:
+            if size > limit:
                 await error_response(413, too_large.message)(scope, receive, send)
                 return
             chunks.append(message.get("body", b""))
@@ -323,7 +326,10 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
     )
     app.state.services = services
     _install_error_handlers(app)
-    app.add_middleware(UploadLimit, path=UPLOAD_PATH, limit_bytes=settings.max_image_bytes + MULTIPART_ENVELOPE_BYTES)
+    app.add_middleware(BodyLimit, limits={
+        UPLOAD_PATH: settings.max_image_bytes + MULTIPART_ENVELOPE_BYTES,
+        "/api/search": MAX_JSON_BODY_BYTES,
+    })
     app.add_middleware(ResponseTime)
 
     # -- products ---------------------------------------------------------------------

@@ -89,6 +89,12 @@ def test_bad_search_bodies_are_400_with_what_to_fix(api, body, words):
     assert_error(api.post("/api/search", json=body), 400, *words)
 
 
+def test_an_oversized_json_body_is_413(api):
+    r = api.post("/api/search", content=b'{"text": "' + b"a" * 1_100_000 + b'"}',
+                 headers={"Content-Type": "application/json"})
+    assert_error(r, 413, "request body", "bytes")
+
+
 def test_malformed_json_is_400(api):
     r = api.post("/api/search", content=b'{"like": ["a1"', headers={"Content-Type": "application/json"})
     assert_error(r, 400, "JSON")
