@@ -24,6 +24,7 @@ route                                      who     what
 ``POST /proposals/{id}/close``             token   close a proposal
 ``POST /batches/{id}/undo``                token   restore a batch's products exactly
 ``GET  /merch``                            anyone  the merchandiser page (its writes need the token)
+``GET  /navigate``                         anyone  the shoppers' page: browse by look, like / dislike
 =========================================  ======  ============================================
 
 **The credential.** Write routes need the header ``X-Merchandiser-Token`` equal to
@@ -149,12 +150,16 @@ def create_router(settings: Settings, client: SolrClient | None = None) -> APIRo
     @router.get("/api/merch/navigate/{product_id}", tags=["navigation"], summary="Diverse neighbours of a chosen image")
     def nav_step(product_id: str, k: Annotated[int, Query(ge=1, le=60)] = 12,
                  pool: Annotated[int, Query(ge=1, le=500)] = 60,
-                 diversity: Annotated[float, Query(ge=0.0, le=1.0, description="1 - MMR lambda")] = 0.3,
-                 filter: FilterQ = [], exclude: Annotated[list[str], Query()] = []) -> dict[str, Any]:  # noqa: B006
+                 diversity: Annotated[float, Query(ge=0.0, le=1.0, description="1 - MMR lambda")] = 0.4,
+                 filter: FilterQ = [], exclude: Annotated[list[str], Query()] = [],  # noqa: B006
+                 variants: Annotated[Literal["collapse", "include"], Query(
+                     description="collapse: one product per design, none of the chosen one's")] = "collapse",
+                 ) -> dict[str, Any]:
         from merch import navigation
 
         return navigation.step(settings, client, coll, product_id, k=k, pool=max(pool, k), lambda_=1.0 - diversity,
-                               filters=_query_filters(filter), exclude=exclude)
+                               filters=_query_filters(filter), exclude=exclude,
+                               collapse_groups=variants == "collapse")
 
     @router.post("/api/merch/preference", tags=["navigation"], summary="Re-rank or filter by liked / disliked products")
     def preference(body: PreferenceBody) -> dict[str, Any]:
@@ -260,6 +265,10 @@ def create_router(settings: Settings, client: SolrClient | None = None) -> APIRo
     @router.get("/merch", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC_DIR / "merch.html", media_type="text/html")
+
+    @router.get("/navigate", include_in_schema=False)
+    def navigate_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "navigate.html", media_type="text/html")
 
     return router
 

@@ -8,7 +8,8 @@ more clusters than places, MMR over the representatives (relevance = the cluster
 the catalog) keeps big clusters first and near-identical clusters apart.
 
 **Step** (:func:`step`): the ``pool`` nearest products to the chosen one (exact plugin query,
-filters applied, the chosen product and those already seen left out), then MMR
+filters applied, the chosen product and those already seen left out; with ``collapse_groups``
+only the best product of each design and none of the chosen one's design), then MMR
 (:func:`merch.mmr.mmr_select`) picks ``k`` of them that are near the chosen image *and*
 different from each other.
 
@@ -85,7 +86,7 @@ def start(settings: Settings, client: SolrClient, collection: str, *, k: int = 1
 
 def step(settings: Settings, client: SolrClient, collection: str, product_id: str, *, k: int = 12,
          pool: int = 60, lambda_: float = 0.7, filters: list[Filter] | None = None,
-         exclude: list[str] | None = None) -> dict[str, Any]:
+         exclude: list[str] | None = None, collapse_groups: bool = False) -> dict[str, Any]:
     if not 1 <= k <= MAX_K:
         raise BadRequest(f"k must be between 1 and {MAX_K}, got {k}")
     if not k <= pool <= MAX_POOL:
@@ -99,6 +100,8 @@ def step(settings: Settings, client: SolrClient, collection: str, product_id: st
         "fl": ",".join([*DISPLAY_FL, VECTOR_FIELD, "score"]), "sort": "score desc,id asc",
     }
     docs = client.select(physical, params)["response"]["docs"]
+    if collapse_groups:
+        docs = _best_per_group(client, physical, product_id, docs)
     if not docs:
         return {"collection": physical, "chosen": product_id, "items": []}
     rel = np.array([2.0 * float(d["score"]) - 1.0 for d in docs])  # back to cosine units
@@ -141,6 +144,23 @@ def prefer(settings: Settings, client: SolrClient, collection: str, *, liked: li
     resp = client.select(physical, params)["response"]
     items = [_item(d, preference=round(2.0 * float(d["score"]) - 1.0, 6)) for d in resp["docs"]]
     return {"collection": physical, "mode": mode, "total": int(resp["numFound"]), "items": items}
+
+
+def _best_per_group(client: SolrClient, collection: str, chosen: str, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The best-ranked product of each design (``group``), the chosen product's own design left out."""
+    from merch.catalog import get_docs
+
+    own = get_docs(client, collection, [chosen], fl="id,group").get(chosen, {}).get("group")
+    seen: set[Any] = {own} if own is not None else set()
+    out = []
+    for d in docs:
+        g = d.get("group")
+        if g is not None and g in seen:
+            continue
+        if g is not None:
+            seen.add(g)
+        out.append(d)
+    return out
 
 
 def _get(client: SolrClient, collection: str, ids: list[str], fl: str) -> dict[str, dict[str, Any]]:

@@ -91,4 +91,4 @@ def test_a_review_flow_over_http_ends_exactly_where_it_started(solr, served):
     r = http.post(f"/api/merch/batches/{batch}/undo", headers=auth, json={"user": "ann"})
     assert r.status_code == 200 and r.json()["state"] == "undone"
     assert snapshot(solr, cat.name) == before
-    assert http.get("/merch").status_code == 200
+    assert http.get("/merch").status_code == 200 and http.get("/navigate").status_code == 200

@@ -256,6 +256,16 @@ def test_navigation_steps_are_mmr_over_the_exact_neighbours_with_filters(solr, c
         obj = {i: lam * sims[cat.ids.index(i)] - (1 - lam) * max(v[i] @ v[j] for j in got[:n]) for i in left}
         best = max(obj.values())
         assert obj[got[n]] == pytest.approx(best, abs=1e-5)
+    # collapsed: one product per design, none of the chosen one's design
+    groups = {i: cat.docs[i]["group"] for i in cat.ids}
+    res = navigation.step(solr.settings, solr.client, cat.name, chosen, k=6, pool=30, lambda_=1.0, collapse_groups=True)
+    got_c = [it["id"] for it in res["items"]]
+    want_c, seen_g = [], {groups[chosen]}
+    for i in sorted((i for i in cat.ids if i != chosen), key=lambda i: -sims[cat.ids.index(i)])[:30]:
+        if groups[i] not in seen_g:
+            seen_g.add(groups[i])
+            want_c.append(i)
+    assert got_c == want_c[:6]
     # and it is more diverse than plain relevance order
     def spread(ids):
         return np.mean([v.get(a, cat.vec(a)) @ v.get(b, cat.vec(b)) for a in ids for b in ids if a < b])
