@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "indexer.cli_demo",
     "query.cli",
     "query.serve_cli",
+    "merch.cli",
 ]
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from lookalike.connection import SolrClient
+from lookalike.errors import BadRequest
 from lookalike.settings import Settings
 from merch.catalog import iter_docs
 from merch.propagation import MAX_CANDIDATES, Proposal, candidates
@@ -103,6 +104,8 @@ def evaluate(settings: Settings, client: SolrClient, collection: str, *, field: 
     truth = {d["id"]: d.get(field) == value for d in docs}
     groups = {d["id"]: d.get("group") for d in docs}
     positives = positives or pick_examples(docs, field, value)
+    if not positives:
+        raise BadRequest(f"no product has {field}={value!r}" + (f" with {within}={scope!r}" if within else ""))
     p = Proposal(id="evaluation", collection=physical, attribute="eval_only", field="eval_only_s",
                  value="x", positives=positives, combine=combine, filters=[f.model_dump() for f in filters])
     ranked, _ = candidates(settings, client, p, threshold=-1.0, limit=MAX_CANDIDATES)
