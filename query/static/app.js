@@ -13,7 +13,8 @@ const $ = (id) => document.getElementById(id);
 // (a photo search is not bookmarkable).
 const state = {
   view: "catalog",
-  page: 1,
+  page: 1, // catalog page
+  resultPage: 1, // page of similar products / results
   productId: null,
   text: "",
   like: null, // hybrid search: the product the text is combined with
@@ -66,8 +67,10 @@ function similarOptions() {
     mode: state.mode,
     facets: state.facetFields || [],
     filters: groupedFilters(),
+    offset: (state.resultPage - 1) * SIMILAR_K,
   };
   if (state.minSimilarity > 0) opts.min_similarity = state.minSimilarity;
+  else opts.candidates = Math.max(100, opts.offset + opts.k); // the similar set pages come from
   return opts;
 }
 
@@ -83,6 +86,8 @@ function groupedFilters() {
 function similarQuery(opts) {
   const q = new URLSearchParams();
   q.set("k", opts.k);
+  if (opts.offset) q.set("offset", opts.offset);
+  if (opts.candidates) q.set("candidates", opts.candidates);
   q.set("variants", opts.variants);
   q.set("mode", opts.mode);
   if (opts.min_similarity) q.set("min_similarity", opts.min_similarity);
@@ -268,7 +273,20 @@ function showAnswer(answer, emptyText) {
   renderGrid(similarItems(data), emptyText);
   renderFacets(data.facets);
   renderTiming({ qtime: data.qtime_ms, serverMs: answer.serverMs, totalMs: answer.totalMs, count: data.total });
-  $("pager").hidden = true;
+  renderPager(state.resultPage, Math.max(1, Math.ceil(data.total / SIMILAR_K)));
+}
+
+function renderPager(page, pages) {
+  $("pager").hidden = pages <= 1;
+  $("page-info").textContent = `Page ${page} of ${pages}`;
+  $("prev").disabled = page <= 1;
+  $("next").disabled = page >= pages;
+}
+
+function turnPage(delta) {
+  if (state.view === "catalog") return go(`#/catalog/${state.page + delta}`);
+  state.resultPage += delta;
+  refresh().then(() => window.scrollTo({ top: 0 }));
 }
 
 async function showCatalog(page) {
@@ -283,17 +301,13 @@ async function showCatalog(page) {
   renderGrid((data.products || []).map((p) => ({ product: p })), "The catalog is empty: index one with `lookalike index`.");
   renderFacets(null);
   renderTiming({ qtime: data.qtime_ms, serverMs: answer.serverMs, totalMs: answer.totalMs, count: data.total });
-  const pages = Math.max(1, Math.ceil(data.total / PAGE_SIZE));
-  $("pager").hidden = pages <= 1;
-  $("page-info").textContent = `Page ${page} of ${pages}`;
-  $("prev").disabled = page <= 1;
-  $("next").disabled = page >= pages;
+  renderPager(page, Math.max(1, Math.ceil(data.total / PAGE_SIZE)));
 }
 
 async function showProduct(id) {
   const changed = state.productId !== id || state.view !== "product";
   state.view = "product";
-  if (changed) state.filters = [];
+  if (changed) resetFilters();
   state.productId = id;
   $("id-input").value = id;
   busy();
@@ -350,10 +364,16 @@ async function showPhoto(file) {
 
 // -- interactions -------------------------------------------------------------------
 
+function resetFilters() {
+  state.filters = [];
+  state.resultPage = 1;
+}
+
 function toggleFilter(field, value) {
   const i = state.filters.findIndex((f) => f.field === field && String(f.value) === String(value));
   if (i >= 0) state.filters.splice(i, 1);
   else state.filters.push({ field, value });
+  state.resultPage = 1;
   refresh();
 }
 
@@ -375,7 +395,7 @@ function onError(err) {
     renderFocus(null);
     $("grid").replaceChildren();
     state.productId = null;
-    state.filters = [];
+    resetFilters();
     renderFacets(null);
     $("hybrid-toggle").hidden = true;
     setTitle("Product not found");
@@ -395,12 +415,12 @@ function route() {
   let m;
   if ((m = hash.match(/^\/product\/([^/]+)$/))) return show(() => showProduct(dec(m[1])));
   if ((m = hash.match(/^\/search\/([^/]+)(?:\/like\/([^/]+))?$/))) {
-    state.filters = [];
+    resetFilters();
     return show(() => showText(dec(m[1]), m[2] ? dec(m[2]) : null));
   }
   if (hash === "/photo" && state.photo) return show(() => showPhoto(state.photo));
   m = hash.match(/^\/catalog\/(\d+)$/);
-  state.filters = [];
+  resetFilters();
   return show(() => showCatalog(m ? Number(m[1]) : 1));
 }
 
@@ -459,7 +479,7 @@ function wire() {
   $("photo-input").addEventListener("change", (e) => {
     const file = e.target.files && e.target.files[0];
     if (!file) return;
-    state.filters = [];
+    resetFilters();
     state.photo = file;
     state.photoText = "";
     e.target.value = "";
@@ -472,22 +492,25 @@ function wire() {
   });
   $("min-sim").addEventListener("change", (e) => {
     state.minSimilarity = Number(e.target.value);
+    state.resultPage = 1;
     if (state.view !== "catalog") refresh();
   });
   $("variants").addEventListener("change", (e) => {
     state.variants = e.target.value;
+    state.resultPage = 1;
     if (state.view !== "catalog") refresh();
   });
   $("mode").addEventListener("change", (e) => {
     state.mode = e.target.value;
+    state.resultPage = 1;
     if (state.view !== "catalog") refresh();
   });
   $("clear-filters").addEventListener("click", () => {
-    state.filters = [];
+    resetFilters();
     refresh();
   });
-  $("prev").addEventListener("click", () => go(`#/catalog/${state.page - 1}`));
-  $("next").addEventListener("click", () => go(`#/catalog/${state.page + 1}`));
+  $("prev").addEventListener("click", () => turnPage(-1));
+  $("next").addEventListener("click", () => turnPage(1));
   window.addEventListener("hashchange", route);
 }
 

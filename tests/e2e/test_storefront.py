@@ -51,6 +51,18 @@ def test_browse_click_filter_search_and_upload(storefront, page):
     timing = page.locator("#timing").inner_text()
     assert "Solr" in timing and "total" in timing
 
+    # 2b. the next page of similar products continues the ranking
+    page.click("#next")
+    page.wait_for_selector("#page-info:text-is('Page 2 of 2')")
+    wait_ready(page)
+    page2 = grid_ids(page)
+    assert page2 and not set(page2) & set(similar) and clicked not in page2
+    assert max(scores(page)) <= min(got) + 1e-9
+    page.click("#prev")
+    page.wait_for_selector("#page-info:text-is('Page 1 of 2')")
+    wait_ready(page)
+    assert grid_ids(page) == similar
+
     # 3. a facet value: the grid keeps only products with it, as many as the facet counted
     facet = page.locator(".facet[data-facet=color] li button").first
     value, count = facet.get_attribute("data-value"), int(facet.locator(".count").inner_text())
