@@ -55,13 +55,14 @@ def test_candidate_params_pass_ids_by_reference_and_quote_the_value():
     params = candidate_params(proposal(), threshold=0.6, rows=50, fqs=['{!lucene tag=filter,f_color_s}color_s:("red")'],
                               fl="id,score")
     assert params == {
-        "q": "{!lookalike f=vector like=$like combine=max minSimilarity=0.6 unlike=$unlike unlikeWeight=0.5}",
+        "q": "{!lookalike f=vector like=$like combine=mean minSimilarity=0.6 unlike=$unlike unlikeWeight=0.5}",
         "like": "a,b", "unlike": "n",
         "fq": ['{!lucene tag=filter,f_color_s}color_s:("red")', '*:* -id:("a" OR "b" OR "n") -pattern_s:"ha\\"waii}an"'],
         "fl": "id,score", "rows": 50, "sort": "score desc,id asc",
     }
-    lacking = candidate_params(proposal(negatives=[]), threshold=-1, rows=5, fqs=[], fl="id", only_lacking=True)
-    assert "unlike" not in lacking and "unlike" not in lacking["q"]
+    lacking = candidate_params(proposal(negatives=[], combine="max"), threshold=-1, rows=5, fqs=[], fl="id",
+                               only_lacking=True)
+    assert lacking["q"] == "{!lookalike f=vector like=$like combine=max minSimilarity=-1}" and "unlike" not in lacking
     assert lacking["fq"] == ['*:* -id:("a" OR "b") -pattern_s:"ha\\"waii}an" -pattern_s:[* TO *]']
     with pytest.raises(BadRequest, match="between -1 and 1"):
         candidate_params(proposal(), threshold=1.5, rows=5, fqs=[], fl="id")
