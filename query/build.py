@@ -223,7 +223,7 @@ def build_params(
             k = number(TEXT_SATURATION)
             params["rrq"] = f"{{!func}}product({w},div(query($tq,0),sum(query($tq,0),{k})))"
             params["rq"] = local_params("rerank", reRankQuery="$rrq", reRankDocs=request.candidates, reRankWeight=1)
-            fields.append("imgscore:" + _image_score_function(mode, target))
+            fields.append("imgscore:" + _image_score_function(mode, target, schema.vector_field))
 
     if kind == "top" and request.facets:
         params["start"], params["rows"] = 0, request.candidates
@@ -279,11 +279,11 @@ def _image_query(request: SearchRequest, schema: Schema, mode: str, target: Targ
     return out
 
 
-def _image_score_function(mode: str, target: Target) -> str:
+def _image_score_function(mode: str, target: Target, field: str) -> str:
     if mode == "approx":
         # The kNN query cannot be re-run as a function (as a sub-query it would lose its
         # pre-filter), so the image score is recomputed per returned product.
-        return f"vectorSimilarity(vector,{vector_literal(target.vector or ())})"
+        return f"vectorSimilarity({check_identifier(field)},{vector_literal(target.vector or ())})"
     return "query($img,0)"
 
 
