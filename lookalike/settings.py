@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(default=10.0, description="Timeout of one image download.")
     http_retries: int = Field(default=3, ge=0, description="Retries of a failed image download.")
 
+    # Query planning
+    exact_max_docs: int = Field(
+        default=20_000, ge=0,
+        description="mode=auto runs the exact plugin when the filters leave at most this many products, else HNSW kNN.",
+    )
+
     # HTTP API
     api_host: str = Field(default="127.0.0.1", description="Address `lookalike serve` listens on.")
     api_port: int = Field(default=8000, description="Port `lookalike serve` listens on.")

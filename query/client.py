@@ -40,7 +40,7 @@ from query.build import (
 )
 from query.embedder import ImageEmbedder
 from query.models import Facet, FacetBucket, Product, SearchRequest, SearchResponse, SimilarRequest
-from query.planner import EXACT_MAX_DOCS, choose_mode, needs_count
+from query.planner import choose_mode, needs_count
 from query.schema import Schema
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,7 @@ class SearchService:
         self.client = client
         self.collection = collection or settings.alias
         self.embedder = embedder
-        self.exact_max_docs = exact_max_docs if exact_max_docs is not None else getattr(
-            settings, "exact_max_docs", EXACT_MAX_DOCS
-        )
+        self.exact_max_docs = exact_max_docs if exact_max_docs is not None else settings.exact_max_docs
         self._schema: Schema | None = None
         self._schema_read_at = 0.0
         self._num_docs: int | None = None
