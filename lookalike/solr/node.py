@@ -185,18 +185,23 @@ def is_healthy(port: int, timeout_s: float = 2.0) -> bool:
 
 
 def log_tail(files: NodeFiles, lines: int = LOG_TAIL_LINES) -> tuple[Path, str]:
-    """The last lines of the node's newest log: solr.log, or console.log when the JVM failed
-    before Solr could log (a bad JVM flag, a missing class).
+    """The last lines of the node's log: solr.log if Solr wrote it since this start (the pid
+    file's time), else console.log (the JVM failed before Solr could log: a bad flag...).
 
     Java stack frames are left out, so the messages and their "Caused by" lines fit.
     """
-    logs = [p for p in (files.solr_log, files.console_log) if p.is_file() and p.stat().st_size > 0]
-    if not logs:
-        return files.console_log, "(the log is empty)"
-    path = max(logs, key=lambda p: (p.stat().st_mtime_ns, p == files.solr_log))
-    with open(path, errors="replace") as fh:
-        kept = deque((ln for ln in fh if not _STACK_FRAME.match(ln)), maxlen=lines)
-    return path, "".join(kept).rstrip()
+    try:
+        started_ns = files.pid_file.stat().st_mtime_ns
+    except OSError:
+        started_ns = 0
+    for path in (files.solr_log, files.console_log):
+        if path.is_file() and path.stat().st_size > 0:
+            if path == files.solr_log and path.stat().st_mtime_ns < started_ns:
+                continue  # an earlier run's log
+            with open(path, errors="replace") as fh:
+                kept = deque((ln for ln in fh if not _STACK_FRAME.match(ln)), maxlen=lines)
+            return path, "".join(kept).rstrip()
+    return files.console_log, "(the log is empty)"
 
 
 _STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ (more|common frames))")

@@ -55,7 +55,7 @@ def test_command_runs_zookeeper_only_on_the_first_node(tmp_path):
     assert "jdk.incubator.vector" in first
 
 
-def test_log_tail_takes_the_newest_log_and_keeps_the_last_lines(tmp_path):
+def test_log_tail_prefers_this_starts_solr_log_and_keeps_the_last_lines(tmp_path):
     import os
 
     files = node.NodeFiles(tmp_path, 8983)
@@ -64,10 +64,11 @@ def test_log_tail_takes_the_newest_log_and_keeps_the_last_lines(tmp_path):
     path, tail = node.log_tail(files)
     assert path == files.console_log and tail == "console"
     files.solr_log.write_text("".join(f"line {i}\n" for i in range(100)))
-    os.utime(files.console_log, ns=(1_000_000_000, 1_000_000_000))
+    files.pid_file.write_text("1\n")
+    os.utime(files.pid_file, ns=(1_000_000_000, 1_000_000_000))
     path, tail = node.log_tail(files, lines=3)
     assert path == files.solr_log and tail.splitlines() == ["line 97", "line 98", "line 99"]
-    # the JVM failed before Solr logged: console.log is newer than an old run's solr.log
+    # the JVM failed before Solr logged: solr.log is an earlier run's, older than the pid file
     os.utime(files.solr_log, ns=(500_000_000, 500_000_000))
     assert node.log_tail(files)[0] == files.console_log
 
