@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MVN ?= mvn
 MVN_FLAGS ?= -q -B
-JAVA_SOURCES := $(shell find solr -name '*.java' -o -name 'pom.xml' -o -name '*.xml' -path '*/resources/*' 2>/dev/null)
+JAVA_SOURCES := $(shell find solr -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.xml' -o -name '*.cfg' \) -print 2>/dev/null)
 RUNTIME_STAMP := solr/launcher/target/runtime/.built
 
 .PHONY: help venv solr solr-test browser test unit demo bench stop clean
@@ -52,6 +52,7 @@ demo: venv solr
 	$(BIN)/lookalike solr start
 	@test -f "$(DATA_DIR)/demo/catalog.jsonl" || $(BIN)/lookalike demo-catalog "$(DATA_DIR)/demo" --count $(DEMO_COUNT)
 	$(BIN)/lookalike index "$(DATA_DIR)/demo/catalog.jsonl" --if-changed
+	$(BIN)/lookalike clusters build
 	$(BIN)/lookalike serve
 
 stop:
