@@ -10,13 +10,12 @@ import numpy as np
 
 from lookalike.connection import SolrClient
 from lookalike.errors import IndexJobError, ManifestMismatch
-from lookalike.fields import VECTOR_FIELD
 from lookalike.settings import Settings
 from lookalike.solr import cloud
 
-from indexer.catalog import read_catalog
 from indexer.embedding import Embedder, Failed
 from indexer.meta import IndexRecord, MetadataStore
+from indexer.reindex import product_doc, read_products
 from indexer.report import ErrorReport
 from indexer.timing import StageTimer
 from indexer.writer import SolrWriter
@@ -65,12 +64,7 @@ def upsert(settings: Settings, client: SolrClient, catalog: Path, *, alias: str,
     runs_dir = settings.data_dir / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     report = ErrorReport(runs_dir / f"{alias}-upsert-errors.jsonl")
-    products = []
-    for item in read_catalog(catalog):
-        if isinstance(item, Exception):
-            report.add_catalog_error(item)
-        else:
-            products.append(item)
+    products = read_products(catalog, report)
     summary = UpsertSummary(collection=record.collection, read=len(products) + report.count)
     embedder = Embedder(model, EmbeddingCache(settings.cache_dir), settings, StageTimer())
 
@@ -85,9 +79,7 @@ def upsert(settings: Settings, client: SolrClient, catalog: Path, *, alias: str,
         reduced = reducer.transform(np.stack(vectors).astype(np.float32))
         writer = SolrWriter(client, record.collection)
         for product, vec in zip(kept, reduced):
-            doc = product.to_solr_doc()
-            doc.update({VECTOR_FIELD: vec.tolist(), "model": model.name, "pca_version": record.pca_version})
-            writer.add(doc)
+            writer.add(product_doc(product, vec, model.name, record.pca_version))
         writer.commit()
     report.close()
     summary.indexed = len(kept)

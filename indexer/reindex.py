@@ -115,12 +115,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
 
     # read
     with timer.stage("read"):
-        products = []
-        for item in read_catalog(options.catalog):
-            if isinstance(item, Exception):
-                report.add_catalog_error(item)
-            else:
-                products.append(item)
+        products = read_products(options.catalog, report)
     read = len(products) + report.count
     if not products:
         raise IndexJobError(f"{options.catalog} has no valid product; alias {options.alias} left unchanged")
@@ -169,9 +164,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     writer = SolrWriter(client, collection)
     with timer.stage("write"):
         for product, vec in zip(kept, reduced):
-            doc = product.to_solr_doc()
-            doc.update({VECTOR_FIELD: vec.tolist(), "model": model.name, "pca_version": pca_version})
-            writer.add(doc)
+            writer.add(product_doc(product, vec, model.name, pca_version))
         writer.commit()
 
     # verify, record, publish
@@ -199,6 +192,24 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     if record.warning():
         summary.warnings.append(record.warning())
     return summary
+
+
+def read_products(catalog: Path, report: ErrorReport) -> list:
+    """The read stage: every valid product of the catalog; each bad line goes to the report."""
+    products = []
+    for item in read_catalog(catalog):
+        if isinstance(item, Exception):
+            report.add_catalog_error(item)
+        else:
+            products.append(item)
+    return products
+
+
+def product_doc(product, vector: np.ndarray, model_name: str, pca_version: str) -> dict:
+    """The Solr document of a product: its fields, its reduced vector and how it was made."""
+    doc = product.to_solr_doc()
+    doc.update({VECTOR_FIELD: vector.tolist(), "model": model_name, "pca_version": pca_version})
+    return doc
 
 
 def _current_record(meta: MetadataStore, collection: str) -> IndexRecord | None:
