@@ -55,6 +55,13 @@ demo: venv solr
 	$(BIN)/lookalike clusters build
 	$(BIN)/lookalike serve
 
+# Benchmarks: regenerates BENCHMARKS.md, benchmarks/plots/ and benchmarks/results/ (about 30 min;
+# BENCH_FLAGS=--quick for a smoke run, --large adds 1M vectors).
+BENCH_FLAGS ?=
+bench: venv solr
+	$(BIN)/pip install -q -e '.[test,bench]'
+	$(BIN)/python -m benchmarks.run $(BENCH_FLAGS)
+
 stop:
 	-$(BIN)/lookalike solr stop
 
