@@ -19,7 +19,9 @@ def cpu_info() -> dict:
     model = re.search(r"^model name\s*:\s*(.*)$", text, re.M)
     flags = re.search(r"^flags\s*:\s*(.*)$", text, re.M)
     flag_set = set(flags.group(1).split()) if flags else set()
+    mhz = re.search(r"^cpu MHz\s*:\s*([0-9.]+)", text, re.M)
     return {
+        "cpu_mhz": float(mhz.group(1)) if mhz else None,
         "cpu_model": model.group(1).strip() if model else platform.processor(),
         "cores": os.cpu_count(),
         "flags": [f for f in INTERESTING_FLAGS if f in flag_set],
