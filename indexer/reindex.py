@@ -208,7 +208,9 @@ def read_products(catalog: Path, report: ErrorReport) -> list:
 def product_doc(product, vector: np.ndarray, model_name: str, pca_version: str) -> dict:
     """The Solr document of a product: its fields, its reduced vector and how it was made."""
     doc = product.to_solr_doc()
-    doc.update({VECTOR_FIELD: vector.tolist(), "model": model_name, "pca_version": pca_version})
+    # float32 has 7 significant digits; rounding first keeps the JSON short and fast to parse
+    doc.update({VECTOR_FIELD: np.round(vector.astype(np.float64), 7).tolist(),
+                "model": model_name, "pca_version": pca_version})
     return doc
 
 

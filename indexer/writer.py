@@ -1,17 +1,23 @@
-"""The write stage: batches Solr documents into update requests."""
+"""The write stage: batches Solr documents into update requests, one batch in flight.
+
+While Solr indexes one batch (its HNSW graph insertions keep a core busy), the next batch is
+being built and encoded here, so the two overlap on a two-core machine.
+"""
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from lookalike.connection import SolrClient
 
 
 class SolrWriter:
-    """Buffers documents and sends them ``batch_size`` at a time; ``flush`` sends the rest.
+    """Buffers documents and sends them ``batch_size`` at a time; ``commit`` sends the rest.
 
     Documents are plain dicts (``Product.to_solr_doc()`` plus the vector and index metadata);
     writing the same id twice replaces the document, so a resumed run can rewrite safely.
+    A failed batch raises from the next ``add``/``flush``/``commit`` call.
     """
 
     def __init__(self, client: SolrClient, collection: str, *, batch_size: int = 500):
@@ -20,19 +26,34 @@ class SolrWriter:
         self.batch_size = batch_size
         self.written = 0
         self._buffer: list[dict[str, Any]] = []
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="solr-write")
+        self._in_flight: Future | None = None
 
     def add(self, doc: dict[str, Any]) -> None:
         self._buffer.append(doc)
         if len(self._buffer) >= self.batch_size:
-            self.flush()
+            self._send()
+
+    def _send(self) -> None:
+        batch, self._buffer = self._buffer, []
+        self._wait()
+        if batch:
+            self._in_flight = self._pool.submit(self.client.add, self.collection, batch)
+            self._in_flight.batch_size = len(batch)  # type: ignore[attr-defined]
+
+    def _wait(self) -> None:
+        if self._in_flight is not None:
+            done, self._in_flight = self._in_flight, None
+            done.result()
+            self.written += done.batch_size  # type: ignore[attr-defined]
 
     def flush(self) -> None:
-        if not self._buffer:
-            return
-        self.client.add(self.collection, self._buffer)
-        self.written += len(self._buffer)
-        self._buffer = []
+        self._send()
+        self._wait()
 
     def commit(self) -> None:
-        self.flush()
-        self.client.commit(self.collection)
+        try:
+            self.flush()
+            self.client.commit(self.collection)
+        finally:
+            self._pool.shutdown(wait=True)
