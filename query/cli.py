@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from lookalike.connection import SolrClient
-from lookalike.errors import BadRequest
+from lookalike.errors import BadRequest, LookalikeError
 from lookalike.settings import Settings
 from query.client import SearchService
 from query.embedder import load_embedder
@@ -81,6 +82,7 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
     request = parse_request(SimilarRequest, {"id": args.id, **_options(args)})
     with SolrClient(settings) as client:
         response = SearchService(settings, client, collection=args.collection).similar(request)
+        _warn_if_random_weights(settings, client, args.collection)
     _print(response, args.json)
     return 0
 
@@ -106,8 +108,21 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             vector = service.embedder.embed_query_image(image)
             data["vector"] = [float(x) for x in vector]
         response = service.search(parse_request(SearchRequest, data))
+        _warn_if_random_weights(settings, client, args.collection)
     _print(response, args.json)
     return 0
+
+
+def _warn_if_random_weights(settings: Settings, client: SolrClient, collection: str | None) -> None:
+    """An index built with random model weights is a test index: say so on stderr."""
+    from indexer.incremental import live_record
+
+    try:
+        record = live_record(settings, client, collection or settings.alias)
+    except LookalikeError:  # not an alias with an index record (a hand-made collection)
+        return
+    if record.warning():
+        print(f"warning: {record.warning()}", file=sys.stderr)
 
 
 def _print(r: SearchResponse, as_json: bool) -> None:

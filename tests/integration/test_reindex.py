@@ -210,3 +210,11 @@ def test_an_index_built_with_random_weights_is_marked_and_warns(solr, settings, 
     assert any("RANDOM" in w for w in summary.warnings)
     record = live_record(settings, solr.client, alias)
     assert record.random_weights and record.warning()
+
+    # a command that reads the index says so
+    some_id = json.loads(small.read_text().splitlines()[0])["id"]
+    env = {**os.environ, "LOOKALIKE_SOLR_URL": solr.url, "LOOKALIKE_DATA_DIR": str(tmp_path / "data")}
+    out = subprocess.run([sys.executable, "-m", "lookalike.cli", "similar", some_id, "--collection", alias, "-k", "3"],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-1000:]
+    assert "RANDOM model weights" in out.stderr
