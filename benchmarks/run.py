@@ -3,7 +3,8 @@
 Sections, in order (each can be skipped, see ``--help``): data (generate or open the cached
 vectors), methods (numpy, scikit-learn trees, FAISS, hnswlib), solr (Solr HNSW, the exact
 plugin, the planner; needs ``make solr``), pca (overlap and real-embedding precision),
-embedding (images/s against TensorFlow's matmul rate). Writes ``benchmarks/results/<mode>.json``,
+embedding (images/s against TensorFlow's matmul rate), api (the HTTP API's latency over Solr's QTime
+and over direct Solr requests, at 100k products). Writes ``benchmarks/results/<mode>.json``,
 the plots under ``benchmarks/plots/`` and ``BENCHMARKS.md`` (for the default and large modes;
 ``--quick`` writes ``benchmarks/results/quick.md`` instead, so a smoke run never overwrites
 the committed document).
@@ -23,7 +24,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("methods", "solr", "pca", "embedding")
+SECTIONS = ("methods", "solr", "pca", "embedding", "api")
+# Sections whose rows are theirs alone: run with --only, their rows replace the same rows of the
+# existing results file and everything else there is kept.
+MERGEABLE = {"api": ("api", "api_node")}
 
 log = logging.getLogger("benchmarks")
 
@@ -36,6 +40,7 @@ def parse_args(argv=None):
     p.add_argument("--skip", nargs="*", default=[], choices=SECTIONS, help="sections to leave out")
     p.add_argument("--only", nargs="*", default=None, choices=SECTIONS, help="run just these sections")
     p.add_argument("--solr-port", type=int, default=48983)
+    p.add_argument("--api-port", type=int, default=48000, help="port of the app the api section starts")
     p.add_argument("--demo-products", type=int, default=None, help="demo catalog size for the PCA precision")
     p.add_argument("--out", type=Path, default=None, help="where to write the Markdown report")
     return p.parse_args(argv)
@@ -124,10 +129,23 @@ def main(argv=None) -> int:
             res["rows"].append({"section": "embedding_error", "error": str(err)})
         res["section_s"]["embedding"] = time.perf_counter() - t0
 
+    if "api" in sections:
+        from benchmarks import api_bench
+
+        t0 = time.perf_counter()
+        aplan = api_bench.default_plan(quick=args.quick, solr_port=args.solr_port, api_port=args.api_port)
+        try:
+            res["rows"] += api_bench.run(solr_settings, aplan, ds.vectors(aplan.width), ds.buckets())
+        except Exception as err:  # noqa: BLE001
+            log.exception("the api section failed")
+            res["rows"].append({"section": "api_error", "error": str(err)})
+        res["section_s"]["api"] = time.perf_counter() - t0
+
     res["total_s"] = time.perf_counter() - t_start
     res["load_avg_end"] = os.getloadavg()
     results_dir = ROOT / "benchmarks" / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
+    res = merge_into_existing(res, sections, results_dir / f"{mode}.json")
     (results_dir / f"{mode}.json").write_text(json.dumps(res, indent=1, default=_jsonable))
     plots_dir = report.PLOTS_DIR if mode != "quick" else results_dir / "quick-plots"
     report.plots(res, plots_dir)
@@ -135,6 +153,24 @@ def main(argv=None) -> int:
     out.write_text(report.render(res))
     log.info("wrote %s and %s in %.1f minutes", out, results_dir / f"{mode}.json", res["total_s"] / 60)
     return 0
+
+
+def merge_into_existing(res: dict, sections: list[str], path: Path) -> dict:
+    """When only mergeable sections ran, their rows replace the same rows of the file at ``path``.
+
+    The rest of that file (the other sections' rows, its machine and timings) is kept; this
+    run's machine and load are stored under ``runs[<section>]``.
+    """
+    if not path.exists() or not sections or any(s not in MERGEABLE for s in sections):
+        return res
+    old = json.loads(path.read_text())
+    owned = {rs for s in sections for rs in MERGEABLE[s]} | {f"{s}_error" for s in sections}
+    old["rows"] = [r for r in old["rows"] if r.get("section") not in owned] + [
+        r for r in res["rows"] if r.get("section") in owned]
+    for s in sections:
+        old.setdefault("section_s", {})[s] = res["section_s"].get(s)
+        old.setdefault("runs", {})[s] = {**res["machine"], "load_avg_end": res["load_avg_end"]}
+    return old
 
 
 def _jsonable(o):
