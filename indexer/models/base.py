@@ -160,6 +160,32 @@ class EmbeddingModel(ABC):
         }
 
 
+class KerasEmbeddingModel(EmbeddingModel):
+    """A Keras network whose call on a preprocessed batch is the pooled embedding."""
+
+    def __init__(self, network: Any, weights_sha256: str, random_weights: bool):
+        import tensorflow as tf
+
+        self.network = network
+        self.weights_sha256 = weights_sha256
+        self.random_weights = random_weights
+        size = self.input_size
+        self._forward = tf.function(
+            lambda x: network(x, training=False),
+            input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)],
+            reduce_retracing=True,
+        )
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.asarray(batch, dtype=np.float32)
+        size = self.input_size
+        if batch.ndim != 4 or batch.shape[1:] != (size, size, 3):
+            raise ModelError(f"expected a batch of shape (n, {size}, {size}, 3), got {batch.shape}")
+        if len(batch) == 0:
+            return np.zeros((0, self.output_dim), dtype=np.float32)
+        return self._forward(batch).numpy().astype(np.float32, copy=False)
+
+
 _Factory = Callable[["Settings", bool], EmbeddingModel]
 
 

@@ -23,7 +23,7 @@ from PIL import Image
 
 from lookalike.errors import ModelError
 
-from .base import EmbeddingModel, configure_tensorflow, letterbox, sha256_file
+from .base import KerasEmbeddingModel, configure_tensorflow, letterbox, sha256_file
 from .torch_pickle import load_state_dict
 
 if TYPE_CHECKING:
@@ -155,35 +155,18 @@ def assign_weights(network, state: dict[str, np.ndarray]) -> tuple[np.ndarray, n
     return fc_w, fc_b
 
 
-class EfficientNetLite0(EmbeddingModel):
+class EfficientNetLite0(KerasEmbeddingModel):
     name = NAME
     input_size = INPUT_SIZE
     output_dim = FEATURES
 
     def __init__(self, network, classifier: tuple[np.ndarray, np.ndarray], weights_sha256: str, random_weights: bool):
-        import tensorflow as tf
-
-        self.network = network
+        super().__init__(network, weights_sha256, random_weights)
         self.classifier_weights, self.classifier_bias = classifier
-        self.weights_sha256 = weights_sha256
-        self.random_weights = random_weights
-        self._forward = tf.function(
-            lambda x: network(x, training=False),
-            input_signature=[tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32)],
-            reduce_retracing=True,
-        )
 
     def preprocess(self, images: list[Image.Image]) -> np.ndarray:
         batch = np.stack([letterbox(image, INPUT_SIZE) for image in images])
         return (batch - MEAN_RGB) / STD_RGB
-
-    def embed(self, batch: np.ndarray) -> np.ndarray:
-        batch = np.asarray(batch, dtype=np.float32)
-        if batch.ndim != 4 or batch.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3):
-            raise ModelError(f"expected a batch of shape (n, {INPUT_SIZE}, {INPUT_SIZE}, 3), got {batch.shape}")
-        if len(batch) == 0:
-            return np.zeros((0, FEATURES), dtype=np.float32)
-        return self._forward(batch).numpy().astype(np.float32, copy=False)
 
     def classify(self, features: np.ndarray) -> np.ndarray:
         """ImageNet logits ``[n, 1000]`` from pooled features (the original classifier head)."""

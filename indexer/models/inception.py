@@ -22,7 +22,7 @@ from PIL import Image
 
 from lookalike.errors import ModelError
 
-from .base import EmbeddingModel, configure_tensorflow, letterbox, sha256_file
+from .base import KerasEmbeddingModel, configure_tensorflow, letterbox, sha256_file
 
 if TYPE_CHECKING:
     from lookalike.settings import Settings
@@ -102,34 +102,14 @@ def locate_weights(
         ) from err
 
 
-class InceptionV3(EmbeddingModel):
+class InceptionV3(KerasEmbeddingModel):
     name = NAME
     input_size = INPUT_SIZE
     output_dim = FEATURES
 
-    def __init__(self, network, weights_sha256: str, random_weights: bool):
-        import tensorflow as tf
-
-        self.network = network
-        self.weights_sha256 = weights_sha256
-        self.random_weights = random_weights
-        self._forward = tf.function(
-            lambda x: network(x, training=False),
-            input_signature=[tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32)],
-            reduce_retracing=True,
-        )
-
     def preprocess(self, images: list[Image.Image]) -> np.ndarray:
         """Letterbox to 299 x 299, scale pixels to [-1, 1] (Keras "inception" preprocessing)."""
         return np.stack([letterbox(image, INPUT_SIZE) for image in images]) / 127.5 - 1.0
-
-    def embed(self, batch: np.ndarray) -> np.ndarray:
-        batch = np.asarray(batch, dtype=np.float32)
-        if batch.ndim != 4 or batch.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3):
-            raise ModelError(f"expected a batch of shape (n, {INPUT_SIZE}, {INPUT_SIZE}, 3), got {batch.shape}")
-        if len(batch) == 0:
-            return np.zeros((0, FEATURES), dtype=np.float32)
-        return self._forward(batch).numpy().astype(np.float32, copy=False)
 
 
 def build_network():
