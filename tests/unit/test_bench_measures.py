@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # benchmarks/ is not an installed package
-
-from benchmarks import data, metrics  # noqa: E402
-from benchmarks.inmemory import ground_truth  # noqa: E402
-from benchmarks.methods import NumpyExact, SklearnTree  # noqa: E402
+from benchmarks import data, metrics
+from benchmarks.inmemory import ground_truth
+from benchmarks.methods import NumpyExact, SklearnTree
 
 
 @pytest.fixture(scope="module")
