@@ -27,7 +27,7 @@ class SolrWriter:
         self.written = 0
         self._buffer: list[dict[str, Any]] = []
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="solr-write")
-        self._in_flight: Future | None = None
+        self._in_flight: tuple[Future, int] | None = None  # the batch Solr is indexing, and its size
 
     def add(self, doc: dict[str, Any]) -> None:
         self._buffer.append(doc)
@@ -38,14 +38,13 @@ class SolrWriter:
         batch, self._buffer = self._buffer, []
         self._wait()
         if batch:
-            self._in_flight = self._pool.submit(self.client.add, self.collection, batch)
-            self._in_flight.batch_size = len(batch)  # type: ignore[attr-defined]
+            self._in_flight = (self._pool.submit(self.client.add, self.collection, batch), len(batch))
 
     def _wait(self) -> None:
         if self._in_flight is not None:
-            done, self._in_flight = self._in_flight, None
+            (done, size), self._in_flight = self._in_flight, None
             done.result()
-            self.written += done.batch_size  # type: ignore[attr-defined]
+            self.written += size
 
     def flush(self) -> None:
         self._send()
