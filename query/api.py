@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -305,6 +305,27 @@ InStock = Annotated[bool | None, Query(description="Only products in stock (true
 Candidates = Annotated[int | None, Query(ge=1, le=1000, description="Size of the similar set (top products).")]
 
 
+def query_options(
+    k: K = 10,
+    offset: Offset = 0,
+    filter: Filters = [],  # noqa: B006 - FastAPI copies defaults
+    min_similarity: MinSimilarity = None,
+    facet: Facets = [],  # noqa: B006
+    variants: VariantsQ = "include",
+    mode: ModeQ = "auto",
+    in_stock: InStock = None,
+    candidates: Candidates = None,
+) -> dict[str, Any]:
+    """The search options every GET-style search endpoint takes from its query string (a dependency)."""
+    return options_from_query(
+        k=k, offset=offset, filter=filter, min_similarity=min_similarity, facet=facet,
+        variants=variants, mode=mode, in_stock=in_stock, candidates=candidates,
+    )
+
+
+OptionsQ = Annotated[dict[str, Any], Depends(query_options)]
+
+
 # -- the app ------------------------------------------------------------------------------------
 
 
@@ -343,22 +364,7 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
 
     @app.get("/api/products/{product_id:path}/similar", tags=["search"], summary="Products that look like this one",
              responses=errors(400, 404, 503))
-    def similar(
-        product_id: str,
-        k: K = 10,
-        offset: Offset = 0,
-        filter: Filters = [],  # noqa: B006 - FastAPI copies defaults
-        min_similarity: MinSimilarity = None,
-        facet: Facets = [],  # noqa: B006
-        variants: VariantsQ = "include",
-        mode: ModeQ = "auto",
-        in_stock: InStock = None,
-        candidates: Candidates = None,
-    ) -> SearchResponse:
-        opts = options_from_query(
-            k=k, offset=offset, filter=filter, min_similarity=min_similarity, facet=facet,
-            variants=variants, mode=mode, in_stock=in_stock, candidates=candidates,
-        )
+    def similar(product_id: str, opts: OptionsQ) -> SearchResponse:
         request = parse_request(SimilarRequest, {"id": product_id, **opts})
         return run_search(services, request.to_search())
 
@@ -377,15 +383,7 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
               responses=errors(400, 404, 413, 503))
     async def search_image(
         file: Annotated[UploadFile, File(description="The photo (JPEG, PNG, WebP ...).")],
-        k: K = 10,
-        offset: Offset = 0,
-        filter: Filters = [],  # noqa: B006
-        min_similarity: MinSimilarity = None,
-        facet: Facets = [],  # noqa: B006
-        variants: VariantsQ = "include",
-        mode: ModeQ = "auto",
-        in_stock: InStock = None,
-        candidates: Candidates = None,
+        opts: OptionsQ,
         text: Annotated[str | None, Query(max_length=500, description="Text to combine with the photo.")] = None,
     ) -> SearchResponse:
         data = await file.read(settings.max_image_bytes + 1)
@@ -395,10 +393,7 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
             )
         if not data:
             raise BadRequest("the uploaded file is empty; send an image in the `file` field")
-        options = parse_request(QueryOptions, options_from_query(
-            k=k, offset=offset, filter=filter, min_similarity=min_similarity, facet=facet,
-            variants=variants, mode=mode, in_stock=in_stock, candidates=candidates,
-        ))  # checked before the (slow) embedding
+        options = parse_request(QueryOptions, opts)  # checked before the (slow) embedding
         return await run_in_threadpool(services.search.search_image, data, options, text=text)
 
     # -- health -----------------------------------------------------------------------
