@@ -111,3 +111,22 @@ def test_generated_data_is_deterministic_normalised_and_pca_overlap_is_sensible(
     assert o_wide >= o_narrow  # ... and more than the narrow one
     rng = np.random.default_rng(0)
     assert metrics.overlap_at_k(rng.integers(0, 4000, full.shape), full) < 0.05
+
+
+def test_default_width_rule_takes_the_smallest_width_good_on_both_data_and_names_the_shipped_one():
+    from benchmarks.report import default_width_conclusion
+
+    def real(w, o):
+        return {"dims": str(w), "width": w, "overlap10_raw": o}
+
+    def syn(w, o, size=100_000):
+        return {"dims": w, "size": size, "overlap10": o}
+
+    demo = [{"dims": "raw", "width": 1280, "overlap10_raw": 1.0}, real(128, 0.93), real(256, 0.95), real(512, 0.96)]
+    # 256 is fine on the demo and at 100k but not at 500k: the rule must move to 512
+    synth = [syn(128, 0.85), syn(256, 0.93), syn(256, 0.89, 500_000), syn(512, 0.95), syn(512, 0.92, 500_000)]
+    text = default_width_conclusion(demo, synth)
+    assert "(every size) is 512" in text
+    assert "shipped default (256" in text and "below the rule" in text
+    text = default_width_conclusion(demo, [syn(128, 0.5), syn(256, 0.5), syn(512, 0.5)])
+    assert "no measured width keeps" in text
