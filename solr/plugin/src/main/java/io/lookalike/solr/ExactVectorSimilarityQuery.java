@@ -343,7 +343,7 @@ public final class ExactVectorSimilarityQuery extends Query {
       return new ExactVectorSimilarityScorer(
           this,
           values,
-          similarity,
+          VectorScans.open(values, similarity),
           query.minSimilarity,
           query.hasThreshold(),
           boost,
@@ -380,28 +380,35 @@ public final class ExactVectorSimilarityQuery extends Query {
       if (values == null || values.advance(doc) != doc) {
         return Explanation.noMatch("no vector in field '" + query.field + "'");
       }
-      float[] v = values.vectorValue();
-      float sim = similarity.similarity(v);
-      Explanation[] details = details(v);
+      // The similarity as the scorer computes it (same scan), the details from a heap copy.
+      VectorScan scan = VectorScans.open(values, similarity);
+      float sim = scan.similarity();
+      Explanation[] details = details(values.vectorValue());
       if (!(sim >= query.minSimilarity)) {
         return Explanation.noMatch(
             String.format(
-                Locale.ROOT, "similarity %.6f < minSimilarity %.6f", sim, query.minSimilarity),
+                Locale.ROOT,
+                "similarity %.6f < minSimilarity %.6f; %s",
+                sim,
+                query.minSimilarity,
+                scan.path().description),
             details);
       }
       String why =
           query.hasThreshold()
               ? String.format(
                   Locale.ROOT,
-                  "similarity %.6f >= minSimilarity %.6f; score = %s(1 + similarity) / 2",
+                  "similarity %.6f >= minSimilarity %.6f; score = %s(1 + similarity) / 2; %s",
                   sim,
                   query.minSimilarity,
-                  boost == 1f ? "" : "boost * ")
+                  boost == 1f ? "" : "boost * ",
+                  scan.path().description)
               : String.format(
                   Locale.ROOT,
-                  "similarity %.6f (no minSimilarity); score = %s(1 + similarity) / 2",
+                  "similarity %.6f (no minSimilarity); score = %s(1 + similarity) / 2; %s",
                   sim,
-                  boost == 1f ? "" : "boost * ");
+                  boost == 1f ? "" : "boost * ",
+                  scan.path().description);
       return Explanation.match(boost * scoreOf(sim), why, details);
     }
 

@@ -19,8 +19,10 @@ import org.apache.lucene.search.Weight;
  * surviving the query and filters as a collector, which two-phase iteration already achieves
  * inside Lucene, while also scoring, working as {@code q}, and composing with {@code {!collapse}}.
  *
- * <p>The hot loop allocates nothing: {@link FloatVectorValues#vectorValue()} reuses its buffer
- * and the dot products run in {@code VectorUtil} (SIMD on Java 20+ with the incubator module).
+ * <p>The hot loop allocates nothing. How each vector is read is the {@link VectorScan}'s business
+ * ({@link VectorScans}): in place in the mmapped file on Java 22+ when the segment allows, else
+ * copied by {@link FloatVectorValues#vectorValue()} into a reused buffer, with the dot products in
+ * {@code VectorUtil} (SIMD on Java 20+ with the incubator module).
  * The field's own {@code FloatVectorValues.scorer(target)} ({@code VectorScorer}) is not used: it
  * scores one target with the field's similarity function, so several targets and negatives would
  * read each vector once per target, and for float vectors in Lucene 9.12 it copies the vector to
@@ -28,7 +30,7 @@ import org.apache.lucene.search.Weight;
  */
 final class ExactVectorSimilarityScorer extends Scorer {
   private final FloatVectorValues values;
-  private final TargetSimilarity similarity;
+  private final VectorScan scan; // reads the vector of values' current document
   private final float boost;
   private final float maxScore;
   private final TwoPhaseIterator twoPhase; // null without threshold: every vector matches
@@ -38,7 +40,7 @@ final class ExactVectorSimilarityScorer extends Scorer {
   ExactVectorSimilarityScorer(
       Weight weight,
       FloatVectorValues values,
-      TargetSimilarity similarity,
+      VectorScan scan,
       float minSimilarity,
       boolean hasThreshold,
       float boost,
@@ -46,7 +48,7 @@ final class ExactVectorSimilarityScorer extends Scorer {
       float matchCost) {
     super(weight);
     this.values = values;
-    this.similarity = similarity;
+    this.scan = scan;
     this.boost = boost;
     this.maxScore = maxScore;
     this.twoPhase =
@@ -69,10 +71,15 @@ final class ExactVectorSimilarityScorer extends Scorer {
   private float similarity() throws IOException {
     int doc = values.docID();
     if (doc != cachedDoc) {
-      cachedSimilarity = similarity.similarity(values.vectorValue());
+      cachedSimilarity = scan.similarity();
       cachedDoc = doc;
     }
     return cachedSimilarity;
+  }
+
+  /** How this segment's vectors are read. */
+  VectorScans.Path path() {
+    return scan.path();
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.lookalike.solr;
 
 import org.apache.solr.common.params.SolrParams;
+import org.apache.solr.common.util.NamedList;
 import org.apache.solr.request.SolrQueryRequest;
 import org.apache.solr.search.QParser;
 import org.apache.solr.search.QParserPlugin;
@@ -27,6 +28,13 @@ public class LookalikeQParserPlugin extends QParserPlugin {
   public static final String UNLIKE_WEIGHT = "unlikeWeight";
   /** Documents below this similarity (cosine units, -1..1) do not match; default: no threshold. */
   public static final String MIN_SIMILARITY = "minSimilarity";
+
+  /** Called once per core: logs whether this JVM reads vectors in place ({@link VectorScans}). */
+  @Override
+  public void init(NamedList<?> args) {
+    super.init(args);
+    VectorScans.logStatus("query parser registered");
+  }
 
   @Override
   public QParser createParser(

@@ -31,28 +31,56 @@ final class TargetSimilarity {
     this.normalizeDocs = normalizeDocs;
   }
 
-  /** Cosine-unit similarity of the document vector {@code v} to the targets. */
-  float similarity(float[] v) {
+  /** The unit positive targets (not copied: callers must not write to them). */
+  float[][] positives() {
+    return positives;
+  }
+
+  /** The unit negative targets (not copied: callers must not write to them). */
+  float[][] negatives() {
+    return negatives;
+  }
+
+  float unlikeWeight() {
+    return unlikeWeight;
+  }
+
+  /** True when document vectors must be normalised (fields that do not guarantee unit vectors). */
+  boolean normalizeDocs() {
+    return normalizeDocs;
+  }
+
+  /**
+   * The similarity from its parts: the best dot product with a positive, with a negative (ignored
+   * without negatives), and the document's squared norm (ignored unless {@link #normalizeDocs}).
+   * Both the heap scan and the in-place scan end here, so they cannot disagree on the formula.
+   */
+  float combine(float pos, float neg, float squaredNorm) {
     float inverseNorm = 1f;
     if (normalizeDocs) {
-      float squared = VectorUtil.dotProduct(v, v);
-      if (squared == 0f) {
+      if (squaredNorm == 0f) {
         return 0f; // a zero vector has no direction: call it orthogonal to everything
       }
-      inverseNorm = (float) (1.0 / Math.sqrt(squared));
+      inverseNorm = (float) (1.0 / Math.sqrt(squaredNorm));
     }
+    return negatives.length == 0 ? pos * inverseNorm : (pos - unlikeWeight * neg) * inverseNorm;
+  }
+
+  /** Cosine-unit similarity of the document vector {@code v} to the targets. */
+  float similarity(float[] v) {
+    float squared = normalizeDocs ? VectorUtil.dotProduct(v, v) : 1f;
     float pos = VectorUtil.dotProduct(positives[0], v);
     for (int i = 1; i < positives.length; i++) {
       pos = Math.max(pos, VectorUtil.dotProduct(positives[i], v));
     }
-    if (negatives.length == 0) {
-      return pos * inverseNorm;
+    float neg = 0f;
+    if (negatives.length > 0) {
+      neg = VectorUtil.dotProduct(negatives[0], v);
+      for (int j = 1; j < negatives.length; j++) {
+        neg = Math.max(neg, VectorUtil.dotProduct(negatives[j], v));
+      }
     }
-    float neg = VectorUtil.dotProduct(negatives[0], v);
-    for (int j = 1; j < negatives.length; j++) {
-      neg = Math.max(neg, VectorUtil.dotProduct(negatives[j], v));
-    }
-    return (pos - unlikeWeight * neg) * inverseNorm;
+    return combine(pos, neg, squared);
   }
 
   /** Index of the positive target closest to {@code v} (for explain). */

@@ -18,11 +18,17 @@ import org.apache.lucene.index.Term;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.store.ByteBuffersDirectory;
+import org.apache.lucene.store.Directory;
 
 /**
  * A small real index for the query tests: several segments (no merging), some documents without
  * a vector, some deleted, a {@code color} attribute to filter on. Keeps the raw vectors so tests
  * can compute the expected answer by brute force in double precision.
+ *
+ * <p>By default in RAM, 8 dimensions, every 7th document without a vector (sparse segments, read
+ * by copying). The other constructor takes a directory (an {@code MMapDirectory} gives mmapped
+ * segments), a width and whether every document has a vector (dense segments): what {@link
+ * VectorScans} needs to read vectors in place.
  */
 final class TestIndex implements Closeable {
   static final String FIELD = "vector";
@@ -34,18 +40,32 @@ final class TestIndex implements Closeable {
   record Doc(String id, String color, float[] vector, boolean live) {}
 
   final List<Doc> docs = new ArrayList<>();
-  final ByteBuffersDirectory directory = new ByteBuffersDirectory();
+  final Directory directory;
+  final int dims;
   final DirectoryReader reader;
   final IndexSearcher searcher;
 
   TestIndex(VectorSimilarityFunction similarity, boolean unitVectors) throws IOException {
+    this(similarity, unitVectors, new ByteBuffersDirectory(), DIMS, false);
+  }
+
+  TestIndex(
+      VectorSimilarityFunction similarity,
+      boolean unitVectors,
+      Directory directory,
+      int dims,
+      boolean everyDocHasVector)
+      throws IOException {
+    this.directory = directory;
+    this.dims = dims;
     Random random = new Random(20261123L);
     IndexWriterConfig config = new IndexWriterConfig().setMergePolicy(NoMergePolicy.INSTANCE);
     try (IndexWriter writer = new IndexWriter(directory, config)) {
       for (int i = 0; i < DOCS; i++) {
         String id = "doc" + i;
         String color = i % 10 == 3 ? "red" : "other";
-        float[] vector = i % 7 == 5 ? null : randomVector(random, unitVectors);
+        float[] vector =
+            i % 7 == 5 && !everyDocHasVector ? null : randomVector(random, dims, unitVectors);
         boolean live = i % 11 != 4;
         docs.add(new Doc(id, color, vector, live));
         Document doc = new Document();
@@ -70,15 +90,15 @@ final class TestIndex implements Closeable {
     searcher = new IndexSearcher(reader);
   }
 
-  private static float[] randomVector(Random random, boolean unit) {
-    float[] v = new float[DIMS];
+  private static float[] randomVector(Random random, int dims, boolean unit) {
+    float[] v = new float[dims];
     double squared = 0;
-    for (int d = 0; d < DIMS; d++) {
+    for (int d = 0; d < dims; d++) {
       v[d] = (float) (random.nextGaussian() * 2.5);
       squared += v[d] * v[d];
     }
     if (unit) {
-      for (int d = 0; d < DIMS; d++) {
+      for (int d = 0; d < dims; d++) {
         v[d] = (float) (v[d] / Math.sqrt(squared));
       }
     }

@@ -1,0 +1,169 @@
+package io.lookalike.solr;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.apache.lucene.codecs.lucene95.OffHeapFloatVectorValues;
+import org.apache.lucene.index.FloatVectorValues;
+import org.apache.lucene.store.IndexInput;
+import org.apache.lucene.store.MemorySegmentAccessInput;
+
+/**
+ * Reads each document vector where it lies, in the memory-mapped {@code .vec} file, instead of
+ * copying it to a {@code float[]} first: dot products load the file's little-endian floats
+ * straight into SIMD registers ({@code FloatVector.fromMemorySegment}) and multiply them with the
+ * targets.
+ *
+ * <p>Java 22+ only (the final foreign-memory API and the incubating Vector API): this file lives
+ * in {@code src/main/java22}, is compiled by a Maven profile active on JDK 22+, and is loaded by
+ * name from {@link VectorScans}, only on a JVM that can link it. Used only for Lucene's dense
+ * off-heap values (every document of the segment has a vector, so the ordinal of the vector of
+ * document {@code d} is {@code d} and it starts at byte {@code d * dims * 4}); {@link Opener}
+ * answers null for anything else and the caller copies as before.
+ *
+ * <p>The mapped memory belongs to the segment's open index input: it stays valid while the
+ * reader the query runs on is open, which is as long as the scorer lives.
+ */
+final class MappedVectorScan implements VectorScan {
+  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final int LANES = SPECIES.length();
+  private static final ValueLayout.OfFloat FLOAT_LE =
+      ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+  /** Looked up by name from {@link VectorScans}: a public no-argument constructor. */
+  public static final class Opener implements VectorScans.Opener {
+    public Opener() {}
+
+    @Override
+    public VectorScan open(FloatVectorValues values, TargetSimilarity similarity)
+        throws IOException {
+      if (!(values instanceof OffHeapFloatVectorValues.DenseOffHeapVectorValues dense)) {
+        return null; // sparse, quantized, empty, wrapped (ExitableDirectoryReader), ...
+      }
+      IndexInput slice = dense.getSlice();
+      if (!(slice instanceof MemorySegmentAccessInput mapped)) {
+        return null; // not mmapped (ByteBuffersDirectory, NRTCachingDirectory's RAM cache)
+      }
+      long vectorBytes = (long) dense.dimension() * Float.BYTES;
+      long bytes = vectorBytes * dense.size();
+      if (slice.length() != bytes) {
+        return null; // not the layout we know: one packed float32 vector per document
+      }
+      MemorySegment segment = mapped.segmentSliceOrNull(0, bytes);
+      if (segment == null) {
+        return null; // the vectors span two mmap chunks
+      }
+      return new MappedVectorScan(dense, segment, similarity);
+    }
+
+    @Override
+    public String toString() {
+      return SPECIES.vectorBitSize() + "-bit";
+    }
+  }
+
+  private final FloatVectorValues values;
+  private final MemorySegment vectors;
+  private final long vectorBytes;
+  private final int dims;
+  private final TargetSimilarity similarity;
+  private final float[][] positives;
+  private final float[][] negatives;
+  private final boolean normalizeDocs;
+
+  private MappedVectorScan(
+      FloatVectorValues values, MemorySegment vectors, TargetSimilarity similarity) {
+    this.values = values;
+    this.vectors = vectors;
+    this.dims = values.dimension();
+    this.vectorBytes = (long) dims * Float.BYTES;
+    this.similarity = similarity;
+    this.positives = similarity.positives();
+    this.negatives = similarity.negatives();
+    this.normalizeDocs = similarity.normalizeDocs();
+  }
+
+  @Override
+  public float similarity() {
+    long offset = values.docID() * vectorBytes; // dense: ordinal == document
+    float squared = normalizeDocs ? dot(vectors, offset, vectors, offset) : 1f;
+    float pos = dot(positives[0], offset);
+    for (int i = 1; i < positives.length; i++) {
+      pos = Math.max(pos, dot(positives[i], offset));
+    }
+    float neg = 0f;
+    if (negatives.length > 0) {
+      neg = dot(negatives[0], offset);
+      for (int j = 1; j < negatives.length; j++) {
+        neg = Math.max(neg, dot(negatives[j], offset));
+      }
+    }
+    return similarity.combine(pos, neg, squared);
+  }
+
+  @Override
+  public VectorScans.Path path() {
+    return VectorScans.Path.IN_PLACE;
+  }
+
+  /** {@code target . v} where {@code v} starts at byte {@code offset} of the mapped vectors. */
+  private float dot(float[] target, long offset) {
+    int dims = target.length; // == this.dims; bounding by the array lets the JIT drop its checks
+    int i = 0;
+    FloatVector acc0 = FloatVector.zero(SPECIES);
+    FloatVector acc1 = FloatVector.zero(SPECIES);
+    FloatVector acc2 = FloatVector.zero(SPECIES);
+    FloatVector acc3 = FloatVector.zero(SPECIES);
+    // Four independent sums so consecutive FMAs do not wait on each other.
+    for (int bound = dims - 4 * LANES; i <= bound; i += 4 * LANES) {
+      long at = offset + (long) i * Float.BYTES;
+      acc0 = load(target, i).fma(load(at), acc0);
+      acc1 = load(target, i + LANES).fma(load(at + LANES * Float.BYTES), acc1);
+      acc2 = load(target, i + 2 * LANES).fma(load(at + 2 * LANES * Float.BYTES), acc2);
+      acc3 = load(target, i + 3 * LANES).fma(load(at + 3 * LANES * Float.BYTES), acc3);
+    }
+    for (int bound = dims - LANES; i <= bound; i += LANES) {
+      acc0 = load(target, i).fma(load(offset + (long) i * Float.BYTES), acc0);
+    }
+    float sum = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+    for (; i < dims; i++) {
+      sum += target[i] * vectors.get(FLOAT_LE, offset + (long) i * Float.BYTES);
+    }
+    return sum;
+  }
+
+  /** {@code a . b} for two vectors in memory segments (the squared norm when they are one). */
+  private float dot(MemorySegment a, long aOffset, MemorySegment b, long bOffset) {
+    int i = 0;
+    FloatVector acc0 = FloatVector.zero(SPECIES);
+    FloatVector acc1 = FloatVector.zero(SPECIES);
+    for (int bound = dims - 2 * LANES; i <= bound; i += 2 * LANES) {
+      long at = (long) i * Float.BYTES;
+      acc0 = load(a, aOffset + at).fma(load(b, bOffset + at), acc0);
+      long next = at + LANES * Float.BYTES;
+      acc1 = load(a, aOffset + next).fma(load(b, bOffset + next), acc1);
+    }
+    float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    for (; i < dims; i++) {
+      long at = (long) i * Float.BYTES;
+      sum += a.get(FLOAT_LE, aOffset + at) * b.get(FLOAT_LE, bOffset + at);
+    }
+    return sum;
+  }
+
+  private static FloatVector load(float[] target, int i) {
+    return FloatVector.fromArray(SPECIES, target, i);
+  }
+
+  private FloatVector load(long byteOffset) {
+    return load(vectors, byteOffset);
+  }
+
+  private static FloatVector load(MemorySegment segment, long byteOffset) {
+    return FloatVector.fromMemorySegment(SPECIES, segment, byteOffset, ByteOrder.LITTLE_ENDIAN);
+  }
+}

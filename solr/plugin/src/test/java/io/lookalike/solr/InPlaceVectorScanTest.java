@@ -1,0 +1,224 @@
+package io.lookalike.solr;
+
+import static io.lookalike.solr.ExactVectorSimilarityQuery.NO_THRESHOLD;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.Collectors;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.ExitableDirectoryReader;
+import org.apache.lucene.index.FloatVectorValues;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.QueryTimeout;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.search.Explanation;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.store.MMapDirectory;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The two ways {@link VectorScans} reads vectors must give the same answer: in place from mmapped
+ * dense segments (Java 22+ with jdk.incubator.vector; the Maven build passes the module on JDK
+ * 22+) and copied to the heap (everywhere else). Widths are chosen so the SIMD loops' tails run:
+ * 37 = 32 + 5 and 77 = 64 + 8 + 5 floats with 8 lanes.
+ */
+class InPlaceVectorScanTest {
+  private static final double EPS = 1e-5;
+
+  @TempDir static Path tmp;
+
+  private static TestIndex cosine; // COSINE field, raw vectors: documents are normalised
+  private static TestIndex unit; // DOT_PRODUCT field, unit vectors: no normalisation
+
+  @BeforeAll
+  static void buildIndexes() throws IOException {
+    cosine =
+        new TestIndex(
+            VectorSimilarityFunction.COSINE, false, new MMapDirectory(tmp.resolve("cos")), 37, true);
+    unit =
+        new TestIndex(
+            VectorSimilarityFunction.DOT_PRODUCT,
+            true,
+            new MMapDirectory(tmp.resolve("dot")),
+            77,
+            true);
+  }
+
+  @AfterAll
+  static void closeIndexes() throws IOException {
+    cosine.close();
+    unit.close();
+  }
+
+  /** What the running JVM should allow: Java 22+ with the incubator module. */
+  private static boolean jvmCanReadInPlace() {
+    return Runtime.version().feature() >= 22
+        && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+  }
+
+  /** A few target setups over the index's own vectors: one, mean, max, max with negatives. */
+  private static List<ExactVectorSimilarityQuery> queries(TestIndex index, boolean unitField) {
+    float[][] one = {index.vectorOf("doc10")};
+    float[][] three = {index.vectorOf("doc1"), index.vectorOf("doc2"), index.vectorOf("doc3")};
+    float[][] negatives = {index.vectorOf("doc8"), index.vectorOf("doc9")};
+    return List.of(
+        query(one, new float[0][], Combine.MEAN, 1f, NO_THRESHOLD, unitField),
+        query(three, new float[0][], Combine.MEAN, 1f, NO_THRESHOLD, unitField),
+        query(three, new float[0][], Combine.MAX, 1f, NO_THRESHOLD, unitField),
+        query(three, negatives, Combine.MAX, 0.7f, NO_THRESHOLD, unitField),
+        query(one, negatives, Combine.MEAN, 0.3f, 0.1f, unitField));
+  }
+
+  private static ExactVectorSimilarityQuery query(
+      float[][] likes, float[][] unlikes, Combine combine, float weight, float min, boolean unit) {
+    return new ExactVectorSimilarityQuery(
+        TestIndex.FIELD, likes, unlikes, combine, weight, min, unit);
+  }
+
+  @Test
+  void theInPlacePathIsAvailableExactlyWhenTheJvmAllowsIt() {
+    assertEquals(jvmCanReadInPlace(), VectorScans.inPlaceAvailable(), VectorScans.status());
+    assertTrue(
+        VectorScans.status().contains(jvmCanReadInPlace() ? "available" : "unavailable"),
+        VectorScans.status());
+  }
+
+  @Test
+  void denseMmappedSegmentsAreReadInPlace() throws IOException {
+    assumeTrue(jvmCanReadInPlace(), "needs Java 22+ with --add-modules jdk.incubator.vector");
+    for (TestIndex index : List.of(cosine, unit)) {
+      TargetSimilarity sim = queries(index, index == unit).get(0).similarity();
+      assertTrue(index.reader.leaves().size() > 1, "several segments");
+      for (LeafReaderContext leaf : index.reader.leaves()) {
+        FloatVectorValues values = leaf.reader().getFloatVectorValues(TestIndex.FIELD);
+        assertEquals(VectorScans.Path.IN_PLACE, VectorScans.open(values, sim).path());
+      }
+    }
+  }
+
+  @Test
+  void sparseInRamAndWrappedSegmentsAreCopied() throws IOException {
+    TargetSimilarity sim = queries(cosine, false).get(0).similarity();
+    try (TestIndex sparse =
+            new TestIndex(
+                VectorSimilarityFunction.COSINE,
+                false,
+                new MMapDirectory(tmp.resolve("sparse")),
+                37,
+                false);
+        TestIndex inRam = new TestIndex(VectorSimilarityFunction.COSINE, false)) {
+      assertAllSegmentsCopied(sparse.reader, sim);
+      TargetSimilarity sim8 = queries(inRam, false).get(0).similarity();
+      assertAllSegmentsCopied(inRam.reader, sim8);
+    }
+    // Solr wraps the reader like this when a request has timeAllowed.
+    QueryTimeout never =
+        new QueryTimeout() {
+          @Override
+          public boolean shouldExit() {
+            return false;
+          }
+        };
+    DirectoryReader exitable = new ExitableDirectoryReader(cosine.reader, never);
+    assertAllSegmentsCopied(exitable, sim);
+  }
+
+  private static void assertAllSegmentsCopied(DirectoryReader reader, TargetSimilarity sim)
+      throws IOException {
+    for (LeafReaderContext leaf : reader.leaves()) {
+      FloatVectorValues values = leaf.reader().getFloatVectorValues(TestIndex.FIELD);
+      assertEquals(VectorScans.Path.HEAP_COPY, VectorScans.open(values, sim).path());
+    }
+  }
+
+  @Test
+  void bothPathsGiveTheSameSimilarityForEveryDocument() throws IOException {
+    assumeTrue(jvmCanReadInPlace(), "needs Java 22+ with --add-modules jdk.incubator.vector");
+    for (TestIndex index : List.of(cosine, unit)) {
+      for (ExactVectorSimilarityQuery q : queries(index, index == unit)) {
+        TargetSimilarity sim = q.similarity();
+        int compared = 0;
+        for (LeafReaderContext leaf : index.reader.leaves()) {
+          FloatVectorValues inPlaceValues = leaf.reader().getFloatVectorValues(TestIndex.FIELD);
+          FloatVectorValues copiedValues = leaf.reader().getFloatVectorValues(TestIndex.FIELD);
+          VectorScan inPlace = VectorScans.open(inPlaceValues, sim);
+          VectorScan copied = VectorScans.heapCopy(copiedValues, sim);
+          assertEquals(VectorScans.Path.IN_PLACE, inPlace.path());
+          for (int doc = inPlaceValues.nextDoc();
+              doc != DocIdSetIterator.NO_MORE_DOCS;
+              doc = inPlaceValues.nextDoc()) {
+            assertEquals(doc, copiedValues.nextDoc());
+            float expected = copied.similarity();
+            assertEquals(expected, inPlace.similarity(), EPS, q + " doc " + (leaf.docBase + doc));
+            compared++;
+          }
+          assertEquals(DocIdSetIterator.NO_MORE_DOCS, copiedValues.nextDoc());
+        }
+        assertEquals(TestIndex.DOCS, compared, "every document, deleted ones too");
+      }
+    }
+  }
+
+  @Test
+  void queriesReadingInPlaceMatchBruteForceAndSaySo() throws Exception {
+    assumeTrue(jvmCanReadInPlace(), "needs Java 22+ with --add-modules jdk.incubator.vector");
+    for (TestIndex index : List.of(cosine, unit)) {
+      float[][] likes = {index.vectorOf("doc1"), index.vectorOf("doc2")};
+      float[][] unlikes = {index.vectorOf("doc9")};
+      ExactVectorSimilarityQuery q = query(likes, unlikes, Combine.MAX, 0.5f, 0.05f, index == unit);
+      List<TestIndex.Expected> expected =
+          index.bruteForce(new BruteForce(likes, unlikes, Combine.MAX, 0.5), null).stream()
+              .filter(e -> e.similarity() >= 0.05)
+              .collect(Collectors.toList());
+      Map<String, Double> want =
+          expected.stream()
+              .collect(Collectors.toMap(TestIndex.Expected::id, TestIndex.Expected::similarity));
+
+      TopDocs top = index.searcher.search(q, TestIndex.DOCS);
+      assertEquals(expected.size(), top.totalHits.value, "number of hits");
+      for (ScoreDoc hit : top.scoreDocs) {
+        String id = index.idOf(hit.doc);
+        assertTrue(want.containsKey(id), id + " should not match");
+        assertEquals(ExactVectorSimilarityQuery.scoreOf(want.get(id).floatValue()), hit.score, EPS);
+      }
+
+      ExecutorService pool = Executors.newFixedThreadPool(3);
+      try {
+        IndexSearcher threaded =
+            new IndexSearcher(index.reader, pool) {
+              @Override
+              protected LeafSlice[] slices(List<LeafReaderContext> leaves) {
+                return slices(leaves, 1, 1); // each segment on its own thread
+              }
+            };
+        TopDocs multi = threaded.search(q, TestIndex.DOCS);
+        assertEquals(top.totalHits.value, multi.totalHits.value);
+        for (int i = 0; i < top.scoreDocs.length; i++) {
+          assertEquals(top.scoreDocs[i].doc, multi.scoreDocs[i].doc);
+          assertEquals(top.scoreDocs[i].score, multi.scoreDocs[i].score);
+        }
+      } finally {
+        pool.shutdown();
+      }
+
+      Explanation e = index.searcher.explain(q, top.scoreDocs[0].doc);
+      assertTrue(e.isMatch());
+      assertEquals(top.scoreDocs[0].score, e.getValue().floatValue(), 0f, "explain = score");
+      assertTrue(
+          e.getDescription().endsWith(VectorScans.Path.IN_PLACE.description), e.getDescription());
+    }
+  }
+}
