@@ -3,8 +3,12 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-MVN ?= mvn
 MVN_FLAGS ?= -q -B
+# Maven runs on the JDK Solr will run on (the newest usable one, lookalike/solr/java.py): built on
+# Java 22+ the plugin also gets its in-place vector scan, and the jar still runs on Java 17.
+# Empty when no JDK is found that way: Maven then uses its own JAVA_HOME.
+MVN_JAVA_HOME ?= $(shell PYTHONPATH=. $(PYTHON) -c 'from lookalike.solr.java import find_jdk; print(find_jdk().home)' 2>/dev/null)
+MVN ?= $(if $(MVN_JAVA_HOME),JAVA_HOME=$(MVN_JAVA_HOME) )mvn
 JAVA_SOURCES := $(shell find solr -path '*/target' -prune -o -type f \( -name '*.java' -o -name '*.xml' -o -name '*.cfg' \) -print 2>/dev/null)
 RUNTIME_STAMP := solr/launcher/target/runtime/.built
 
