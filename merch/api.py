@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lookalike.connection import SolrClient
 from lookalike.settings import Settings
+from merch.propagation import DEFAULT_CENTER_BY, DEFAULT_THRESHOLD, describe
 from query.models import Filter
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -76,8 +77,12 @@ class ProposeBody(_Body):
     value: str = Field(min_length=1, max_length=200)
     positives: Ids = Field(min_length=1, max_length=20)
     negatives: Ids = Field(default_factory=list, max_length=20)
-    threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
+    threshold: float = Field(default=DEFAULT_THRESHOLD, ge=-1.0, le=1.0)
     combine: Literal["max", "mean"] = "mean"
+    center_by: str | None = Field(
+        default=DEFAULT_CENTER_BY, max_length=100,
+        description="Compare products after removing the average look of their value of this attribute "
+                    "(default category: the print counts, not the shape); null or 'none': raw vectors.")
     unlike_weight: float = Field(default=1.0, ge=0.0, le=10.0)
     filters: list[Filter] = Field(default_factory=list, max_length=30)
     user: str = Field(default="merchandiser", min_length=1, max_length=100)
@@ -229,6 +234,7 @@ def create_router(settings: Settings, client: SolrClient | None = None) -> APIRo
         p = propagation.propose(settings, client, coll, attribute=body.attribute, value=body.value,
                                 positives=body.positives, negatives=body.negatives, threshold=body.threshold,
                                 combine=body.combine, unlike_weight=body.unlike_weight, filters=body.filters,
+                                center_by=body.center_by,
                                 user=body.user)
         return _proposal_view(p, *propagation.candidates(settings, client, p, limit=body.limit), None)
 
@@ -274,5 +280,6 @@ def create_router(settings: Settings, client: SolrClient | None = None) -> APIRo
 
 
 def _proposal_view(p: Any, cands: list[Any], total: int, threshold: float | None) -> dict[str, Any]:
-    return {"proposal": asdict(p), "threshold": p.threshold if threshold is None else threshold, "total": total,
+    return {"proposal": asdict(p), "scoring": describe(p),
+            "threshold": p.threshold if threshold is None else threshold, "total": total,
             "candidates": [c.as_dict() for c in cands]}

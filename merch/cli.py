@@ -47,7 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _attr_value(p)
     p.add_argument("--like", nargs="+", required=True, metavar="ID", help="positive example product ids")
     p.add_argument("--unlike", nargs="*", default=[], metavar="ID", help="negative example product ids")
-    p.add_argument("--threshold", type=float, default=None, help="minimum similarity (cosine, default 0.5)")
+    p.add_argument("--threshold", type=float, default=None, help="minimum similarity (cosine, default 0.2)")
+    p.add_argument("--center-by", default="category", metavar="ATTR",
+                   help="compare after removing the average look of each product's ATTR (default category: "
+                        "the print counts, not the shape); 'none': raw vectors")
     p.add_argument("--combine", choices=["max", "mean"], default="mean", help="how examples combine (default mean)")
     p.add_argument("--unlike-weight", type=float, default=1.0, help="weight of the negative examples (default 1)")
     p.add_argument("--filter", action="append", default=[], metavar="F", help="only products passing this filter")
@@ -208,7 +211,7 @@ def cmd_propose(args: argparse.Namespace, settings: Settings) -> int:
             positives=args.like, negatives=args.unlike,
             threshold=propagation.DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
             combine=args.combine, unlike_weight=args.unlike_weight, filters=parse_filters(args.filter),
-            user=_who(args))
+            user=_who(args), center_by=args.center_by)
         cands, total = propagation.candidates(settings, client, p, limit=args.limit)
     _print_candidates(p, cands, total, p.threshold, args.json)
     return 0
@@ -225,13 +228,16 @@ def cmd_show_proposal(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_candidates(p: Any, cands: list[Any], total: int, threshold: float, as_json: bool) -> None:
+    from merch import propagation
+
     if as_json:
-        _dump({"proposal": asdict(p), "threshold": threshold, "total": total,
+        _dump({"proposal": asdict(p), "scoring": propagation.describe(p), "threshold": threshold, "total": total,
                "candidates": [c.as_dict() for c in cands]})
         return
     print(f"proposal {p.id}: {p.attribute}={p.value} from {', '.join(p.positives)}"
           + (f" (not like {', '.join(p.negatives)})" if p.negatives else "")
           + f"; {total} candidate(s) at similarity >= {threshold}")
+    print(f"  {propagation.describe(p)}")
     for c in cands:
         flag = {"accept": "[x]", "reject": "[-]"}.get(c.decision or "", "[ ]")
         note = f"  BLOCKED: {c.blocked}" if c.blocked else (f"  (now {c.current}, {c.origin})" if c.current else "")

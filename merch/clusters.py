@@ -190,6 +190,13 @@ def build(settings: Settings, client: SolrClient, collection: str, *, k: int | N
     )
     store = MerchStore(client, settings)
     store.put("clusters", physical, result.as_dict(), collection_s=physical, created_s=result.created)
+    if not fqs:  # the whole catalog was read: cache the category means propagation centres on
+        from merch import centering
+
+        by = centering.resolve_field(client, physical, centering.DEFAULT_BY)
+        if by:
+            centering.build(settings, client, physical, by, vectors=vectors,
+                            values=[d.get(by) for d in docs], products=all_count)
     log.info("clustered %d products of %s into %d clusters (%s)", len(ids), physical, model.k_, model.k_rule_)
     return result
 

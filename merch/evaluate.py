@@ -26,12 +26,13 @@ from lookalike.connection import SolrClient
 from lookalike.errors import BadRequest
 from lookalike.settings import Settings
 from merch.catalog import iter_docs
-from merch.propagation import MAX_CANDIDATES, Proposal, candidates
+from merch import centering
+from merch.propagation import DEFAULT_CENTER_BY, DEFAULT_THRESHOLD, MAX_CANDIDATES, Proposal, candidates
 from merch.store import physical_collection
 from query.escape import check_identifier
 from query.models import Filter
 
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
 def pick_examples(docs: list[dict[str, Any]], field: str, value: str, n: int = 2) -> list[str]:
@@ -84,7 +85,7 @@ def metrics(relevant: np.ndarray, sims: np.ndarray, thresholds: tuple[float, ...
 
 def evaluate(settings: Settings, client: SolrClient, collection: str, *, field: str, value: str,
              positives: list[str] | None = None, combine: str = "mean", within: str | None = None,
-             within_value: str | None = None) -> dict[str, Any]:
+             within_value: str | None = None, center_by: str | None = DEFAULT_CENTER_BY) -> dict[str, Any]:
     """Rank the catalog from ``positives`` (default: :func:`pick_examples`) and score it against ``field == value``.
 
     ``within`` (a string attribute such as ``category_s``) restricts everything to the value of
@@ -106,8 +107,10 @@ def evaluate(settings: Settings, client: SolrClient, collection: str, *, field: 
     positives = positives or pick_examples(docs, field, value)
     if not positives:
         raise BadRequest(f"no product has {field}={value!r}" + (f" with {within}={scope!r}" if within else ""))
+    center_field = centering.resolve_field(client, physical, center_by) if combine == "mean" else None
     p = Proposal(id="evaluation", collection=physical, attribute="eval_only", field="eval_only_s",
-                 value="x", positives=positives, combine=combine, filters=[f.model_dump() for f in filters])
+                 value="x", positives=positives, combine=combine, filters=[f.model_dump() for f in filters],
+                 center_by=center_field)
     ranked, _ = candidates(settings, client, p, threshold=-1.0, limit=MAX_CANDIDATES)
     ids = [c.id for c in ranked]
     sims = np.array([c.similarity for c in ranked])
@@ -116,6 +119,7 @@ def evaluate(settings: Settings, client: SolrClient, collection: str, *, field: 
     keep = np.array([groups[i] not in example_groups for i in ids])
     return {
         "collection": physical, "field": field, "value": value, "positives": positives, "combine": combine,
+        "center_by": center_field, "default_threshold": DEFAULT_THRESHOLD,
         "within": {within: scope} if within else None, "prevalence": round(sum(truth.values()) / max(1, len(truth)), 4),
         "all": metrics(rel, sims),
         "without_example_variants": metrics(rel[keep], sims[keep]),
@@ -130,11 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--like", nargs="*", default=None)
     ap.add_argument("--combine", default="mean", choices=["max", "mean"])
     ap.add_argument("--within", default=None, help="e.g. category_s: rank only within the category with the most relevant products")
+    ap.add_argument("--within-value", default=None, help="with --within: this value instead of the one with the most relevant products")
+    ap.add_argument("--center-by", default=DEFAULT_CENTER_BY,
+                    help=f"remove each product's average look of this attribute before comparing (default {DEFAULT_CENTER_BY}; none: raw vectors)")
     args = ap.parse_args(argv)
     settings = Settings()
     with SolrClient(settings) as client:
         result = evaluate(settings, client, args.collection or settings.alias, field=args.field, value=args.value,
-                          positives=args.like, combine=args.combine, within=args.within)
+                          positives=args.like, combine=args.combine, within=args.within,
+                          within_value=args.within_value, center_by=args.center_by)
     json.dump(result, sys.stdout, indent=2)
     print()
     return 0

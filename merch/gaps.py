@@ -5,7 +5,7 @@ default): the catalog's size and the number of products lacking ``A``, overall a
 category value (products without a category are their own row, ``null``), from one JSON-facet
 request. Then, for every **open proposal** for ``A`` on the collection, the products lacking
 ``A`` that its examples reach at its threshold (or at ``threshold`` when given) - exactly the
-plugin query the review screen uses, restricted to products lacking ``A`` and minus the
+query the review screen uses (category-centred when the proposal is, :mod:`merch.centering`), restricted to products lacking ``A`` and minus the
 candidates already rejected. A product several proposals reach is counted once.
 """
 
@@ -18,7 +18,7 @@ from lookalike.connection import SolrClient
 from lookalike.settings import Settings
 from merch.catalog import iter_docs
 from merch.filters import filter_queries, load_schema
-from merch.propagation import MAX_CANDIDATES, candidate_params, list_proposals, value_field
+from merch.propagation import MAX_CANDIDATES, Scoring, candidate_params, list_proposals, value_field
 from merch.provenance import check_attribute
 from merch.store import physical_collection
 from query.escape import check_identifier
@@ -66,7 +66,8 @@ def gap_report(settings: Settings, client: SolrClient, collection: str, attribut
     for p in proposals:
         t = p.threshold if threshold is None else threshold
         fqs = filter_queries(client, physical, p.filter_objects())
-        params = candidate_params(p, threshold=t, rows=MAX_CANDIDATES, fqs=fqs, fl=f"id,{by_field}", only_lacking=True)
+        params = candidate_params(p, threshold=t, rows=MAX_CANDIDATES, fqs=fqs, fl=f"id,{by_field}", only_lacking=True,
+                                  query=Scoring(settings, client, p).query(t))
         docs = [d for d in _all_candidates(client, physical, params) if p.decisions.get(d["id"]) != "reject"]
         per_proposal.append({"proposal": p.id, "value": p.value, "threshold": t, "would_fill": len(docs),
                              "positives": p.positives, "negatives": p.negatives})

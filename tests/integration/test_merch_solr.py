@@ -101,15 +101,63 @@ def test_candidates_are_numpy_exact_with_reasons_and_a_movable_threshold(solr, c
     lower = gap_threshold(sims, 0.0)
     more, more_total = propagation.candidates(solr.settings, solr.client, p, threshold=lower, limit=500)
     assert more_total > total and [c.id for c in more][: len(cands)] == want
-    # the default combination is the mean of the examples
+    # raw vectors, the mean of the examples
     mean = cat.sims(pos, combine="mean")
     t = gap_threshold(mean, 0.5)
     p = propagation.propose(solr.settings, solr.client, cat.name, attribute="pattern", value="hawaiian",
-                            positives=pos, threshold=t)
+                            positives=pos, threshold=t, center_by=None)
     cands, total = propagation.candidates(solr.settings, solr.client, p, limit=500)
     want = sorted((i for i in eligible + neg if mean[cat.ids.index(i)] >= t), key=lambda i: -mean[cat.ids.index(i)])
-    assert p.combine == "mean" and [c.id for c in cands] == want
+    assert p.combine == "mean" and p.center_by is None and [c.id for c in cands] == want
     assert [c.similarity for c in cands] == pytest.approx([mean[cat.ids.index(i)] for i in want], abs=1e-5)
+
+
+def centred_sims(cat, like: list[str], unlike: list[str] = (), weight: float = 1.0):
+    """Category-centred similarity by hand: remove each product's category mean, compare with the examples' mean."""
+    v = cat.vectors.astype(np.float64)
+    cats = [cat.docs[i]["category_s"] for i in cat.ids]
+    means = {c: v[[k == c for k in cats]].mean(axis=0) for c in set(cats)}
+    spread = {c: np.sqrt(1 - means[c] @ means[c]) for c in means}
+
+    def direction(ids):
+        return unit(np.mean([unit(cat.vec(i) - means[cat.docs[i]["category_s"]]) for i in ids], axis=0))
+
+    u = direction(like) - (weight * direction(unlike) if unlike else 0)
+    sims = np.array([(v[r] - means[c]) @ u / np.linalg.norm(u) / spread[c] for r, c in enumerate(cats)])
+    cos = {e: np.array([unit(v[r] - means[c]) @ unit(cat.vec(e) - means[cat.docs[e]["category_s"]])
+                        for r, c in enumerate(cats)]) for e in [*like, *unlike]}
+    return sims, cos
+
+
+def test_centred_candidates_are_numpy_exact_and_say_whose_average_was_removed(solr, collection_factory):
+    cat = make_catalog(solr, collection_factory)
+    pos, neg = ["p002", "p005"], ["p001"]
+    sims, cos = centred_sims(cat, pos, neg, weight=0.5)
+    t = gap_threshold(sims, 0.3)
+    p = propagation.propose(solr.settings, solr.client, cat.name, attribute="pattern", value="hawaiian",
+                            positives=pos, negatives=neg, unlike_weight=0.5, threshold=t, user="ann")
+    assert p.center_by == "category_s"
+    cands, total = propagation.candidates(solr.settings, solr.client, p, limit=500)
+    eligible = [i for i in cat.ids if i not in pos + neg and cat.docs[i].get("pattern_s") != "hawaiian"]
+    want = sorted((i for i in eligible if sims[cat.ids.index(i)] >= t), key=lambda i: (-sims[cat.ids.index(i)], i))
+    assert total == len(want) and [c.id for c in cands] == want
+    for c in cands:
+        row = cat.ids.index(c.id)
+        assert c.similarity == pytest.approx(sims[row], abs=1e-5)
+        assert c.positives == pytest.approx({e: cos[e][row] for e in pos}, abs=1e-5)
+        assert c.negatives == pytest.approx({e: cos[e][row] for e in neg}, abs=1e-5)
+        assert c.centred_on == f"category={cat.docs[c.id]['category_s']}"
+        assert "removing the average look" in c.reason()["text"] and c.closest in c.reason()["text"]
+    assert "average look of its category_s" in propagation.describe(p)
+    # the gap report counts exactly what the review screen lists, among products lacking the value
+    lacking = [i for i in want if "pattern_s" not in cat.docs[i]]
+    assert gaps.gap_report(solr.settings, solr.client, cat.name, "pattern")["would_fill"] == len(lacking)
+    # applying records the centred similarity and reason
+    propagation.decide(solr.settings, solr.client, p.id, accept=lacking[:2])
+    batch = propagation.apply(solr.settings, solr.client, p.id, user="ann")
+    assert batch.written == 2 and batch.source["center_by"] == "category_s"
+    change = propagation.batch_changes(solr.settings, solr.client, batch.id)[0]
+    assert change.score == pytest.approx(sims[cat.ids.index(change.id)], abs=1e-5)
 
 
 def test_apply_then_undo_restores_every_product_exactly(solr, collection_factory):
