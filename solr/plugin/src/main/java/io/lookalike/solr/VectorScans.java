@@ -91,7 +91,7 @@ final class VectorScans {
   }
 
   static void logStatus(String where) {
-    log.info("{{!lookalike}} {}: {}", where, status());
+    log.info("{!lookalike} {}: {}", where, status());
   }
 
   /** The fastest scan this JVM and segment allow. */
