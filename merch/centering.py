@@ -23,7 +23,8 @@ the similarity is an affine function of the plugin's cosine between ``v`` and ``
 request is a disjunction with one clause per category: the ``{!lookalike}`` query on the
 inline target ``u`` with that category's threshold translated to a plugin cosine, its score
 scaled by ``1/s`` (``{!boost}``), plus a constant-score term for the category carrying the
-offset. Solr's score is then ``(1 + similarity) / 2 + SHIFT`` for every product, so it sorts,
+offset. Solr's score is then ``(1 + similarity) / 2 + shift`` for every product (one ``shift``
+per request keeps every constant >= 0, as Lucene scores must be), so it sorts,
 thresholds and counts (``numFound``) exactly; no vector leaves Solr except those of the
 candidates shown. Category means are computed once per physical collection (one pass over
 its vectors) and cached in the merchandising store.
@@ -43,15 +44,15 @@ from lookalike.fields import VECTOR_FIELD
 from lookalike.settings import Settings
 from merch.store import MerchStore, now
 from merch.vectors import normalize
-from query.escape import check_identifier, local_params, number, quote
+from query.escape import any_of, check_identifier, local_params, number, quote
 
 log = logging.getLogger(__name__)
 
 KIND = "centering"
-# Keeps every clause's constant score >= 0 (Lucene scores must not be negative); the
-# similarity is read back as 2 * (score - SHIFT) - 1.
-SHIFT = 4.0
 MIN_SPREAD = 1e-3
+# A category with fewer products has no reliable average look: its products are centred on the
+# whole catalog's average instead (as are products of a value the centring has not seen).
+MIN_GROUP = 5
 
 
 @dataclass
@@ -78,21 +79,21 @@ class Centering:
     def __post_init__(self) -> None:
         self.groups = [g if isinstance(g, Group) else Group(**g) for g in self.groups]
         self._by = {g.value: g for g in self.groups}
-        self._all = normalize(np.asarray([g.mean for g in self.groups], dtype=np.float32)) if self.groups else None
 
     @property
     def key(self) -> str:
         return f"{self.collection}|{self.field}"
 
     def group(self, value: Any) -> Group:
-        """The group of a category value (a list: its first value); an unknown value: the whole catalog."""
+        """The group whose average a product of this category value is centred on (a list: its first
+        value); a small or unknown category: the whole catalog."""
         if isinstance(value, list):
             value = value[0] if value else None
         g = self._by.get(None if value is None else str(value))
-        return g if g is not None else self.catalog()
+        return g if g is not None and g.count >= MIN_GROUP else self._catalog
 
-    def catalog(self) -> Group:
-        """The whole catalog as one group (for a value the centring has not seen)."""
+    @property
+    def _catalog(self) -> Group:
         total = sum(g.count for g in self.groups) or 1
         mean = sum(np.asarray(g.mean, np.float64) * g.count for g in self.groups) / total
         return Group(value=None, count=total, mean=[float(x) for x in mean])
@@ -127,7 +128,10 @@ def resolve_field(client: SolrClient, collection: str, by: str | None) -> str | 
     if not by or by == "none":
         return None
     try:
-        return check_identifier(load_schema(client, collection).facet_field(by).name)
+        name = check_identifier(load_schema(client, collection).facet_field(by).name)
+        if name.endswith("_ss"):
+            raise BadRequest(f"cannot centre on {by!r}: it holds several values per product; name a single-valued attribute")
+        return name
     except BadRequest:
         if by == DEFAULT_BY:
             log.info("%s has no %s attribute: comparing raw vectors", collection, by)
@@ -214,10 +218,18 @@ def query_params(c: Centering, u: np.ndarray, *, threshold: float | None, vector
     params: dict[str, Any] = {"ctarget": target}
     clauses = []
     field = check_identifier(c.field)
-    groups = list(c.groups)
-    for i, g in enumerate(groups):
-        s = g.spread
-        offset = float(np.asarray(g.mean) @ u) / un  # plugin cosine of a product equal to the category mean
+    known = [g.value for g in c.groups if g.value is not None]
+    # one clause per category value, and one for values the centring has not seen
+    selectors = [(g.value, f"{field}:{quote(g.value)}" if g.value is not None else f"(*:* -{field}:[* TO *])")
+                 for g in c.groups]
+    selectors.append(("\0unseen", f"(+{field}:[* TO *] -{any_of(field, known)})" if known else f"{field}:[* TO *]"))
+    # score = (1 + cos)/(2 s) + shift + 1/2 - (1 + offset)/(2 s) = (1 + similarity)/2 + shift, where
+    # offset is the plugin cosine of a product equal to the category mean
+    shapes = [(value, in_group, c.group(value).spread, float(np.asarray(c.group(value).mean) @ u) / un)
+              for value, in_group in selectors]
+    shift = max(0.0, max((1.0 + offset) / (2.0 * s) - 0.5 for _, _, s, offset in shapes))
+    params["cshift"] = number(shift)  # not a Solr parameter: how to read the score back (score_to_similarity)
+    for i, (value, in_group, s, offset) in enumerate(shapes):
         lp: dict[str, Any] = {"f": vector_field, "vector": "$ctarget"}
         if threshold is not None and threshold > -1.0:  # -1: the lowest a merchandiser can set, no threshold
             cos_min = threshold * s + offset  # centred similarity >= threshold  <=>  plugin cosine >= cos_min
@@ -225,12 +237,8 @@ def query_params(c: Centering, u: np.ndarray, *, threshold: float | None, vector
                 continue  # no product of this category can reach the threshold
             if cos_min > -1.0:
                 lp["minSimilarity"] = number(cos_min)
-        # score = (1 + cos)/(2 s) + SHIFT + 1/2 - (1 + offset)/(2 s) = (1 + similarity)/2 + SHIFT
-        const = SHIFT + 0.5 - (1.0 + offset) / (2.0 * s)
-        if const < 0:
-            raise BadRequest(f"category {g.value!r} is too tight to centre on (spread {s:.4f})")
+        const = max(0.0, shift + 0.5 - (1.0 + offset) / (2.0 * s))
         params[f"cq{i}"] = local_params("lookalike", **lp)
-        in_group = f"{field}:{quote(g.value)}" if g.value is not None else f"(*:* -{field}:[* TO *])"
         params[f"cf{i}"] = f"{in_group}^={number(const)}"
         clauses.append(f"(+{{!boost b={number(1.0 / s)} v=$cq{i}}} +{{!lucene v=$cf{i}}})")
     if not clauses:
@@ -239,5 +247,14 @@ def query_params(c: Centering, u: np.ndarray, *, threshold: float | None, vector
     return params
 
 
-def score_to_similarity(score: float) -> float:
-    return 2.0 * (float(score) - SHIFT) - 1.0
+def attribute_name(field: str) -> str:
+    """``category_s`` -> ``category`` (the name a merchandiser knows)."""
+    for suffix in ("_ss", "_s", "_l", "_d", "_b"):
+        if field.endswith(suffix):
+            return field[: -len(suffix)]
+    return field
+
+
+def score_to_similarity(score: float, shift: float | str) -> float:
+    """Solr's score of a centred request (:func:`query_params`, its ``cshift``) as the centred similarity."""
+    return 2.0 * (float(score) - float(shift)) - 1.0

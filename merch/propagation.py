@@ -225,10 +225,12 @@ def propose(settings: Settings, client: SolrClient, collection: str, *, attribut
 def describe(p: Proposal) -> str:
     """How the proposal scores products, in plain words (shown with its candidates)."""
     if p.center_by:
-        text = (f"Each product is compared with the examples after removing the average look of its {p.center_by} "
-                f"(what every product of that {p.center_by} shares, mostly its shape), so what they have in common "
-                "beyond their category - the print, the colours - decides. Similarity is the cosine of those "
-                "differences (0: unrelated, 1: the same).")
+        by = centering.attribute_name(p.center_by)
+        text = (f"Each product is compared with the examples after removing the average look of its {by} "
+                f"(what every product of that {by} shares, mostly its shape), so what they have in common "
+                f"beyond their {by} - the print, the colours - decides. Similarity is the cosine of those "
+                "differences, scaled by how far products of that category typically are from its average "
+                "(0: unrelated, about 1: the same; a product unusually far from its category's average can pass 1).")
     elif p.combine == "max":
         text = "Similarity is the cosine to the closest example (raw image features: shape counts as much as print)."
     else:
@@ -342,7 +344,7 @@ class Scoring:
         pos = centering.centred_cosines(c, vecs, values, self.pos, [d.get(f) for d in self.pos_docs])
         neg = (centering.centred_cosines(c, vecs, values, self.neg, [d.get(f) for d in self.neg_docs])
                if self.neg is not None else np.zeros((len(docs), 0)))
-        user_name = f[:-2] if f.endswith(("_s", "_l", "_d", "_b")) else f[:-3] if f.endswith("_ss") else f
+        user_name = centering.attribute_name(f)
         for d, s, pc, nc, v in zip(docs, sims, pos, neg, values):
             g = c.group(v).value
             out.append((float(s), dict(zip(p.positives, map(float, pc))), dict(zip(p.negatives, map(float, nc))),

@@ -84,16 +84,31 @@ def test_query_has_one_clause_per_category_with_the_threshold_as_a_plugin_cosine
     c = make(vectors, cats)
     u = centering.centred_target(c, vectors[[0, 1]], [cats[0], cats[1]])
     params = centering.query_params(c, u, threshold=0.3)
-    assert params["q"].count("{!boost") == 2 and params["cf0"].startswith('category_s:"bag"^=')
+    # a clause per category, and one for a category the centring has not seen (centred on the whole catalog)
+    assert params["q"].count("{!boost") == 3 and params["cf0"].startswith('category_s:"bag"^=')
+    assert params["cf2"].startswith('(+category_s:[* TO *] -category_s:("bag" OR "hat"))^=')
     for i, g in enumerate(c.groups):
         offset = float(np.asarray(g.mean) @ u / np.linalg.norm(u))
         want = 0.3 * g.spread + offset
         assert f"minSimilarity={want!r}" in params[f"cq{i}"]
-        # a product exactly at the threshold gets Solr's score (1 + 0.3) / 2 + SHIFT
+        # a product exactly at the threshold gets Solr's score (1 + 0.3) / 2 + shift
         const = float(params[f"cf{i}"].split("^=")[1])
+        assert const >= 0
         score = (1 + want) / 2 / g.spread + const
-        assert centering.score_to_similarity(score) == pytest.approx(0.3, abs=1e-9)
+        assert centering.score_to_similarity(score, params["cshift"]) == pytest.approx(0.3, abs=1e-9)
     assert "minSimilarity" not in centering.query_params(c, u, threshold=-1.0)["cq0"]
+
+
+def test_a_category_too_small_to_have_an_average_is_centred_on_the_whole_catalog(catalog):
+    vectors, cats, _ = catalog
+    cats = list(cats)
+    cats[5] = "scarf"  # a category of one product: its own average is itself
+    c = make(vectors, cats)
+    assert c.group("scarf").mean == c.group("shoes").mean and c.group("scarf").count == len(cats)
+    u = centering.centred_target(c, vectors[[0, 1]], [cats[0], cats[1]])
+    params = centering.query_params(c, u, threshold=0.0)  # no 'too tight to centre on'
+    assert any(v.startswith('category_s:"scarf"^=') for k, v in params.items() if k.startswith("cf"))
+    assert np.isfinite(centering.similarity(c, u, vectors[[5]], ["scarf"])).all()
 
 
 def test_negatives_that_cancel_the_positives_are_a_bad_request(catalog):
