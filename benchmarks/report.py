@@ -364,9 +364,11 @@ def render(res) -> str:  # noqa: C901 - one linear document
     plug = [r for r in methods if r["family"] == "solr-exact"]
     if plug:
         body = []
+        vs_numpy = []  # plugin p50 / numpy p50, one per size measured
         for (n, d) in sorted({(r["size"], r["dims"]) for r in plug}):
             un = one(plug, size=n, dims=d, selectivity=1.0)
             base = one(methods, method="numpy exact", size=n, dims=d, selectivity=1.0)
+            vs_numpy.append(ratio(un and un["p50_ms"], base and base["p50_ms"]))
             line = [size_label(n), d, f(un and un["p50_ms"]), f(un and un.get("qtime_p50_ms")),
                     f(base and base["p50_ms"]), fx(ratio(un and un["p50_ms"], base and base["p50_ms"])),
                     fx(ratio(un and un.get("qtime_p50_ms"), base and base["p50_ms"]))]
@@ -381,14 +383,19 @@ def render(res) -> str:  # noqa: C901 - one linear document
                     table(["size", "dims", "plugin p50 ms", "QTime p50", "numpy p50 ms", "plugin / numpy",
                            "QTime / numpy",
                            "10% filter", "1% filter", "0.1% filter"], body), ""]
-        worst = max((ratio(r["p50_ms"], one(methods, method="numpy exact", size=r["size"], dims=r["dims"],
-                                                selectivity=1.0)["p50_ms"]), r)
-                    for r in plug if r["selectivity"] == 1.0
-                    and one(methods, method="numpy exact", size=r["size"], dims=r["dims"], selectivity=1.0))
+        pairs = []
+        for r in plug:
+            base = one(methods, method="numpy exact", size=r["size"], dims=r["dims"], selectivity=1.0)
+            if r["selectivity"] == 1.0 and base:
+                pairs.append((ratio(r["p50_ms"], base["p50_ms"]), r))
+        worst = max(pairs, key=lambda t: t[0] or 0, default=None)
         if worst and worst[0] is not None:
             rr = worst[0]
-            concl.append(f"The exact plugin, unfiltered, is at worst {fx(rr)} numpy's exact scan "
-                         f"({size_label(worst[1]['size'])} x {worst[1]['dims']}); the target was 1.5x.")
+            within = sum(1 for x in vs_numpy if x is not None and x <= 1.5)
+            measured = sum(1 for x in vs_numpy if x is not None)
+            concl.append(f"The exact plugin, unfiltered, is within 1.5x of numpy's exact scan at {within} of "
+                         f"{measured} sizes (HTTP and JSON included); at worst {fx(rr)} "
+                         f"({size_label(worst[1]['size'])} x {worst[1]['dims']}).")
             if rr > 1.5:
                 loses.append(f"Unfiltered exact search through the plugin is {fx(rr)} slower than a numpy scan at "
                              f"{size_label(worst[1]['size'])} x {worst[1]['dims']} (target 1.5x).")
@@ -535,13 +542,14 @@ def render(res) -> str:  # noqa: C901 - one linear document
     writes = where(rows, section="solr_write")
     if writes:
         body = [[size_label(r["size"]), r["dims"], r["graph"], f(r["docs_per_s"]), f(r["send_s"], 1),
-                 f(r["commit_s"], 1), f(r["client_encode_s"], 1), r["segments"], f(r["index_mb"], 0),
-                 f(r["rss_after_mb"], 0)] for r in writes]
+                 f(r["commit_s"], 1), f(r.get("settle_s"), 1), f(r["client_encode_s"], 1), r["segments"],
+                 f(r["index_mb"], 0), f(r["rss_after_mb"], 0)] for r in writes]
         w_md += ["JSON documents (`id`, `bucket_l`, `vector`) in batches of 1000 from two client threads, then one "
                  "commit. \"graph\" is the HNSW setting of the collection (the plugin-only collections use the "
-                 "cheapest graph, which the exact plugin never reads).", "",
-                 table(["size", "dims", "graph", "docs/s", "send s", "commit s", "client encode s", "segments",
-                        "index MB", "node RSS MB"], body), ""]
+                 "cheapest graph, which the exact plugin never reads). \"settle s\": how long the node kept "
+                 "merging after the commit; queries are measured only once it is idle (not part of docs/s).", "",
+                 table(["size", "dims", "graph", "docs/s", "send s", "commit s", "settle s", "client encode s",
+                        "segments", "index MB", "node RSS MB"], body), ""]
         full = [r for r in writes if r["graph"].startswith("M=16")]
         if full:
             slowest = min(full, key=lambda r: r["docs_per_s"])

@@ -103,6 +103,34 @@ def _rss_mb(pid: int | None) -> float:
         return float("nan")
 
 
+def settle(pid: int | None, *, idle_share: float = 0.1, timeout_s: float = 180.0) -> float:
+    """Wait until the Solr node is idle (background merges after the commit done); seconds waited.
+
+    Latency measured while Lucene still merges the segments just written would charge the merge
+    threads' CPU and memory traffic to the queries. Idle: under ``idle_share`` of one core over a
+    second. Gives up after ``timeout_s`` (the rows then carry that wait).
+    """
+    import psutil
+
+    if not pid:
+        return 0.0
+    t0 = time.perf_counter()
+    try:
+        proc = psutil.Process(pid)
+        last = sum(proc.cpu_times()[:2])
+        while time.perf_counter() - t0 < timeout_s:
+            time.sleep(1.0)  # sampling CPU time over a fixed window, not waiting for a server
+            now = sum(proc.cpu_times()[:2])
+            if now - last < idle_share:
+                break
+            last = now
+    except psutil.Error:
+        pass
+    waited = time.perf_counter() - t0
+    log.info("solr: node idle after %.1f s", waited)
+    return round(waited, 1)
+
+
 def index_size_mb(client: SolrClient, collection: str) -> tuple[float, int]:
     """Bytes on disk and segment count of every core of ``collection``."""
     status = client.get("admin/cores", {"action": "STATUS"}).get("status", {})
@@ -291,9 +319,10 @@ def _run_cell(ds, plan, settings, base, client, name, size, width, pid, gt_cache
     rows = []
     rss0 = _rss_mb(pid)
     feed_stats = feed(settings, base, name, ds.vectors(width, size), ds.buckets(size), batch_docs=plan.batch_docs)
+    settle_s = settle(pid)
     disk_mb, segments = index_size_mb(client, name)
     rows.append({"section": "solr_write", "size": size, "dims": width, "graph": "M=16,beam=100" if with_knn else
-                 "M=2,beam=4", **feed_stats, "index_mb": disk_mb,
+                 "M=2,beam=4", **feed_stats, "index_mb": disk_mb, "settle_s": settle_s,
                  "segments": segments, "rss_before_mb": rss0, "rss_after_mb": _rss_mb(pid)})
     log.info("solr: indexed %d x %d in %.1f s (%.0f docs/s), %d segments, %.0f MB", size, width,
              feed_stats["index_s"], feed_stats["docs_per_s"], segments, disk_mb)
