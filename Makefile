@@ -59,7 +59,7 @@ demo: venv solr
 	$(BIN)/lookalike clusters build
 	$(BIN)/lookalike serve
 
-# Benchmarks: regenerates BENCHMARKS.md, benchmarks/plots/ and benchmarks/results/ (about 30 min;
+# Benchmarks: regenerates BENCHMARKS.md, benchmarks/plots/ and benchmarks/results/ (about 23 min from a fresh clone;
 # BENCH_FLAGS=--quick for a smoke run, --large adds 1M vectors).
 BENCH_FLAGS ?=
 bench: venv solr
