@@ -280,8 +280,13 @@ def stop_pids(pids: list[int], *, grace_s: float = 60.0, poll_s: float = 0.1) ->
     return killed
 
 
-def free_base_port(nodes: int = 1, *, low: int = 20000, high: int = 40000, attempts: int = 200) -> int:
-    """A port ``p`` such that ``p .. p+nodes-1`` and ZooKeeper's ``p+1000`` are all free."""
+def free_base_port(nodes: int = 1, *, low: int = 20000, high: int = 31000, attempts: int = 200) -> int:
+    """A port ``p`` such that ``p .. p+nodes-1`` and ZooKeeper's ``p+1000`` are all free.
+
+    The range stays below Linux's ephemeral ports (32768 and up by default, where the kernel
+    picks the local port of every outgoing connection): a port checked free there could be
+    taken by some client connection before the node or its ZooKeeper binds it.
+    """
     import random
 
     rng = random.Random()

@@ -100,3 +100,9 @@ def test_log_tail_leaves_out_stack_frames(tmp_path):
         "org.x.SolrException: bad solr.xml",
         "Caused by: org.xml.sax.SAXParseException: not xml",
     ]
+
+
+def test_free_base_port_keeps_node_and_zookeeper_below_the_ephemeral_range():
+    for _ in range(50):
+        p = node.free_base_port(3)
+        assert p + 2 + node.ZK_PORT_OFFSET < 32768
