@@ -11,6 +11,7 @@ from typing import Any
 
 from lookalike.connection import SolrClient
 from lookalike.settings import Settings
+from query.cli import warn_if_random_weights
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -153,6 +154,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         MerchStore(client, settings).ensure()
         result = clusters.build(settings, client, _coll(args, settings), k=args.k,
                                 filters=parse_filters(args.filter), random_state=args.seed)
+        warn_if_random_weights(settings, client, _coll(args, settings))
     if args.json:
         _dump(result.as_dict(centroids=False))
     else:
@@ -213,6 +215,7 @@ def cmd_propose(args: argparse.Namespace, settings: Settings) -> int:
             combine=args.combine, unlike_weight=args.unlike_weight, filters=parse_filters(args.filter),
             user=_who(args), center_by=args.center_by)
         cands, total = propagation.candidates(settings, client, p, limit=args.limit)
+        warn_if_random_weights(settings, client, _coll(args, settings))
     _print_candidates(p, cands, total, p.threshold, args.json)
     return 0
 
@@ -331,6 +334,7 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     with SolrClient(settings) as client:
         report = gaps.gap_report(settings, client, _coll(args, settings), args.attribute, by=args.by,
                                  threshold=args.threshold)
+        warn_if_random_weights(settings, client, _coll(args, settings))
     if args.json:
         _dump(report)
         return 0

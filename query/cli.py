@@ -82,7 +82,7 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
     request = parse_request(SimilarRequest, {"id": args.id, **_options(args)})
     with SolrClient(settings) as client:
         response = SearchService(settings, client, collection=args.collection).similar(request)
-        _warn_if_random_weights(settings, client, args.collection)
+        warn_if_random_weights(settings, client, args.collection)
     _print(response, args.json)
     return 0
 
@@ -108,12 +108,12 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             vector = service.embedder.embed_query_image(image)
             data["vector"] = [float(x) for x in vector]
         response = service.search(parse_request(SearchRequest, data))
-        _warn_if_random_weights(settings, client, args.collection)
+        warn_if_random_weights(settings, client, args.collection)
     _print(response, args.json)
     return 0
 
 
-def _warn_if_random_weights(settings: Settings, client: SolrClient, collection: str | None) -> None:
+def warn_if_random_weights(settings: Settings, client: SolrClient, collection: str | None) -> None:
     """An index built with random model weights is a test index: say so on stderr."""
     from indexer.incremental import live_record
 

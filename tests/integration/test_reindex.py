@@ -218,3 +218,8 @@ def test_an_index_built_with_random_weights_is_marked_and_warns(solr, settings, 
                          env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-1000:]
     assert "RANDOM model weights" in out.stderr
+    # ... and so do the merchandising commands whose results come from the vectors
+    out = subprocess.run([sys.executable, "-m", "lookalike.cli", "gaps", "color", "--collection", alias],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-1000:]
+    assert "RANDOM model weights" in out.stderr
