@@ -44,7 +44,7 @@ from lookalike.fields import VECTOR_FIELD
 from lookalike.settings import Settings
 from merch.store import MerchStore, now
 from merch.vectors import normalize
-from query.escape import any_of, check_identifier, local_params, number, quote
+from query.escape import any_of, check_identifier, local_params, number, quote, vector_literal
 
 log = logging.getLogger(__name__)
 
@@ -159,14 +159,14 @@ def build(settings: Settings, client: SolrClient, physical: str, field: str, *,
     return c
 
 
-def load(settings: Settings, client: SolrClient, physical: str, field: str, *, rebuild_if_stale: bool = True) -> Centering:
+def load(settings: Settings, client: SolrClient, physical: str, field: str) -> Centering:
     """The cached centring of ``physical`` by ``field``; built when missing or when the product count changed."""
     from merch.catalog import count
 
     record = MerchStore(client, settings).get(KIND, f"{physical}|{check_identifier(field)}")
     if record is not None:
         c = Centering(**record)
-        if not rebuild_if_stale or count(client, physical) == c.products:
+        if count(client, physical) == c.products:
             return c
     return build(settings, client, physical, field)
 
@@ -208,14 +208,13 @@ def centred_cosines(c: Centering, vectors: np.ndarray, values: list[Any], exampl
     return centred(vectors, values) @ centred(examples, example_values).T
 
 
-def query_params(c: Centering, u: np.ndarray, *, threshold: float | None, vector_field: str = VECTOR_FIELD) -> dict[str, Any]:
+def query_params(c: Centering, u: np.ndarray, *, threshold: float | None) -> dict[str, Any]:
     """``q`` and the parameters it refers to: one clause per category (pure; see the module doc).
 
     ``threshold`` is on the centred similarity; None or -1: every product with a vector.
     """
     un = float(np.linalg.norm(u))
-    target = "[" + ",".join(repr(float(x)) for x in (u / un).astype(np.float32)) + "]"
-    params: dict[str, Any] = {"ctarget": target}
+    params: dict[str, Any] = {"ctarget": vector_literal((u / un).astype(np.float32).tolist())}
     clauses = []
     field = check_identifier(c.field)
     known = [g.value for g in c.groups if g.value is not None]
@@ -230,7 +229,7 @@ def query_params(c: Centering, u: np.ndarray, *, threshold: float | None, vector
     shift = max(0.0, max((1.0 + offset) / (2.0 * s) - 0.5 for _, _, s, offset in shapes))
     params["cshift"] = number(shift)  # not a Solr parameter: how to read the score back (score_to_similarity)
     for i, (value, in_group, s, offset) in enumerate(shapes):
-        lp: dict[str, Any] = {"f": vector_field, "vector": "$ctarget"}
+        lp: dict[str, Any] = {"f": VECTOR_FIELD, "vector": "$ctarget"}
         if threshold is not None and threshold > -1.0:  # -1: the lowest a merchandiser can set, no threshold
             cos_min = threshold * s + offset  # centred similarity >= threshold  <=>  plugin cosine >= cos_min
             if cos_min > 1.0:
@@ -245,14 +244,6 @@ def query_params(c: Centering, u: np.ndarray, *, threshold: float | None, vector
         clauses.append("(-*:*)")
     params["q"] = " ".join(clauses)
     return params
-
-
-def attribute_name(field: str) -> str:
-    """``category_s`` -> ``category`` (the name a merchandiser knows)."""
-    for suffix in ("_ss", "_s", "_l", "_d", "_b"):
-        if field.endswith(suffix):
-            return field[: -len(suffix)]
-    return field
 
 
 def score_to_similarity(score: float, shift: float | str) -> float:

@@ -57,7 +57,7 @@ import numpy as np
 
 from lookalike.connection import SolrClient
 from lookalike.errors import BadRequest, NotFound
-from lookalike.fields import VECTOR_FIELD
+from lookalike.fields import VECTOR_FIELD, attribute_name
 from lookalike.settings import Settings
 from merch import centering
 from merch.catalog import example_vectors, get_docs, write_updates
@@ -225,7 +225,7 @@ def propose(settings: Settings, client: SolrClient, collection: str, *, attribut
 def describe(p: Proposal) -> str:
     """How the proposal scores products, in plain words (shown with its candidates)."""
     if p.center_by:
-        by = centering.attribute_name(p.center_by)
+        by = attribute_name(p.center_by)
         text = (f"Each product is compared with the examples after removing the average look of its {by} "
                 f"(what every product of that {by} shares, mostly its shape), so what they have in common "
                 f"beyond their {by} - the print, the colours - decides. Similarity is the cosine of those "
@@ -344,7 +344,7 @@ class Scoring:
         pos = centering.centred_cosines(c, vecs, values, self.pos, [d.get(f) for d in self.pos_docs])
         neg = (centering.centred_cosines(c, vecs, values, self.neg, [d.get(f) for d in self.neg_docs])
                if self.neg is not None else np.zeros((len(docs), 0)))
-        user_name = centering.attribute_name(f)
+        user_name = attribute_name(f)
         for d, s, pc, nc, v in zip(docs, sims, pos, neg, values):
             g = c.group(v).value
             out.append((float(s), dict(zip(p.positives, map(float, pc))), dict(zip(p.negatives, map(float, nc))),
