@@ -79,6 +79,9 @@ class Centering:
     def __post_init__(self) -> None:
         self.groups = [g if isinstance(g, Group) else Group(**g) for g in self.groups]
         self._by = {g.value: g for g in self.groups}
+        total = sum(g.count for g in self.groups) or 1
+        mean = sum(np.asarray(g.mean, np.float64) * g.count for g in self.groups) / total
+        self._catalog = Group(value=None, count=total, mean=[float(x) for x in mean])
 
     @property
     def key(self) -> str:
@@ -87,27 +90,25 @@ class Centering:
     def group(self, value: Any) -> Group:
         """The group whose average a product of this category value is centred on (a list: its first
         value); a small or unknown category: the whole catalog."""
-        if isinstance(value, list):
-            value = value[0] if value else None
-        g = self._by.get(None if value is None else str(value))
+        g = self._by.get(_key(value))
         return g if g is not None and g.count >= MIN_GROUP else self._catalog
-
-    @property
-    def _catalog(self) -> Group:
-        total = sum(g.count for g in self.groups) or 1
-        mean = sum(np.asarray(g.mean, np.float64) * g.count for g in self.groups) / total
-        return Group(value=None, count=total, mean=[float(x) for x in mean])
 
     def as_dict(self) -> dict[str, Any]:
         return {"collection": self.collection, "field": self.field, "products": self.products,
                 "created": self.created, "groups": [asdict(g) for g in self.groups]}
 
 
+def _key(value: Any) -> str | None:
+    """A product's category value as a group key: a list's first value; None when it has none."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return None if value is None else str(value)
+
+
 def group_means(vectors: np.ndarray, values: list[Any]) -> list[Group]:
     """Per category value: count and mean of the rows' unit vectors (pure)."""
     v = normalize(np.asarray(vectors, dtype=np.float32)).astype(np.float64)
-    keys = [(x[0] if x else None) if isinstance(x, list) else x for x in values]
-    keys = [None if k is None else str(k) for k in keys]
+    keys = [_key(x) for x in values]
     out = []
     for key in sorted(set(keys), key=lambda k: (k is None, k or "")):
         rows = v[[i for i, k in enumerate(keys) if k == key]]
@@ -175,14 +176,13 @@ def centred_target(c: Centering, positives: np.ndarray, positive_values: list[An
                    negatives: np.ndarray | None = None, negative_values: list[Any] = (),
                    unlike_weight: float = 1.0) -> np.ndarray:
     """``u``: the examples' mean centred direction minus ``unlike_weight`` times the negatives' (pure)."""
-    def centred(vecs: np.ndarray, values: list[Any]) -> np.ndarray:
-        v = normalize(np.atleast_2d(np.asarray(vecs, dtype=np.float32))).astype(np.float64)
-        means = np.asarray([c.group(x).mean for x in values], dtype=np.float64)
-        return normalize((v - means).astype(np.float32)).astype(np.float64).mean(axis=0)
+    def direction(vecs: np.ndarray, values: list[Any]) -> np.ndarray:
+        mean = _centred(c, vecs, values).astype(np.float64).mean(axis=0)
+        return normalize(mean.astype(np.float32)).astype(np.float64)
 
-    u = normalize(centred(positives, positive_values).astype(np.float32)).astype(np.float64)
+    u = direction(positives, positive_values)
     if negatives is not None and len(negatives):
-        u = u - unlike_weight * normalize(centred(negatives, negative_values).astype(np.float32)).astype(np.float64)
+        u = u - unlike_weight * direction(negatives, negative_values)
     if not np.any(u):
         raise BadRequest("the negative examples cancel the positive ones: no direction is left to compare with")
     return u
@@ -201,11 +201,14 @@ def similarity(c: Centering, u: np.ndarray, vectors: np.ndarray, values: list[An
 def centred_cosines(c: Centering, vectors: np.ndarray, values: list[Any], examples: np.ndarray,
                     example_values: list[Any]) -> np.ndarray:
     """Rows x examples: the cosine between each product and each example, both with their category's mean removed."""
-    def centred(vecs: np.ndarray, vals: list[Any]) -> np.ndarray:
-        v = normalize(np.atleast_2d(np.asarray(vecs, dtype=np.float32))).astype(np.float64)
-        return normalize((v - np.asarray([c.group(x).mean for x in vals])).astype(np.float32))
+    return _centred(c, vectors, values) @ _centred(c, examples, example_values).T
 
-    return centred(vectors, values) @ centred(examples, example_values).T
+
+def _centred(c: Centering, vectors: np.ndarray, values: list[Any]) -> np.ndarray:
+    """Each row as a unit vector minus its category's mean, scaled back to unit length (float32)."""
+    v = normalize(np.atleast_2d(np.asarray(vectors, dtype=np.float32))).astype(np.float64)
+    means = np.asarray([c.group(x).mean for x in values], dtype=np.float64)
+    return normalize((v - means).astype(np.float32))
 
 
 def query_params(c: Centering, u: np.ndarray, *, threshold: float | None) -> dict[str, Any]:
