@@ -70,21 +70,6 @@ def documents(vectors: np.ndarray, buckets: np.ndarray, lo: int, hi: int) -> lis
              "in_stock": i % 5 != 0, "group": str(i // 4), "vector": vec[i - lo]} for i in range(lo, hi)]
 
 
-def feed(client: SolrClient, collection: str, vectors: np.ndarray, buckets: np.ndarray, batch_docs: int) -> float:
-    import orjson
-
-    t0 = time.perf_counter()
-    n = vectors.shape[0]
-    for lo in range(0, n, batch_docs):
-        body = orjson.dumps(documents(vectors, buckets, lo, min(lo + batch_docs, n)),
-                            option=orjson.OPT_SERIALIZE_NUMPY)
-        client.request("POST", f"{collection}/update", params={"wt": "json"}, data=body,
-                       headers={"Content-Type": "application/json"}, timeout_s=600)
-    client.request("POST", f"{collection}/update", params={"commit": "true", "wt": "json"}, json_body={},
-                   timeout_s=1800)
-    return time.perf_counter() - t0
-
-
 def no_result_cache(client: SolrClient, collection: str) -> None:
     """Keep Solr from answering a repeated search from its queryResultCache.
 
@@ -235,7 +220,7 @@ def run(settings: Settings, plan: ApiPlan, vectors: np.ndarray, buckets: np.ndar
     """Start Solr, load the collection, start the app, measure every case; stop both."""
     import requests
 
-    from benchmarks.solr_bench import SolrPlan, _node_pid, _rss_mb, solr_node
+    from benchmarks.solr_bench import SolrPlan, _node_pid, _rss_mb, feed, solr_node
     from lookalike.solr import cloud
 
     rows: list[dict] = []
@@ -247,7 +232,8 @@ def run(settings: Settings, plan: ApiPlan, vectors: np.ndarray, buckets: np.ndar
             cloud.delete_collection(client, COLLECTION)
         cloud.create_collection(client, COLLECTION, plan.width, 1, 1)
         no_result_cache(client, COLLECTION)
-        index_s = feed(client, COLLECTION, vectors[: plan.size], buckets, plan.batch_docs)
+        index_s = feed(settings, base, COLLECTION, vectors[: plan.size], buckets, batch_docs=plan.batch_docs,
+                       documents=documents)["index_s"]
         cloud.create_alias(client, settings.alias, COLLECTION)
         log.info("api: indexed %d x %d in %.1f s", plan.size, plan.width, index_s)
         rng = np.random.default_rng(20261123)

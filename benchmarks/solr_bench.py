@@ -143,9 +143,15 @@ def index_size_mb(client: SolrClient, collection: str) -> tuple[float, int]:
     return size / 2**20, segs
 
 
+def bucket_documents(vectors: np.ndarray, buckets: np.ndarray, lo: int, hi: int) -> list[dict]:
+    """Documents ``lo..hi-1``: id, the filter bucket and the vector."""
+    vec = np.asarray(vectors[lo:hi], dtype=np.float32)
+    return [{"id": str(i), "bucket_l": int(buckets[i]), "vector": vec[i - lo]} for i in range(lo, hi)]
+
+
 def feed(settings: Settings, base_url: str, collection: str, vectors: np.ndarray, buckets: np.ndarray,
-         *, batch_docs: int, threads: int = 2) -> dict:
-    """Send every vector as a document (``threads`` senders), commit; return timings."""
+         *, batch_docs: int, threads: int = 2, documents=bucket_documents) -> dict:
+    """Send every vector as a document built by ``documents`` (``threads`` senders), commit; return timings."""
     import orjson
 
     n = vectors.shape[0]
@@ -158,9 +164,7 @@ def feed(settings: Settings, base_url: str, collection: str, vectors: np.ndarray
             local.client = SolrClient(settings, base_url)
         hi = min(lo + batch_docs, n)
         t0 = time.perf_counter()
-        vec = np.asarray(vectors[lo:hi], dtype=np.float32)
-        docs = [{"id": str(i), "bucket_l": int(buckets[i]), "vector": vec[i - lo]} for i in range(lo, hi)]
-        body = orjson.dumps(docs, option=orjson.OPT_SERIALIZE_NUMPY)
+        body = orjson.dumps(documents(vectors, buckets, lo, hi), option=orjson.OPT_SERIALIZE_NUMPY)
         with lock:
             encode_s[0] += time.perf_counter() - t0
         local.client.request("POST", f"{collection}/update", params={"wt": "json"}, data=body,
