@@ -69,11 +69,14 @@ def get_docs(client: SolrClient, collection: str, ids: list[str], *, fl: str = "
     return out
 
 
-def example_vectors(client: SolrClient, collection: str, ids: list[str]) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """The stored vectors of example products, in the order given; unknown ids are a 404."""
+def example_vectors(client: SolrClient, collection: str, ids: list[str], *,
+                    extra_fl: Iterable[str] = ()) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """The stored vectors of example products, in the order given, and their documents (with
+    ``model``, ``pca_version`` and ``extra_fl``); unknown ids are a 404."""
     if any("," in i for i in ids):
         raise BadRequest("a product id used as an example cannot contain a comma")
-    docs = get_docs(client, collection, list(dict.fromkeys(ids)), fl=f"id,{VECTOR_FIELD},model,pca_version")
+    fl = ",".join(["id", VECTOR_FIELD, "model", "pca_version", *extra_fl])
+    docs = get_docs(client, collection, list(dict.fromkeys(ids)), fl=fl)
     missing = [i for i in ids if i not in docs]
     if missing:
         raise NotFound(f"no product with id {', '.join(missing)} in {collection}")

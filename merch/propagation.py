@@ -304,9 +304,11 @@ class Scoring:
 
     def __init__(self, settings: Settings, client: SolrClient, p: Proposal):
         self.p = p
-        extra = f",{p.center_by}" if p.center_by else ""
-        self.pos, self.pos_docs = _examples(client, p.collection, p.positives, extra)
-        self.neg, self.neg_docs = _examples(client, p.collection, p.negatives, extra) if p.negatives else (None, [])
+        vecs, docs = example_vectors(client, p.collection, p.positives + p.negatives,
+                                     extra_fl=[p.center_by] if p.center_by else [])
+        n = len(p.positives)
+        self.pos, self.pos_docs = vecs[:n], docs[:n]
+        self.neg, self.neg_docs = (vecs[n:], docs[n:]) if p.negatives else (None, [])
         self.centering = None
         if p.center_by:
             self.centering = centering.load(settings, client, p.collection, p.center_by)
@@ -350,14 +352,6 @@ class Scoring:
             out.append((float(s), dict(zip(p.positives, map(float, pc))), dict(zip(p.negatives, map(float, nc))),
                         f"{user_name}={g}" if g is not None else "the whole catalog"))
         return out
-
-
-def _examples(client: SolrClient, collection: str, ids: list[str], extra: str) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    vecs, docs = example_vectors(client, collection, ids)
-    if extra:
-        more = get_docs(client, collection, list(dict.fromkeys(ids)), fl="id" + extra)
-        docs = [{**d, **more.get(d["id"], {})} for d in docs]
-    return vecs, docs
 
 
 def candidates(settings: Settings, client: SolrClient, p: Proposal, *, threshold: float | None = None,
