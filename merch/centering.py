@@ -45,6 +45,7 @@ from lookalike.settings import Settings
 from merch.store import MerchStore, now
 from merch.vectors import normalize
 from query.escape import any_of, check_identifier, local_params, number, quote, vector_literal
+from query.schema import Schema
 
 log = logging.getLogger(__name__)
 
@@ -119,17 +120,18 @@ def group_means(vectors: np.ndarray, values: list[Any]) -> list[Group]:
 DEFAULT_BY = "category"
 
 
-def resolve_field(client: SolrClient, collection: str, by: str | None) -> str | None:
+def resolve_field(client: SolrClient, collection: str, by: str | None, schema: Schema | None = None) -> str | None:
     """The Solr field of attribute ``by`` (``category`` -> ``category_s``); None for None or ``none``.
 
     The default (``category``) is dropped quietly when the catalog has no such attribute.
+    ``schema``: the collection's, when the caller has read it already.
     """
     from merch.filters import load_schema
 
     if not by or by == "none":
         return None
     try:
-        name = check_identifier(load_schema(client, collection).facet_field(by).name)
+        name = check_identifier((schema or load_schema(client, collection)).facet_field(by).name)
         if name.endswith("_ss"):
             raise BadRequest(f"cannot centre on {by!r}: it holds several values per product; name a single-valued attribute")
         return name

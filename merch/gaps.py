@@ -26,11 +26,6 @@ from query.escape import check_identifier
 NONE_KEY = None
 
 
-def _by_field(client: SolrClient, collection: str, by: str) -> str:
-    info = load_schema(client, collection).facet_field(by)
-    return check_identifier(info.name)
-
-
 def facet_params(field: str, by_field: str) -> dict[str, Any]:
     lacking = f"*:* -{check_identifier(field)}:[* TO *]"
     terms = {"type": "terms", "field": check_identifier(by_field), "limit": -1, "missing": True, "sort": "index asc"}
@@ -50,8 +45,9 @@ def gap_report(settings: Settings, client: SolrClient, collection: str, attribut
                threshold: float | None = None) -> dict[str, Any]:
     check_attribute(attribute)
     physical = physical_collection(client, collection)
-    field = value_field(client, physical, attribute)
-    by_field = _by_field(client, physical, by)
+    schema = load_schema(client, physical)
+    field = value_field(client, physical, attribute, schema)
+    by_field = check_identifier(schema.facet_field(by).name)
     resp = client.select(physical, facet_params(field, by_field))
     total = int(resp["response"]["numFound"])
     facets = resp.get("facets", {})
@@ -65,7 +61,7 @@ def gap_report(settings: Settings, client: SolrClient, collection: str, attribut
     per_proposal = []
     for p in proposals:
         t = p.threshold if threshold is None else threshold
-        fqs = filter_queries(client, physical, p.filter_objects())
+        fqs = filter_queries(client, physical, p.filter_objects(), schema)
         params = candidate_params(p, threshold=t, rows=MAX_CANDIDATES, fqs=fqs, fl=f"id,{by_field}", only_lacking=True,
                                   query=Scoring(settings, client, p).query(t))
         docs = [d for d in _all_candidates(client, physical, params) if p.decisions.get(d["id"]) != "reject"]

@@ -69,6 +69,7 @@ from merch.store import MerchStore, now, physical_collection
 from merch.vectors import ExampleScorer, to_score
 from query.escape import any_of, check_identifier, local_params, number, quote
 from query.models import Filter
+from query.schema import Schema
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +167,13 @@ def new_id(prefix: str) -> str:
     return f"{prefix}{stamp}-{secrets.token_hex(3)}"
 
 
-def value_field(client: SolrClient, collection: str, attribute: str) -> str:
-    """``<attr>_ss`` when the catalog has the attribute as a list, else ``<attr>_s``."""
+def value_field(client: SolrClient, collection: str, attribute: str, schema: Schema | None = None) -> str:
+    """``<attr>_ss`` when the catalog has the attribute as a list, else ``<attr>_s``.
+
+    ``schema``: the collection's, when the caller has read it already.
+    """
     check_attribute(attribute)
-    schema = load_schema(client, collection)
+    schema = schema or load_schema(client, collection)
     multi = f"{attribute}_ss"
     return check_identifier(multi if multi in schema.fields else f"{attribute}_s")
 
@@ -208,10 +212,11 @@ def propose(settings: Settings, client: SolrClient, collection: str, *, attribut
     physical = physical_collection(client, collection)
     example_vectors(client, physical, positives + negatives)  # 404 / 400 early for bad examples
     ExampleScorer(np.ones((1, 1)), combine=combine, unlike_weight=unlike_weight)  # validates both
-    center_field = centering.resolve_field(client, physical, center_by) if combine == "mean" else None
+    schema = load_schema(client, physical)
+    center_field = centering.resolve_field(client, physical, center_by, schema) if combine == "mean" else None
     proposal = Proposal(
         id=new_id("p"), collection=physical, attribute=attribute, center_by=center_field,
-        field=value_field(client, physical, attribute), value=value, positives=list(positives),
+        field=value_field(client, physical, attribute, schema), value=value, positives=list(positives),
         negatives=negatives, combine=combine, unlike_weight=float(unlike_weight),
         threshold=_check_threshold(threshold), filters=[f.model_dump() for f in filters or []],
         created=now(), created_by=user,
