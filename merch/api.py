@@ -46,8 +46,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lookalike.connection import SolrClient
 from lookalike.settings import Settings
+from merch import gaps, propagation
 from merch.propagation import DEFAULT_CENTER_BY, DEFAULT_THRESHOLD, describe
+from merch.store import MerchStore
 from query.models import Filter
+
+# merch.clusters and merch.navigation are imported in their routes: they load scikit-learn
+# (about two seconds), which the storefront app should not pay for at start-up.
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 TOKEN_HEADER = "X-Merchandiser-Token"
@@ -138,8 +143,6 @@ def create_router(settings: Settings, client: SolrClient | None = None) -> APIRo
 
     def meta() -> None:
         if not state["meta_ready"]:
-            from merch.store import MerchStore
-
             MerchStore(client, settings).ensure()
             state["meta_ready"] = True
 
@@ -183,30 +186,22 @@ def create_router(settings: Settings, client: SolrClient | None = None) -> APIRo
 
     @router.get("/api/merch/proposals", tags=["merchandising"], summary="Open proposals")
     def get_proposals(attribute: str | None = None, state_: Annotated[str, Query(alias="state")] = "open") -> list[dict[str, Any]]:
-        from merch import propagation
-
         return [asdict(p) for p in propagation.list_proposals(settings, client, collection=coll, attribute=attribute,
                                                                state=state_ if state_ != "all" else None)]
 
     @router.get("/api/merch/proposals/{proposal_id}", tags=["merchandising"], summary="A proposal and its candidates")
     def get_proposal(proposal_id: str, threshold: Annotated[float | None, Query(ge=-1.0, le=1.0)] = None,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
-        from merch import propagation
-
         p = propagation.load_proposal(settings, client, proposal_id)
         return _proposal_view(p, *propagation.candidates(settings, client, p, threshold=threshold, limit=limit), threshold)
 
     @router.get("/api/merch/batches", tags=["merchandising"], summary="Batches, newest first")
     def get_batches(attribute: str | None = None) -> list[dict[str, Any]]:
-        from merch import propagation
-
         return [asdict(b) for b in propagation.list_batches(settings, client, collection=coll, attribute=attribute)]
 
     @router.get("/api/merch/gaps/{attribute}", tags=["merchandising"], summary="Attribute-gap report")
     def get_gaps(attribute: str, by: str = "category",
                  threshold: Annotated[float | None, Query(ge=-1.0, le=1.0)] = None) -> dict[str, Any]:
-        from merch import gaps
-
         return gaps.gap_report(settings, client, coll, attribute, by=by, threshold=threshold)
 
     # -- merchandisers: writes ----------------------------------------------------------------
@@ -220,16 +215,12 @@ def create_router(settings: Settings, client: SolrClient | None = None) -> APIRo
     @router.post("/api/merch/clusters/{cluster_id}/tag", tags=["merchandising"], dependencies=write,
                  summary="Write attribute=value to every product of a cluster")
     def tag(cluster_id: int, body: TagBody) -> dict[str, Any]:
-        from merch import propagation
-
         meta()
         return asdict(propagation.tag_cluster(settings, client, coll, cluster_id, attribute=body.attribute,
                                               value=body.value, user=body.user, overwrite_human=body.overwrite_human))
 
     @router.post("/api/merch/proposals", tags=["merchandising"], dependencies=write, summary="Propose from examples")
     def propose(body: ProposeBody) -> dict[str, Any]:
-        from merch import propagation
-
         meta()
         p = propagation.propose(settings, client, coll, attribute=body.attribute, value=body.value,
                                 positives=body.positives, negatives=body.negatives, threshold=body.threshold,
@@ -241,31 +232,23 @@ def create_router(settings: Settings, client: SolrClient | None = None) -> APIRo
     @router.post("/api/merch/proposals/{proposal_id}/decisions", tags=["merchandising"], dependencies=write,
                  summary="Accept or reject candidates; move the threshold")
     def decide(proposal_id: str, body: DecideBody) -> dict[str, Any]:
-        from merch import propagation
-
         return asdict(propagation.decide(settings, client, proposal_id, accept=body.accept, reject=body.reject,
                                          clear=body.clear, threshold=body.threshold))
 
     @router.post("/api/merch/proposals/{proposal_id}/apply", tags=["merchandising"], dependencies=write,
                  summary="Write the accepted candidates as one batch")
     def apply(proposal_id: str, body: ApplyBody) -> dict[str, Any]:
-        from merch import propagation
-
         return asdict(propagation.apply(settings, client, proposal_id, user=body.user,
                                         overwrite_human=body.overwrite_human))
 
     @router.post("/api/merch/proposals/{proposal_id}/close", tags=["merchandising"], dependencies=write,
                  summary="Close a proposal")
     def close(proposal_id: str) -> dict[str, Any]:
-        from merch import propagation
-
         return asdict(propagation.close_proposal(settings, client, proposal_id))
 
     @router.post("/api/merch/batches/{batch_id}/undo", tags=["merchandising"], dependencies=write,
                  summary="Restore every product of a batch exactly")
     def undo(batch_id: str, body: UndoBody) -> dict[str, Any]:
-        from merch import propagation
-
         return asdict(propagation.undo(settings, client, batch_id, user=body.user, force=body.force))
 
     @router.get("/merch", include_in_schema=False)
