@@ -5,7 +5,8 @@ import org.apache.lucene.util.VectorUtil;
 /**
  * The per-document arithmetic of {@link ExactVectorSimilarityQuery}, shared by its scorer and its
  * explain so that both say the same number. Stateless and read-only: safe to share across
- * threads. No allocation per document.
+ * threads. The scorer's scans allocate nothing per document (only {@link #similarity(float[])},
+ * for explain and tests, wraps its array).
  *
  * <p>With unit targets p_i, unit negatives n_j and a document vector v:
  *
@@ -31,56 +32,64 @@ final class TargetSimilarity {
     this.normalizeDocs = normalizeDocs;
   }
 
-  /** The unit positive targets (not copied: callers must not write to them). */
-  float[][] positives() {
-    return positives;
-  }
-
-  /** The unit negative targets (not copied: callers must not write to them). */
-  float[][] negatives() {
-    return negatives;
-  }
-
-  float unlikeWeight() {
-    return unlikeWeight;
-  }
-
-  /** True when document vectors must be normalised (fields that do not guarantee unit vectors). */
-  boolean normalizeDocs() {
-    return normalizeDocs;
-  }
-
   /**
-   * The similarity from its parts: the best dot product with a positive, with a negative (ignored
-   * without negatives), and the document's squared norm (ignored unless {@link #normalizeDocs}).
-   * Both the heap scan and the in-place scan end here, so they cannot disagree on the formula.
+   * One document's vector as the similarity reads it: its dot products with the targets and its
+   * squared norm. The heap scan reads a {@code float[]} ({@link ArrayVector}), the in-place scan
+   * the mapped file; both go through {@link #similarity(DocVector)}, so they cannot disagree on
+   * the formula.
    */
-  float combine(float pos, float neg, float squaredNorm) {
-    float inverseNorm = 1f;
-    if (normalizeDocs) {
-      if (squaredNorm == 0f) {
-        return 0f; // a zero vector has no direction: call it orthogonal to everything
-      }
-      inverseNorm = (float) (1.0 / Math.sqrt(squaredNorm));
+  interface DocVector {
+    float dot(float[] target);
+
+    float squaredNorm();
+  }
+
+  /** A document vector held in an array; {@link #vector} may be replaced for the next document. */
+  static final class ArrayVector implements DocVector {
+    float[] vector;
+
+    ArrayVector(float[] vector) {
+      this.vector = vector;
     }
-    return negatives.length == 0 ? pos * inverseNorm : (pos - unlikeWeight * neg) * inverseNorm;
+
+    @Override
+    public float dot(float[] target) {
+      return VectorUtil.dotProduct(target, vector);
+    }
+
+    @Override
+    public float squaredNorm() {
+      return VectorUtil.dotProduct(vector, vector);
+    }
   }
 
   /** Cosine-unit similarity of the document vector {@code v} to the targets. */
   float similarity(float[] v) {
-    float squared = normalizeDocs ? VectorUtil.dotProduct(v, v) : 1f;
-    float pos = VectorUtil.dotProduct(positives[0], v);
-    for (int i = 1; i < positives.length; i++) {
-      pos = Math.max(pos, VectorUtil.dotProduct(positives[i], v));
-    }
-    float neg = 0f;
-    if (negatives.length > 0) {
-      neg = VectorUtil.dotProduct(negatives[0], v);
-      for (int j = 1; j < negatives.length; j++) {
-        neg = Math.max(neg, VectorUtil.dotProduct(negatives[j], v));
+    return similarity(new ArrayVector(v));
+  }
+
+  /** Cosine-unit similarity of the document vector {@code v} to the targets. */
+  float similarity(DocVector v) {
+    float inverseNorm = 1f;
+    if (normalizeDocs) {
+      float squared = v.squaredNorm();
+      if (squared == 0f) {
+        return 0f; // a zero vector has no direction: call it orthogonal to everything
       }
+      inverseNorm = (float) (1.0 / Math.sqrt(squared));
     }
-    return combine(pos, neg, squared);
+    float pos = v.dot(positives[0]);
+    for (int i = 1; i < positives.length; i++) {
+      pos = Math.max(pos, v.dot(positives[i]));
+    }
+    if (negatives.length == 0) {
+      return pos * inverseNorm;
+    }
+    float neg = v.dot(negatives[0]);
+    for (int j = 1; j < negatives.length; j++) {
+      neg = Math.max(neg, v.dot(negatives[j]));
+    }
+    return (pos - unlikeWeight * neg) * inverseNorm;
   }
 
   /** Index of the positive target closest to {@code v} (for explain). */

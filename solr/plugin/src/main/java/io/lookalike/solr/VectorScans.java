@@ -107,10 +107,12 @@ final class VectorScans {
 
   /** The scan that works everywhere. */
   static VectorScan heapCopy(FloatVectorValues values, TargetSimilarity similarity) {
+    TargetSimilarity.ArrayVector current = new TargetSimilarity.ArrayVector(null);
     return new VectorScan() {
       @Override
       public float similarity() throws IOException {
-        return similarity.similarity(values.vectorValue());
+        current.vector = values.vectorValue();
+        return similarity.similarity(current);
       }
 
       @Override

@@ -28,7 +28,7 @@ import org.apache.lucene.store.MemorySegmentAccessInput;
  * <p>The mapped memory belongs to the segment's open index input: it stays valid while the
  * reader the query runs on is open, which is as long as the scorer lives.
  */
-final class MappedVectorScan implements VectorScan {
+final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
   private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
   private static final int LANES = SPECIES.length();
   private static final ValueLayout.OfFloat FLOAT_LE =
@@ -71,9 +71,7 @@ final class MappedVectorScan implements VectorScan {
   private final long vectorBytes;
   private final int dims;
   private final TargetSimilarity similarity;
-  private final float[][] positives;
-  private final float[][] negatives;
-  private final boolean normalizeDocs;
+  private long offset; // of the current document's vector in the mapped file
 
   private MappedVectorScan(
       FloatVectorValues values, MemorySegment vectors, TargetSimilarity similarity) {
@@ -82,27 +80,22 @@ final class MappedVectorScan implements VectorScan {
     this.dims = values.dimension();
     this.vectorBytes = (long) dims * Float.BYTES;
     this.similarity = similarity;
-    this.positives = similarity.positives();
-    this.negatives = similarity.negatives();
-    this.normalizeDocs = similarity.normalizeDocs();
   }
 
   @Override
   public float similarity() {
-    long offset = values.docID() * vectorBytes; // dense: ordinal == document
-    float squared = normalizeDocs ? dot(vectors, offset, vectors, offset) : 1f;
-    float pos = dot(positives[0], offset);
-    for (int i = 1; i < positives.length; i++) {
-      pos = Math.max(pos, dot(positives[i], offset));
-    }
-    float neg = 0f;
-    if (negatives.length > 0) {
-      neg = dot(negatives[0], offset);
-      for (int j = 1; j < negatives.length; j++) {
-        neg = Math.max(neg, dot(negatives[j], offset));
-      }
-    }
-    return similarity.combine(pos, neg, squared);
+    offset = values.docID() * vectorBytes; // dense: ordinal == document
+    return similarity.similarity(this);
+  }
+
+  @Override
+  public float dot(float[] target) {
+    return dot(target, offset);
+  }
+
+  @Override
+  public float squaredNorm() {
+    return dot(vectors, offset, vectors, offset);
   }
 
   @Override
