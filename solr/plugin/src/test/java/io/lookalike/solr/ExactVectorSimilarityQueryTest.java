@@ -302,24 +302,7 @@ class ExactVectorSimilarityQueryTest {
     float[][] likes = vectors("doc1", "doc2");
     Query q = query(likes, vectors("doc9"), Combine.MAX, 0.5f, 0.05f);
     TopDocs single = index.searcher.search(q, TestIndex.DOCS);
-    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
-    try {
-      org.apache.lucene.search.IndexSearcher threaded =
-          new org.apache.lucene.search.IndexSearcher(index.reader, pool) {
-            @Override
-            protected LeafSlice[] slices(List<org.apache.lucene.index.LeafReaderContext> leaves) {
-              return slices(leaves, 1, 1); // one segment per slice: every segment on its own thread
-            }
-          };
-      TopDocs multi = threaded.search(q, TestIndex.DOCS);
-      assertEquals(single.totalHits.value, multi.totalHits.value);
-      for (int i = 0; i < single.scoreDocs.length; i++) {
-        assertEquals(single.scoreDocs[i].doc, multi.scoreDocs[i].doc);
-        assertEquals(single.scoreDocs[i].score, multi.scoreDocs[i].score);
-      }
-    } finally {
-      pool.shutdown();
-    }
+    index.assertSameHitsWithThreads(q, single);
   }
 
   @Test

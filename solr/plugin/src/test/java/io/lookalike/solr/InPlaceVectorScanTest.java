@@ -9,8 +9,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.stream.Collectors;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.ExitableDirectoryReader;
@@ -20,7 +18,6 @@ import org.apache.lucene.index.QueryTimeout;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.Explanation;
-import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.store.MMapDirectory;
@@ -195,24 +192,7 @@ class InPlaceVectorScanTest {
         assertEquals(ExactVectorSimilarityQuery.scoreOf(want.get(id).floatValue()), hit.score, EPS);
       }
 
-      ExecutorService pool = Executors.newFixedThreadPool(3);
-      try {
-        IndexSearcher threaded =
-            new IndexSearcher(index.reader, pool) {
-              @Override
-              protected LeafSlice[] slices(List<LeafReaderContext> leaves) {
-                return slices(leaves, 1, 1); // each segment on its own thread
-              }
-            };
-        TopDocs multi = threaded.search(q, TestIndex.DOCS);
-        assertEquals(top.totalHits.value, multi.totalHits.value);
-        for (int i = 0; i < top.scoreDocs.length; i++) {
-          assertEquals(top.scoreDocs[i].doc, multi.scoreDocs[i].doc);
-          assertEquals(top.scoreDocs[i].score, multi.scoreDocs[i].score);
-        }
-      } finally {
-        pool.shutdown();
-      }
+      index.assertSameHitsWithThreads(q, top);
 
       Explanation e = index.searcher.explain(q, top.scoreDocs[0].doc);
       assertTrue(e.isMatch());

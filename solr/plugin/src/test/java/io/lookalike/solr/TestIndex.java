@@ -1,11 +1,15 @@
 package io.lookalike.solr;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import java.io.Closeable;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field;
 import org.apache.lucene.document.KnnFloatVectorField;
@@ -16,7 +20,10 @@ import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.NoMergePolicy;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.store.ByteBuffersDirectory;
 import org.apache.lucene.store.Directory;
 
@@ -88,6 +95,32 @@ final class TestIndex implements Closeable {
     }
     reader = DirectoryReader.open(directory);
     searcher = new IndexSearcher(reader);
+  }
+
+  /**
+   * Searches {@code q} again with every segment on its own thread and asserts the same hits and
+   * scores as {@code single} (the query is shared by the search's threads).
+   */
+  void assertSameHitsWithThreads(Query q, TopDocs single) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    try {
+      IndexSearcher threaded =
+          new IndexSearcher(reader, pool) {
+            @Override
+            protected LeafSlice[] slices(List<LeafReaderContext> leaves) {
+              return slices(leaves, 1, 1); // one segment per slice: every segment on its own thread
+            }
+          };
+      TopDocs multi = threaded.search(q, DOCS);
+      assertEquals(single.totalHits.value, multi.totalHits.value);
+      for (int i = 0; i < single.scoreDocs.length; i++) {
+        assertEquals(single.scoreDocs[i].doc, multi.scoreDocs[i].doc);
+        assertEquals(
+            single.scoreDocs[i].score, multi.scoreDocs[i].score);
+      }
+    } finally {
+      pool.shutdown();
+    }
   }
 
   private static float[] randomVector(Random random, int dims, boolean unit) {
