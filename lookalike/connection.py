@@ -3,6 +3,13 @@
 Every request to Solr goes through :meth:`SolrClient.request`, which turns transport
 failures into :class:`SolrUnavailable` and Solr's error answers into
 :class:`SolrRequestError` carrying Solr's own message.
+
+Every request also carries ``expandMacros=false``. Solr expands ``${name}`` in every
+parameter value before any parser sees it, quoted or escaped, so a user value such as a
+filter of ``${text}`` would otherwise be replaced by another parameter's text (a filter
+that chooses its own clauses). The configsets enforce the same as an invariant of their
+search handlers (``solr/configsets/*/solrconfig.xml``); this is the client's half, which
+also covers handlers the configsets do not define.
 """
 
 from __future__ import annotations
@@ -17,6 +24,10 @@ from lookalike.errors import SolrRequestError, SolrUnavailable
 from lookalike.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Sent in the URL of every request, so it applies whether the other parameters travel in the
+# URL or in a form body (Solr merges both).
+NO_MACROS = "expandMacros=false"
 
 
 def _solr_message(resp: requests.Response) -> str:
@@ -63,7 +74,7 @@ class SolrClient:
         headers: dict[str, str] | None = None,
         timeout_s: float | None = None,
     ) -> dict[str, Any]:
-        url = f"{self.base_url}/{path.lstrip('/')}"
+        url = f"{self.base_url}/{path.lstrip('/')}?{NO_MACROS}"
         try:
             resp = self._http.request(
                 method,

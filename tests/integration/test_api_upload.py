@@ -97,3 +97,14 @@ def test_health_reports_the_model_and_pca_manifest_without_warnings(api, real, p
     assert h["pca"]["version"] == summary.pca_version
     assert h["model"]["model"] == "efficientnet_lite0" and h["model"]["loaded"] is True
     assert h["model"]["weights_sha256"] == h["index"]["weights_sha256"]
+
+
+def test_an_upload_filter_value_cannot_choose_its_own_value(api, real, products):
+    _, _, catalog = real
+    product = products[5]
+    data = (catalog.parent / product["image"]).read_bytes()
+    category = product["category"]
+    r = upload(api, data, k=6, filter=f"category:${{x:{category}}}")
+    assert r.status_code == 200 and r.json()["products"] == [], r.text
+    control = upload(api, data, k=6, filter=f"category:{category}").json()
+    assert control["products"] and control["products"][0]["id"] == product["id"]

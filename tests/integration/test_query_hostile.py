@@ -19,7 +19,7 @@ from query.models import SearchRequest, SimilarRequest
 pytestmark = pytest.mark.integration
 
 DIMS = 4
-HOSTILE = ["}", "{!", '"', "\\", "*:*", "OR", "AND", "NOT", "(", ")", ":", "$q", "{!lucene}*:*", "\n", "日本", "🙂", "*", "?", "[", "]", "-", "+", "!", "^", "~", "/"]
+HOSTILE = ["}", "{!", '"', "\\", "*:*", "OR", "AND", "NOT", "(", ")", ":", "$q", "{!lucene}*:*", "\n", "$", "${", "${x}", "${q}", "${text}", "${x:red}", "{!lucene v=$q}", "{!join from=id to=id}", "日本", "🙂", "*", "?", "[", "]", "-", "+", "!", "^", "~", "/"]
 values = st.one_of(
     st.lists(st.sampled_from(HOSTILE + ["a", " "]), min_size=1, max_size=6).map("".join),
     st.text(min_size=1, max_size=20),

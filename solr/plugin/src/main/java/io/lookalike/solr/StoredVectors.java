@@ -160,6 +160,9 @@ final class StoredVectors {
     params.set(CommonParams.FL, uniqueKey.getName() + "," + vectorField);
     params.set(CommonParams.DISTRIB, true);
     params.set(CommonParams.WT, "javabin");
+    // ids are user input: Solr must not expand ${...} in them (its macro expansion runs on
+    // every handler's parameters, this in-process lookup included)
+    params.set("expandMacros", false);
     SolrQueryResponse rsp = new SolrQueryResponse();
     // runs as the user of the search that needs the vectors
     try (SolrQueryRequestBase lookup =
