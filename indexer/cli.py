@@ -17,7 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--collection", default=None, help="alias to publish (default: settings.alias)")
     p.add_argument("--model", default=None, help="embedding model (default: settings.model)")
     p.add_argument("--dims", type=int, default=None, help="PCA width, 2..1024 (default: settings.pca_dims)")
-    p.add_argument("--whiten", action="store_true", default=None, help="whiten the PCA output")
+    p.add_argument("--whiten", action=argparse.BooleanOptionalAction, default=None,
+                   help="whiten the PCA output (default: settings.pca_whiten)")
+    p.add_argument("--power", type=float, default=None,
+                   help="signed power normalisation before the PCA, in (0, 1]; 1 is none (default: settings.pca_power)")
+    p.add_argument("--shrinkage", type=float, default=None,
+                   help="whitening shrinkage in [0, 1]: 0 full whitening, 1 none (default: settings.pca_shrinkage)")
     p.add_argument("--shards", type=int, default=None)
     p.add_argument("--replicas", type=int, default=None)
     p.add_argument("--if-changed", action="store_true",
@@ -49,8 +54,10 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         catalog=args.catalog,
         alias=args.collection or settings.alias,
         model=args.model or settings.model,
-        dims=args.dims or settings.pca_dims,
+        dims=args.dims,
         whiten=settings.pca_whiten if args.whiten is None else args.whiten,
+        power=settings.pca_power if args.power is None else args.power,
+        shrinkage=settings.pca_shrinkage if args.shrinkage is None else args.shrinkage,
         shards=args.shards or settings.shards,
         replicas=args.replicas or settings.replicas,
         if_changed=args.if_changed,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lookalike.connection import SolrClient
@@ -41,6 +41,7 @@ class IndexRecord:
     created: str
     catalog: str = ""
     catalog_sha256: str = ""
+    recipe: dict = field(default_factory=dict)  # how the vectors were made (ReindexOptions.recipe); {} before
 
     def warning(self) -> str | None:
         if self.random_weights:

@@ -1,5 +1,15 @@
 """PCA that turns model embeddings into the short, L2-normalised vectors Solr stores.
 
+The transform, fitted on the catalog at index time and applied by every query:
+
+1. signed power normalisation ``sign(x) * |x| ** power`` (``power=0.5`` is the signed
+   square root; ``1.0`` leaves the input alone), then L2 -- only when ``power != 1``;
+2. PCA to ``n_components``, whitened with shrinkage when ``whiten``: component ``i`` is
+   divided by ``sqrt((1 - shrinkage) * var_i + shrinkage * mean(var))``, so ``shrinkage=0``
+   is full whitening and ``shrinkage=1`` plain PCA (eigenvalue regularisation: the noisy
+   small components are not blown up to the strength of the large ones);
+3. L2, so Solr's dot product is the cosine.
+
 :class:`VectorReducer` is a scikit-learn style estimator: ``__init__`` only stores its
 keyword-only parameters, ``fit`` does the work (exact PCA on at most ``sample_size``
 vectors, a seeded random sample of them when there are more; or, with ``incremental=True``,
@@ -28,7 +38,8 @@ from sklearn.exceptions import NotFittedError
 
 from lookalike.errors import BadRequest, ConfigError, ManifestMismatch
 
-FORMAT = "lookalike-pca/1"
+FORMAT = "lookalike-pca/2"
+FORMATS = ("lookalike-pca/1", FORMAT)  # /1: no power step, whitening without shrinkage
 _ARRAYS = ("mean", "components", "explained_variance", "explained_variance_ratio")
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -49,14 +60,25 @@ def _version(manifest: dict, arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()[:12]
 
 
+def power_normalise(x: np.ndarray, power: float) -> np.ndarray:
+    """``sign(x) * |x| ** power``, rows then L2-normalised; ``power == 1`` returns ``x`` unchanged."""
+    if power == 1.0:
+        return x
+    y = np.sign(x) * np.abs(x) ** power
+    norms = np.linalg.norm(y, axis=1, keepdims=True)
+    return np.divide(y, norms, out=np.zeros_like(y), where=norms > 0)
+
+
 class VectorReducer:
-    """PCA to ``n_components`` dimensions, optionally whitened, rows L2-normalised."""
+    """Power normalisation, PCA to ``n_components`` (optionally whitened with shrinkage), L2."""
 
     def __init__(
         self,
         *,
         n_components: int = 256,
         whiten: bool = False,
+        power: float = 1.0,
+        shrinkage: float = 0.0,
         sample_size: int = 50_000,
         incremental: bool = False,
         batch_size: int = 4096,
@@ -64,6 +86,8 @@ class VectorReducer:
     ):
         self.n_components = n_components
         self.whiten = whiten
+        self.power = power
+        self.shrinkage = shrinkage
         self.sample_size = sample_size
         self.incremental = incremental
         self.batch_size = batch_size
@@ -73,6 +97,8 @@ class VectorReducer:
         return {
             "n_components": self.n_components,
             "whiten": self.whiten,
+            "power": self.power,
+            "shrinkage": self.shrinkage,
             "sample_size": self.sample_size,
             "incremental": self.incremental,
             "batch_size": self.batch_size,
@@ -87,6 +113,12 @@ class VectorReducer:
             raise ConfigError(f"PCA width must be between 2 and 1024, got {k}")
         if x.ndim != 2 or not np.isfinite(x).all():
             raise BadRequest(f"PCA needs a finite 2-d array of vectors, got shape {x.shape}")
+        if not 0.0 < self.power <= 1.0:
+            raise ConfigError(f"the power of the power normalisation must be in (0, 1], got {self.power}")
+        if not 0.0 <= self.shrinkage <= 1.0:
+            raise ConfigError(f"the whitening shrinkage must be in [0, 1], got {self.shrinkage}")
+        raw = x
+        x = power_normalise(x, self.power).astype(np.float32)
         n, d = x.shape
         if k > min(n, d):
             raise ConfigError(
@@ -119,10 +151,12 @@ class VectorReducer:
             "input_dim": d,
             "output_dim": k,
             "whiten": bool(self.whiten),
+            "power": float(self.power),
+            "shrinkage": float(self.shrinkage) if self.whiten else 0.0,
             "explained_variance_ratio_sum": round(float(self.explained_variance_ratio_.sum()), 6),
             "n_samples": n,
             "method": method,
-            "data_sha256": data_sha256(x),
+            "data_sha256": data_sha256(raw),
             "numpy": np.__version__,
             "sklearn": sklearn.__version__,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -157,12 +191,19 @@ class VectorReducer:
         if x.ndim != 2 or x.shape[1] != self.n_features_in_:
             got = x.shape[1] if x.ndim == 2 else f"an array of shape {x.shape}"
             raise BadRequest(f"expected {self.n_features_in_} features, got {got}")
+        x = power_normalise(x, self.manifest_.get("power", 1.0))
         y = (x - self.mean_) @ self.components_.T
         if self.manifest_["whiten"]:
-            y /= np.sqrt(np.maximum(self.explained_variance_, 1e-12))
+            y /= self.scale_()
         norms = np.linalg.norm(y, axis=1, keepdims=True)
         y = np.divide(y, norms, out=np.zeros_like(y), where=norms > 0)
         return y.astype(np.float32)
+
+    def scale_(self) -> np.ndarray:
+        """What each whitened component is divided by (shrunk towards the mean variance)."""
+        s = self.manifest_.get("shrinkage", 0.0)
+        var = self.explained_variance_
+        return np.sqrt(np.maximum((1.0 - s) * var + s * var.mean(), 1e-12))
 
     def fit_transform(self, x, y=None, **fit_params) -> np.ndarray:
         return self.fit(x, **fit_params).transform(x)
@@ -205,15 +246,18 @@ class VectorReducer:
                 manifest = json.loads(npz["manifest"].tobytes().decode())
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
             raise ManifestMismatch(f"stored PCA transform cannot be read: {err}") from err
-        if manifest.get("format") != FORMAT:
-            raise ManifestMismatch(f"stored PCA transform has format {manifest.get('format')!r}, expected {FORMAT!r}")
+        if manifest.get("format") not in FORMATS:
+            raise ManifestMismatch(
+                f"stored PCA transform has format {manifest.get('format')!r}, expected one of {', '.join(FORMATS)}"
+            )
         actual = _version(manifest, arrays)
         if manifest.get("version") != actual:
             raise ManifestMismatch(
                 f"stored PCA transform is damaged: its manifest says version {manifest.get('version')}, "
                 f"its content hashes to {actual}"
             )
-        reducer = cls(n_components=manifest["output_dim"], whiten=manifest["whiten"])
+        reducer = cls(n_components=manifest["output_dim"], whiten=manifest["whiten"],
+                      power=manifest.get("power", 1.0), shrinkage=manifest.get("shrinkage", 0.0))
         reducer.mean_ = arrays["mean"]
         reducer.components_ = arrays["components"]
         reducer.explained_variance_ = arrays["explained_variance"]

@@ -41,12 +41,19 @@ class ReindexOptions:
     catalog: Path
     alias: str
     model: str
-    dims: int
+    dims: int | None = None  # None: settings.pca_dims, narrowed to what the catalog allows
     whiten: bool = False
+    power: float = 1.0  # signed power normalisation before the PCA (1.0: none)
+    shrinkage: float = 0.0  # whitening shrinkage towards the mean variance
     shards: int = 1
     replicas: int = 1
     allow_random_weights: bool = False  # unit tests only; the index is then marked
-    if_changed: bool = False  # skip when the alias already serves this catalog, model and width
+    if_changed: bool = False  # skip when the alias already serves this catalog with this recipe
+
+    def recipe(self) -> dict:
+        """Everything that shapes the stored vectors; recorded with the index, compared by --if-changed."""
+        return {"model": self.model, "dims": self.dims, "whiten": self.whiten, "power": self.power,
+                "shrinkage": self.shrinkage if self.whiten else 0.0}
 
 
 @dataclass
@@ -66,6 +73,7 @@ class Summary:
     report: str = ""
     resumed: bool = False
     pca_version: str = ""
+    dims: int = 0
     skipped: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -83,6 +91,7 @@ class Summary:
             f"embedded {self.embedded}, from cache {self.cache_hits}" + (", resumed a previous run" if self.resumed else ""),
             "time per stage: " + ", ".join(f"{s} {t:.1f}s" for s, t in self.seconds_by_stage.items()),
             f"total {self.seconds_total:.1f}s, {self.images_per_s:.1f} images/s",
+            f"vectors: {self.dims}-d (PCA {self.pca_version})",
         ]
         if self.failed:
             lines.append(f"failures listed in {self.report}")
@@ -108,7 +117,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     catalog_sha = _catalog_sha(options.catalog)
     if options.if_changed and previous:
         current = _current_record(meta, previous)
-        if current and (current.catalog_sha256, current.model, current.dims) == (catalog_sha, options.model, options.dims):
+        if current and (current.catalog_sha256, current.recipe) == (catalog_sha, options.recipe()):
             return Summary(alias=options.alias, collection=previous, previous=previous, indexed=current.count,
                            pca_version=current.pca_version, skipped=True,
                            warnings=[current.warning()] if current.warning() else [])
@@ -124,6 +133,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     with timer.stage("model"):
         model = open_model(options.model, settings, allow_random=options.allow_random_weights)
     cache = EmbeddingCache(settings.cache_dir)
+    summary_notes: list[str] = []
     embedder = Embedder(model, cache, settings, timer)
     kept, vectors = [], []
 
@@ -143,12 +153,11 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     # reduce
     with timer.stage("reduce"):
         full = np.stack(vectors).astype(np.float32)
-        if options.dims > min(full.shape):
-            raise IndexJobError(
-                f"--dims {options.dims} is more than this catalog supports "
-                f"({full.shape[0]} images of width {full.shape[1]}); choose at most {min(full.shape)}"
-            )
-        reducer = VectorReducer(n_components=options.dims, whiten=options.whiten)
+        dims, note = choose_dims(options.dims, settings.pca_dims, full.shape)
+        if note:
+            summary_notes.append(note)
+        reducer = VectorReducer(n_components=dims, whiten=options.whiten, power=options.power,
+                                shrinkage=options.shrinkage)
         reducer.fit(full, model_name=model.name, weights_sha256=model.weights_sha256)
         reduced = reducer.transform(full)
         pca_version = meta.put_pca(reducer)
@@ -158,7 +167,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     collection, resumed = state.collection_to_use(client, previous)
     if not resumed:
         with timer.stage("create"):
-            cloud.create_collection(client, collection, dims=options.dims, shards=options.shards,
+            cloud.create_collection(client, collection, dims=dims, shards=options.shards,
                                     replicas=options.replicas, configset=settings.configset)
         state.save(collection)
     writer = SolrWriter(client, collection)
@@ -172,8 +181,9 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
         _verify(client, collection, expected=len(kept), probe=reduced[: min(5, len(kept))])
     record = IndexRecord(
         collection=collection, alias=options.alias, model=model.name, weights_sha256=model.weights_sha256,
-        pca_version=pca_version, dims=options.dims, random_weights=bool(model.random_weights),
+        pca_version=pca_version, dims=dims, random_weights=bool(model.random_weights),
         count=len(kept), created=_now(), catalog=str(options.catalog.resolve()), catalog_sha256=catalog_sha,
+        recipe=options.recipe(),
     )
     meta.put_index_record(record)
     _publish(client, options.alias, collection)
@@ -187,11 +197,32 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
         failed=report.count, failed_by_reason=report.counts_by_reason(), embedded=embedder.embedded,
         cache_hits=embedder.cache_hits, seconds_by_stage=timer.as_dict(), seconds_total=round(elapsed, 3),
         images_per_s=round(len(kept) / elapsed, 2) if elapsed else 0.0, report=str(report.path),
-        resumed=resumed, pca_version=pca_version,
+        resumed=resumed, pca_version=pca_version, dims=dims, warnings=summary_notes,
     )
     if record.warning():
         summary.warnings.append(record.warning())
     return summary
+
+
+def choose_dims(requested: int | None, default: int, shape: tuple[int, int]) -> tuple[int, str]:
+    """The PCA width and, when the default had to be narrowed, a sentence saying so.
+
+    ``n`` vectors span at most ``n - 1`` centred directions; an asked-for width beyond that
+    (or beyond the model's width) is refused, the default width is narrowed to it.
+    """
+    n, d = shape
+    allowed = max(2, min(n - 1, d))
+    if requested is not None:
+        if requested > allowed:
+            raise IndexJobError(
+                f"--dims {requested} is more than this catalog supports "
+                f"({n} images of width {d}); choose at most {allowed}"
+            )
+        return requested, ""
+    if default > allowed:
+        return allowed, (f"the default PCA width {default} needs more than {n} images: "
+                         f"these vectors are {allowed}-d (the most {n} images allow)")
+    return default, ""
 
 
 def read_products(catalog: Path, report: ErrorReport) -> list:
@@ -276,7 +307,7 @@ class _RunState:
 
     def __init__(self, path: Path, options: ReindexOptions, catalog_sha: str):
         self.path = path
-        self.key = {"catalog_sha256": catalog_sha, "model": options.model, "dims": options.dims,
+        self.key = {"catalog_sha256": catalog_sha, **options.recipe(),
                     "shards": options.shards, "replicas": options.replicas}
 
     def collection_to_use(self, client: SolrClient, live: str | None) -> tuple[str, bool]:

@@ -63,8 +63,19 @@ class Settings(BaseSettings):
         default=None, description="Local weights file for the model (checked by SHA-256)."
     )
     batch_size: int = Field(default=32, ge=1, description="Images per inference batch.")
-    pca_dims: int = Field(default=256, ge=2, le=1024, description="Width of the reduced vectors.")
+    pca_dims: int = Field(
+        default=256, ge=2, le=1024,
+        description="Width of the reduced vectors (narrowed to images - 1 for a smaller catalog, and said so).",
+    )
     pca_whiten: bool = Field(default=False, description="Whiten the PCA output.")
+    pca_power: float = Field(
+        default=1.0, gt=0.0, le=1.0,
+        description="Signed power normalisation of the model's vectors before the PCA (0.5: square root; 1: none).",
+    )
+    pca_shrinkage: float = Field(
+        default=0.0, ge=0.0, le=1.0,
+        description="Whitening shrinkage: each variance moves this far towards the mean one (0: full whitening).",
+    )
 
     # Image loading
     max_image_bytes: int = Field(default=20_000_000, description="Largest image file accepted.")

@@ -223,3 +223,21 @@ def test_an_index_built_with_random_weights_is_marked_and_warns(solr, settings, 
                          env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-1000:]
     assert "RANDOM model weights" in out.stderr
+
+
+def test_a_small_catalog_gets_the_width_it_allows_and_the_post_processing_is_recorded(solr, settings, catalog, alias):
+    """With the default width (256) a 24-product catalog is indexed at 23 dims, and says so;
+    the power and shrinkage reach the stored transform, which reproduces the stored vectors."""
+    options = ReindexOptions(catalog=catalog, alias=alias, model=MODEL, whiten=True, power=0.5, shrinkage=0.2)
+    summary = reindex(settings, solr.client, options, show_progress=False)
+    assert summary.dims == GOOD - 1
+    assert any(f"default PCA width 256 needs more than {GOOD} images" in w for w in summary.warnings)
+    assert f"vectors: {GOOD - 1}-d" in summary.to_text()
+    record = live_record(settings, solr.client, alias)
+    assert record.dims == GOOD - 1 and record.recipe["power"] == 0.5 and record.recipe["shrinkage"] == 0.2
+    reducer = MetadataStore(solr.client, settings).get_pca(record.pca_version)
+    assert (reducer.manifest_["power"], reducer.manifest_["shrinkage"], reducer.manifest_["whiten"]) == (0.5, 0.2, True)
+    assert cloud.vector_dims(solr.client, summary.collection) == GOOD - 1
+    with pytest.raises(IndexJobError, match=f"choose at most {GOOD - 1}"):
+        reindex(settings, solr.client, ReindexOptions(catalog=catalog, alias=alias, model=MODEL, dims=GOOD),
+                show_progress=False)

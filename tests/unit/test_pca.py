@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from indexer.pca import VectorReducer, data_sha256
+from indexer.pca import VectorReducer, _version, data_sha256, power_normalise
 from lookalike.errors import BadRequest, ConfigError, ManifestMismatch
 
 MODEL, WEIGHTS = "efficientnet_lite0", "ab" * 32
@@ -152,3 +152,54 @@ def test_large_inputs_use_a_sample_or_incremental_pca():
         overlap = np.linalg.norm(approx.components_[:5] @ full.components_.T, axis=1)
         np.testing.assert_allclose(overlap, 1.0, atol=1e-2)
         assert approx.manifest_["data_sha256"] == full.manifest_["data_sha256"]
+
+
+def test_power_normalisation_is_applied_before_the_pca_at_fit_and_transform():
+    x = np.abs(_data())  # non-negative like pooled ReLU features
+    reducer = _fit(x, power=0.5)
+    rooted = np.sqrt(x)
+    rooted /= np.linalg.norm(rooted, axis=1, keepdims=True)
+    np.testing.assert_allclose(reducer.mean_, rooted.mean(axis=0), rtol=1e-5)
+    direct = _fit(rooted)  # a plain PCA fitted on the rooted rows gives the same vectors
+    np.testing.assert_allclose(reducer.transform(x), direct.transform(rooted), atol=1e-5)
+    assert reducer.manifest_["power"] == 0.5 and reducer.version != _fit(x).version
+    # signed: a negative entry keeps its sign
+    np.testing.assert_allclose(power_normalise(np.array([[-4.0, 0.0, 9.0]]), 0.5), [[-2 / 13**0.5, 0, 3 / 13**0.5]])
+
+
+def test_shrinkage_moves_whitening_towards_plain_pca():
+    x = _data()
+    plain = _fit(x)
+    full = _fit(x, whiten=True)
+    half = _fit(x, whiten=True, shrinkage=0.5)
+    none = _fit(x, whiten=True, shrinkage=1.0)
+    np.testing.assert_allclose(none.transform(x), plain.transform(x), atol=1e-5)
+    raw = (x - half.mean_) @ half.components_.T
+    var = half.explained_variance_
+    expected = raw / np.sqrt(0.5 * var + 0.5 * var.mean())
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(half.transform(x), expected, atol=1e-5)
+    assert len({plain.version, full.version, half.version}) == 3
+    loaded = VectorReducer.from_bytes(half.to_bytes())
+    assert loaded.transform(x).tobytes() == half.transform(x).tobytes()
+
+
+@pytest.mark.parametrize("params, rule", [({"power": 0.0}, "in \\(0, 1\\]"), ({"power": 1.5}, "in \\(0, 1\\]"),
+                                          ({"shrinkage": -0.1}, "in \\[0, 1\\]")])
+def test_bad_post_processing_parameters_are_named(params, rule):
+    with pytest.raises(ConfigError, match=rule):
+        _fit(**params)
+
+
+def test_a_transform_stored_in_the_first_format_still_loads_and_applies_the_same():
+    """Format lookalike-pca/1 had no power or shrinkage: it loads and transforms as before."""
+    x = _data()
+    reducer = _fit(x, whiten=True)
+    old = {k: v for k, v in reducer.manifest_.items() if k not in ("power", "shrinkage")}
+    old["format"] = "lookalike-pca/1"
+    old["version"] = _version(old, reducer._arrays())
+    reducer.manifest_ = old
+    loaded = VectorReducer.from_bytes(reducer.to_bytes())
+    assert loaded.manifest_["format"] == "lookalike-pca/1"
+    raw = (x - loaded.mean_) @ loaded.components_.T / np.sqrt(loaded.explained_variance_)
+    np.testing.assert_allclose(loaded.transform(x), raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-5)
