@@ -86,7 +86,8 @@ def _images(catalog: Path, n: int):
 
 def run(settings: Settings, catalog: Path, *, models=("efficientnet_lite0", "inception_v3"), batches: int = 4,
         matmul_s: float = 3.0) -> list[dict]:
-    from indexer.models.base import configure_tensorflow, load_model
+    from indexer.models import load_model
+    from indexer.models.keras_base import configure_tensorflow
 
     configure_tensorflow()
     rows = []

@@ -47,7 +47,7 @@ def synthetic_overlap(ds: Dataset, gt_cache: dict, *, max_queries: int = 1000) -
 def demo_embeddings(settings: Settings, work_dir: Path, *, count: int, seed: int = 0,
                     model_name: str = "efficientnet_lite0") -> tuple[np.ndarray, np.ndarray, dict]:
     """Embeddings and group ids of the demo catalog (generated and embedded once, then cached)."""
-    from indexer.models.base import load_model
+    from indexer.models import load_model
 
     work_dir.mkdir(parents=True, exist_ok=True)
     catalog = demo_catalog(work_dir, count, seed)

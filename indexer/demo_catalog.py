@@ -21,13 +21,14 @@ Attributes: ``category``, ``style``, ``color``, ``secondary_color``, ``pattern``
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from lookalike.machine import available_cpus
 
 from indexer.catalog import Product
 from indexer.demo_drawing import COLOURS, PATTERNS, STYLES, Design, Variant, render_design, render_variant
@@ -96,7 +97,7 @@ def generate(out_dir: Path | str, count: int = 2000, seed: int = 0, *, workers: 
     (out / "images").mkdir(parents=True, exist_ok=True)
     specs = plan(count, seed)
     jobs = [(spec, seed, str(out / "images")) for spec in specs]
-    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    workers = workers if workers is not None else min(available_cpus(), 4)
     if workers > 1 and len(jobs) >= 2 * workers:
         # threads, not processes: Pillow and numpy release the GIL in the heavy calls, and a
         # caller's script needs no `if __name__ == "__main__"` guard (which spawn would demand)

@@ -9,7 +9,6 @@ the alias as it was. A run writes its staging collection's name to
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -26,6 +25,7 @@ from lookalike.settings import Settings
 from lookalike.solr import cloud
 
 from indexer.catalog import read_catalog
+from indexer.digest import file_sha256
 from indexer.embedding import Embedder, Failed
 from indexer.meta import IndexRecord, MetadataStore
 from indexer.progress import progress_bar
@@ -114,7 +114,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     meta = MetadataStore(client, settings)
     meta.ensure()
     previous = cloud.alias_target(client, options.alias)
-    catalog_sha = _catalog_sha(options.catalog)
+    catalog_sha = file_sha256(options.catalog)
     if options.if_changed and previous:
         current = _current_record(meta, previous)
         if current and (current.catalog_sha256, current.recipe) == (catalog_sha, options.recipe()):
@@ -330,14 +330,6 @@ class _RunState:
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
-
-
-def _catalog_sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _now() -> str:

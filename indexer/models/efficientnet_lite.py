@@ -23,7 +23,10 @@ from PIL import Image
 
 from lookalike.errors import ModelError
 
-from .base import KerasEmbeddingModel, configure_tensorflow, letterbox, sha256_file
+from indexer.digest import file_sha256
+
+from .base import letterbox
+from .keras_base import KerasEmbeddingModel, configure_tensorflow
 from .torch_pickle import load_state_dict
 
 if TYPE_CHECKING:
@@ -188,7 +191,7 @@ def load(settings: Settings, allow_random: bool = False) -> EfficientNetLite0:
     if not path.is_file():
         raise ModelError(f"efficientnet_lite0 weights file {path} does not exist")
     classifier = assign_weights(network, load_state_dict(path))
-    return EfficientNetLite0(network, classifier, sha256_file(path), random_weights=False)
+    return EfficientNetLite0(network, classifier, file_sha256(path), random_weights=False)
 
 
 def weights_identity(settings: Settings) -> str | None:
@@ -197,4 +200,4 @@ def weights_identity(settings: Settings) -> str | None:
         path = Path(settings.weights_file) if settings.weights_file else weights_path()
     except ModelError:
         return None
-    return sha256_file(path) if path.is_file() else None
+    return file_sha256(path) if path.is_file() else None

@@ -22,7 +22,10 @@ from PIL import Image
 
 from lookalike.errors import ModelError
 
-from .base import KerasEmbeddingModel, configure_tensorflow, letterbox, sha256_file
+from indexer.digest import file_sha256
+
+from .base import letterbox
+from .keras_base import KerasEmbeddingModel, configure_tensorflow
 
 if TYPE_CHECKING:
     from lookalike.settings import Settings
@@ -44,11 +47,8 @@ def keras_cache_dir() -> Path:
 
 
 def md5_file(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
 
 
 def check_file(path: Path) -> None:
@@ -56,7 +56,7 @@ def check_file(path: Path) -> None:
     if actual != WEIGHTS_MD5:
         raise ModelError(
             f"{path} is not the Keras InceptionV3 notop weights file: "
-            f"expected MD5 {WEIGHTS_MD5}, got {actual} (SHA-256 {sha256_file(path)})"
+            f"expected MD5 {WEIGHTS_MD5}, got {actual} (SHA-256 {file_sha256(path)})"
         )
 
 
@@ -135,4 +135,4 @@ def load(settings: Settings, allow_random: bool = False) -> InceptionV3:
         return InceptionV3(build_network(), "random-0", random_weights=True)
     network = build_network()
     network.load_weights(path)
-    return InceptionV3(network, sha256_file(path), random_weights=False)
+    return InceptionV3(network, file_sha256(path), random_weights=False)

@@ -1,0 +1,75 @@
+"""The models Lookalike embeds with: each name mapped to the factory that builds it.
+
+Adding a model is a module in this package with ``load(settings, allow_random)`` (and,
+when its pretrained weights are a local file, ``weights_identity(settings)`` so it can be
+opened lazily) plus one entry in :data:`MODELS`. Importing a model module must not import
+TensorFlow; building a model does.
+
+Random weights exist only for unit tests: :func:`load_model` builds them only when the
+caller passes ``allow_random=True`` (no CLI path does), and such a model says so in
+``random_weights`` so an index built with it is marked and warned about.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lookalike.errors import ModelError
+
+from . import efficientnet_lite, inception
+from .base import EmbeddingModel
+from .lazy import LazyModel
+
+if TYPE_CHECKING:
+    from lookalike.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelFactory:
+    """How to build one model: ``load`` the network, and ``weights_identity`` (optional)
+    to name its pretrained weights' SHA-256 without building it (None: no such file)."""
+
+    load: Callable[[Settings, bool], EmbeddingModel]
+    weights_identity: Callable[[Settings], str | None] | None = None
+
+
+MODELS: dict[str, ModelFactory] = {
+    efficientnet_lite.NAME: ModelFactory(efficientnet_lite.load, efficientnet_lite.weights_identity),
+    inception.NAME: ModelFactory(inception.load),
+}
+
+MODEL_NAMES = tuple(MODELS)
+
+
+def _factory(name: str) -> ModelFactory:
+    if name not in MODELS:
+        raise ModelError(f"unknown model {name!r}; choose one of: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
+def load_model(name: str, settings: Settings, *, allow_random: bool = False) -> EmbeddingModel:
+    """Build the model ``name`` with its pretrained weights (or random ones, tests only)."""
+    model = _factory(name).load(settings, allow_random)
+    if model.random_weights:
+        log.warning("model %s uses RANDOM weights: for tests only, its vectors mean nothing", name)
+    return model
+
+
+def open_model(name: str, settings: Settings, *, allow_random: bool = False) -> EmbeddingModel | LazyModel:
+    """A model ready to identify itself; its network is built on first use when that is cheaper.
+
+    Models whose pretrained weights are a local file (``weights_identity``) are opened lazily;
+    the others (random weights, weights still to download) are loaded at once.
+    """
+    identify = _factory(name).weights_identity
+    sha = identify(settings) if identify is not None else None
+    if sha is None:
+        return load_model(name, settings, allow_random=allow_random)
+    build = functools.partial(load_model, name, settings, allow_random=allow_random)
+    return LazyModel(name, build, weights_sha256=sha)
