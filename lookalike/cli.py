@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "query.cli",
     "query.serve_cli",
     "merch.cli",
+    "quality.cli",
 ]
 
 
