@@ -100,7 +100,7 @@ class RecordingClient(SolrClient):
 def recorded_requests(settings: Settings, base_url: str, ids: list[str], filt: str | None,
                       mode: str) -> list[list[dict[str, Any]]]:
     """Per id, the Solr requests the app sends for ``/similar?k=10&filter=..&mode=..``."""
-    from query.api import options_from_query
+    from query.http.params import options_from_query
     from query.client import SearchService
     from query.models import SimilarRequest, parse_request
 

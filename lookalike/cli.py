@@ -22,7 +22,7 @@ COMMAND_MODULES = [
     "indexer.cli",
     "indexer.cli_demo",
     "query.cli",
-    "query.serve_cli",
+    "app.serve_cli",
     "merch.cli",
     "quality.cli",
 ]

@@ -1,9 +1,9 @@
 """Merchandising over HTTP: an ``APIRouter`` the storefront app includes, and the merchandiser page.
 
-Mount it in :func:`query.api.create_app` with::
+The app mounts it where it is assembled (:func:`app.web.create_app`)::
 
     from merch.api import create_router
-    app.include_router(create_router(settings))
+    app.include_router(create_router(settings, client))
 
 Routes (all under ``/api/merch``, on the alias ``settings.alias``; errors in the app's one shape):
 
@@ -49,6 +49,7 @@ from lookalike.settings import Settings
 from merch import gaps, propagation
 from merch.propagation import DEFAULT_CENTER_BY, DEFAULT_THRESHOLD, describe
 from merch.store import MerchStore
+from query.http.params import parse_filters
 from query.models import Filter
 
 # merch.clusters and merch.navigation are imported in their routes: they load scikit-learn
@@ -123,8 +124,6 @@ class PreferenceBody(_Body):
 
 
 def _query_filters(raw: list[str]) -> list[Filter]:
-    from query.api import parse_filters
-
     return list(parse_filters(raw))
 
 

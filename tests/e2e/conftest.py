@@ -38,7 +38,7 @@ def storefront(solr, tmp_path_factory):
     """(base URL, settings, catalog path) of the app serving a small demo catalog indexed for real."""
     import uvicorn
 
-    from query.api import create_app
+    from app.web import create_app
 
     root = tmp_path_factory.mktemp("e2e")
     with api_catalog.real_index(solr, root, "e2e", count=40, dims=16) as (settings, _summary, catalog):

@@ -23,7 +23,7 @@ TIMEOUT_MS = 60_000
 def merch_site(solr, tmp_path_factory):
     import uvicorn
 
-    from query.api import create_app
+    from app.web import create_app
 
     root = tmp_path_factory.mktemp("e2e-merch")
     with api_catalog.real_index(solr, root, "e2emerch", count=40, dims=16) as (settings, summary, _catalog):

@@ -28,7 +28,7 @@ from lookalike.connection import SolrClient
 from lookalike.errors import LookalikeError
 from lookalike.settings import Settings
 from lookalike.solr import cloud
-from query.api import create_app
+from app.web import create_app
 
 from indexer.meta import IndexRecord, MetadataStore
 

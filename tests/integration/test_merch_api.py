@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from lookalike.solr import cloud
 from merch.api import TOKEN_HEADER, create_router
-from query.api import create_app
+from app.web import create_app
 from merch_catalog import make_catalog, snapshot
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,8 @@ from fastapi.testclient import TestClient
 
 from lookalike.errors import BadRequest
 from lookalike.settings import Settings
-from query.api import create_app, options_from_query, parse_filters
+from app.web import create_app
+from query.http.params import options_from_query, parse_filters
 from query.models import Filter
 
 

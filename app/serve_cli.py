@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from query.api import create_app
+    from app.web import create_app
 
     host = args.host or settings.api_host
     port = args.port or settings.api_port

@@ -1,0 +1,51 @@
+"""The web app, assembled: the query routes and the merch routes on one FastAPI app.
+
+Errors are mapped once, here (:func:`query.http.errors.install_error_handlers`): every error
+answers ``{"error": "<a sentence>", "status": <code>}``. Uploads are limited twice: by
+``Content-Length`` and while the body streams (:class:`~query.http.middleware.BodyLimit`, which
+also caps JSON bodies), then by bytes and pixels when decoded (:func:`indexer.images.decode_image`).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from lookalike.settings import Settings
+from merch.api import create_router as merch_router
+from query.http import create_router as query_router
+from query.http.errors import document_400_not_422, install_error_handlers
+from query.http.middleware import BodyLimit, ResponseTime
+from query.http.pages import STATIC_DIR
+from query.http.search import UPLOAD_PATH, body_limits
+from query.http.services import Services
+
+
+def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAPI:
+    """The app. ``images_root``: serve product images from there instead of the catalog's folder."""
+    services = Services(settings, images_root=images_root)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        services.close()
+
+    app = FastAPI(
+        title="Lookalike",
+        version="0.1.0",
+        description="Visual similarity search for product catalogs, on Apache Solr. "
+        'Every error answers `{"error": "<what to fix>", "status": <code>}`.',
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, limits=body_limits(settings), uploads=frozenset({UPLOAD_PATH}))
+    app.add_middleware(ResponseTime)
+    app.include_router(query_router(services))
+    app.include_router(merch_router(settings, services.client))
+    document_400_not_422(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,98 @@
+"""The query string of the GET-style search endpoints: filters and search options."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Query
+
+from lookalike.errors import BadRequest
+from query.models import MAX_K, MAX_OFFSET, Filter, parse_request
+
+
+def parse_filters(raw: list[str]) -> tuple[Filter, ...]:
+    """``field:value`` (repeatable; the same field twice means either value), ``field:a|b``,
+    ``price:10..50`` (a range; either end may be left out)."""
+    values_by_field: dict[str, list[str]] = {}
+    ranges: list[Filter] = []
+    for text in raw:
+        field, sep, value = text.partition(":")
+        if not sep or not field.strip() or not value:
+            raise BadRequest(f"filter {text!r} should look like field:value (or field:min..max for a range)")
+        parsed = Filter.parse(f"{field.strip()}={value}")
+        if parsed.values:
+            values_by_field.setdefault(parsed.field, []).extend(str(v) for v in parsed.values)
+        else:
+            ranges.append(parsed)
+    merged = [
+        parse_request(Filter, {"field": f, "values": tuple(dict.fromkeys(vs))}) for f, vs in values_by_field.items()
+    ]
+    return tuple(merged + ranges)
+
+
+def options_from_query(
+    *,
+    k: int,
+    offset: int,
+    filter: list[str],
+    min_similarity: float | None,
+    facet: list[str],
+    variants: str,
+    mode: str,
+    in_stock: bool | None,
+    candidates: int | None,
+) -> dict[str, Any]:
+    opts: dict[str, Any] = {
+        "k": k,
+        "offset": offset,
+        "filters": parse_filters(filter),
+        "min_similarity": min_similarity,
+        "facets": tuple(facet),
+        "variants": variants,
+        "mode": mode,
+        "in_stock": in_stock,
+    }
+    if candidates is not None:
+        opts["candidates"] = candidates
+    elif min_similarity is None:
+        # Room for a few pages of similar products by default.
+        opts["candidates"] = max(100, offset + k)
+    return opts
+
+
+K = Annotated[int, Query(ge=1, le=MAX_K, description="Products per page.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Products to skip (paging).")]
+Filters = Annotated[
+    list[str],
+    Query(description="Repeatable `field:value` (same field twice: either value), `field:a|b`, or `price:10..50`."),
+]
+MinSimilarity = Annotated[float | None, Query(ge=-1.0, le=1.0, description="Cosine similarity a product needs, -1..1.")]
+Facets = Annotated[list[str], Query(description="Repeatable: fields to count over the similar set.")]
+VariantsQ = Annotated[
+    Literal["exclude", "collapse", "include"],
+    Query(description="Products of the same `group`: exclude them, collapse to one per group, or include them."),
+]
+ModeQ = Annotated[Literal["approx", "exact", "auto"], Query(description="approx (HNSW), exact (plugin) or auto.")]
+InStock = Annotated[bool | None, Query(description="Only products in stock (true) or out of stock (false).")]
+Candidates = Annotated[int | None, Query(ge=1, le=1000, description="Size of the similar set (top products).")]
+
+
+def query_options(
+    k: K = 10,
+    offset: Offset = 0,
+    filter: Filters = [],  # noqa: B006 - FastAPI copies defaults
+    min_similarity: MinSimilarity = None,
+    facet: Facets = [],  # noqa: B006
+    variants: VariantsQ = "include",
+    mode: ModeQ = "auto",
+    in_stock: InStock = None,
+    candidates: Candidates = None,
+) -> dict[str, Any]:
+    """The search options every GET-style search endpoint takes from its query string (a dependency)."""
+    return options_from_query(
+        k=k, offset=offset, filter=filter, min_similarity=min_similarity, facet=facet,
+        variants=variants, mode=mode, in_stock=in_stock, candidates=candidates,
+    )
+
+
+OptionsQ = Annotated[dict[str, Any], Depends(query_options)]
