@@ -23,6 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="signed power normalisation before the PCA, in (0, 1]; 1 is none (default: settings.pca_power)")
     p.add_argument("--shrinkage", type=float, default=None,
                    help="whitening shrinkage in [0, 1]: 0 full whitening, 1 none (default: settings.pca_shrinkage)")
+    p.add_argument("--trim", action=argparse.BooleanOptionalAction, default=None,
+                   help="crop each image to the product before embedding (default: settings.trim)")
+    p.add_argument("--pooling", choices=("avg", "gem", "max"), default=None, help="default: settings.pooling")
+    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                   help="average with the mirror image (default: settings.flip)")
     p.add_argument("--shards", type=int, default=None)
     p.add_argument("--replicas", type=int, default=None)
     p.add_argument("--if-changed", action="store_true",
@@ -48,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.models.options import EmbeddingOptions
     from indexer.reindex import ReindexOptions, reindex
 
     options = ReindexOptions(
@@ -58,6 +64,12 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         whiten=settings.pca_whiten if args.whiten is None else args.whiten,
         power=settings.pca_power if args.power is None else args.power,
         shrinkage=settings.pca_shrinkage if args.shrinkage is None else args.shrinkage,
+        embedding=EmbeddingOptions(
+            trim=settings.trim if args.trim is None else args.trim,
+            pooling=args.pooling or settings.pooling,
+            gem_p=settings.gem_p,
+            flip=settings.flip if args.flip is None else args.flip,
+        ),
         shards=args.shards or settings.shards,
         replicas=args.replicas or settings.replicas,
         if_changed=args.if_changed,

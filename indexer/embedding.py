@@ -2,7 +2,7 @@
 
 Loading (fetch, hash, decode, resize) runs in a small thread pool one chunk ahead of
 inference, so decoding overlaps the CNN on the second core. Every image is embedded at most
-once per (model, weights): the cache is consulted by content hash before decoding.
+once per (model and its options, weights): the cache is consulted by content hash before decoding.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class Embedder:
         try:
             data = images.fetch_bytes(product.image, base_dir, self.settings)
             sha = hashlib.sha256(data).hexdigest()
-            cached = self.cache.get(self.model.name, self.model.weights_sha256, sha)
+            cached = self.cache.get(self.model.identity, self.model.weights_sha256, sha)
             if cached is not None:
                 return Loaded(product, sha, vector=cached)
             image = images.decode_image(data, self.settings)
@@ -95,7 +95,7 @@ class Embedder:
             for r, v in zip(fresh, vectors):
                 r.vector = np.asarray(v, dtype=np.float32)
                 r.pixels = None
-            self.cache.put_many(self.model.name, self.model.weights_sha256,
+            self.cache.put_many(self.model.identity, self.model.weights_sha256,
                                 {r.content_sha256: r.vector for r in fresh})
             self.embedded += len(fresh)
         for r in results:

@@ -48,18 +48,20 @@ def upsert(settings: Settings, client: SolrClient, catalog: Path, *, alias: str,
            allow_random_weights: bool = False) -> UpsertSummary:
     from indexer.cache import EmbeddingCache
     from indexer.models import open_model
+    from indexer.models.options import EmbeddingOptions
 
     if not catalog.is_file():
         raise IndexJobError(f"catalog {catalog} is not a file")
     record = live_record(settings, client, alias)
-    model = open_model(record.model, settings, allow_random=allow_random_weights or record.random_weights)
+    model = open_model(record.model, settings, allow_random=allow_random_weights or record.random_weights,
+                       options=EmbeddingOptions.from_record(record.recipe))
     if model.weights_sha256 != record.weights_sha256:
         raise ManifestMismatch(
             f"the index {record.collection} was built with {record.model} weights {record.weights_sha256[:12]}, "
             f"but the weights loaded here are {model.weights_sha256[:12]}"
         )
     reducer = MetadataStore(client, settings).get_pca(record.pca_version)
-    reducer.check_compatible(model.name, model.weights_sha256, model.output_dim)
+    reducer.check_compatible(model.identity, model.weights_sha256, model.output_dim)
 
     runs_dir = settings.data_dir / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -79,7 +81,7 @@ def upsert(settings: Settings, client: SolrClient, catalog: Path, *, alias: str,
         reduced = reducer.transform(np.stack(vectors).astype(np.float32))
         writer = SolrWriter(client, record.collection)
         for product, vec in zip(kept, reduced):
-            writer.add(product_doc(product, vec, model.name, record.pca_version))
+            writer.add(product_doc(product, vec, model.identity, record.pca_version))
         writer.commit()
     report.close()
     summary.indexed = len(kept)

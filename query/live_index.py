@@ -5,7 +5,8 @@
 seconds so serving an image grid does not ask Solr the same question per picture.
 
 :class:`ImageEmbedder` turns an uploaded photo into a query vector in the index's own space:
-the same model and weights, then the same PCA, both read from what the index recorded. The
+the same model, weights and embedding options (framing, pooling, flip), then the same PCA, all
+read from what the index recorded. The
 model is loaded lazily on the first upload and kept for the life of the process; after an
 alias swap to an index built differently, the next upload loads the new pair.
 """
@@ -87,6 +88,7 @@ class ImageEmbedder:
     def _load(self) -> _Loaded:
         from indexer.meta import MetadataStore
         from indexer.models import load_model
+        from indexer.models.options import EmbeddingOptions
 
         record = self.live.record()
         with self._lock:
@@ -94,14 +96,15 @@ class ImageEmbedder:
             if current is not None and current.collection == record.collection:
                 return current
             log.info("loading %s and PCA %s for %s", record.model, record.pca_version, record.collection)
-            model = load_model(record.model, self.settings, allow_random=record.random_weights)
+            model = load_model(record.model, self.settings, allow_random=record.random_weights,
+                               options=EmbeddingOptions.from_record(record.recipe))
             if model.weights_sha256 != record.weights_sha256:
                 raise ManifestMismatch(
                     f"the index {record.collection} was built with {record.model} weights "
                     f"{record.weights_sha256[:12]}, but the weights found here are {model.weights_sha256[:12]}"
                 )
             reducer = MetadataStore(self.client, self.settings).get_pca(record.pca_version)
-            reducer.check_compatible(model.name, model.weights_sha256, model.output_dim)
+            reducer.check_compatible(model.identity, model.weights_sha256, model.output_dim)
             self._loaded = _Loaded(record.collection, model, reducer)
             self._vectors.clear()
             return self._loaded

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image
 
+from .options import EmbeddingOptions
+
 K = TypeVar("K")
 
 
@@ -47,6 +49,20 @@ class EmbeddingModel(ABC):
     output_dim: int
     weights_sha256: str
     random_weights: bool
+    options: EmbeddingOptions = EmbeddingOptions()
+
+    @property
+    def identity(self) -> str:
+        """The name plus the options that change the vector (``efficientnet_lite0+trim``): the cache key's model."""
+        return self.options.identity(self.name)
+
+    def frame(self, image: Image.Image) -> Image.Image:
+        """The framing option: the image cropped to the product when ``options.trim``."""
+        if not self.options.trim:
+            return image
+        from indexer.framing import trim_borders
+
+        return trim_borders(image)
 
     @abstractmethod
     def preprocess(self, images: list[Image.Image]) -> np.ndarray:
@@ -121,6 +137,8 @@ class EmbeddingModel(ABC):
         """What an index manifest records about the model."""
         return {
             "model": self.name,
+            "identity": self.identity,
+            "options": self.options.as_dict(),
             "weights_sha256": self.weights_sha256,
             "random_weights": self.random_weights,
             "input_size": self.input_size,

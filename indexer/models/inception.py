@@ -109,7 +109,7 @@ class InceptionV3(KerasEmbeddingModel):
 
     def preprocess(self, images: list[Image.Image]) -> np.ndarray:
         """Letterbox to 299 x 299, scale pixels to [-1, 1] (Keras "inception" preprocessing)."""
-        return np.stack([letterbox(image, INPUT_SIZE) for image in images]) / 127.5 - 1.0
+        return np.stack([letterbox(self.frame(image), INPUT_SIZE) for image in images]) / 127.5 - 1.0
 
 
 def build_network():
@@ -120,7 +120,7 @@ def build_network():
     )
 
 
-def load(settings: Settings, allow_random: bool = False) -> InceptionV3:
+def load(settings: Settings, allow_random: bool = False, options=None) -> InceptionV3:
     configure_tensorflow()
     try:
         path = locate_weights(
@@ -132,7 +132,7 @@ def load(settings: Settings, allow_random: bool = False) -> InceptionV3:
         import keras
 
         keras.utils.set_random_seed(0)
-        return InceptionV3(build_network(), "random-0", random_weights=True)
+        return InceptionV3(build_network(), "random-0", random_weights=True, options=options)
     network = build_network()
     network.load_weights(path)
-    return InceptionV3(network, file_sha256(path), random_weights=False)
+    return InceptionV3(network, file_sha256(path), random_weights=False, options=options)

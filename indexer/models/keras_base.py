@@ -11,6 +11,7 @@ from lookalike.errors import ModelError
 from lookalike.machine import available_cpus
 
 from .base import EmbeddingModel
+from .options import EmbeddingOptions
 
 log = logging.getLogger(__name__)
 
@@ -28,19 +29,44 @@ def configure_tensorflow(threads: int | None = None) -> None:
 
 
 class KerasEmbeddingModel(EmbeddingModel):
-    """A Keras network whose call on a preprocessed batch is the pooled embedding."""
+    """A Keras network whose call on a preprocessed batch is the embedding.
 
-    def __init__(self, network: Any, weights_sha256: str, random_weights: bool):
+    A network that ends in a feature map ``[n, h, w, c]`` is pooled here, as ``options.pooling``
+    says; one that ends pooled (InceptionV3's ``pool_3``) takes average pooling only. With
+    ``options.flip`` the vector is the mean of the image's and its mirror image's.
+    """
+
+    def __init__(self, network: Any, weights_sha256: str, random_weights: bool,
+                 options: EmbeddingOptions | None = None):
         import tensorflow as tf
 
         self.network = network
         self.weights_sha256 = weights_sha256
         self.random_weights = random_weights
+        self.options = options or EmbeddingOptions()
+        pooled_network = len(network.output.shape) == 2
+        if pooled_network and self.options.pooling != "avg":
+            raise ModelError(f"{self.name} ends in average pooling; pooling {self.options.pooling!r} is not available")
+        pooling, p, flip = self.options.pooling, self.options.gem_p, self.options.flip
+
+        def pool(x):
+            if pooled_network:
+                return x
+            if pooling == "max":
+                return tf.reduce_max(x, axis=[1, 2])
+            if pooling == "gem":
+                return tf.reduce_mean(tf.maximum(x, 1e-6) ** p, axis=[1, 2]) ** (1.0 / p)
+            return tf.reduce_mean(x, axis=[1, 2])
+
+        def forward(x):
+            y = pool(network(x, training=False))
+            if flip:
+                y = 0.5 * (y + pool(network(tf.reverse(x, axis=[2]), training=False)))
+            return y
+
         size = self.input_size
         self._forward = tf.function(
-            lambda x: network(x, training=False),
-            input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)],
-            reduce_retracing=True,
+            forward, input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)], reduce_retracing=True,
         )
 
     def embed(self, batch: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ from PIL import Image
 from lookalike.errors import ModelError
 
 from .base import EmbeddingModel
+from .options import EmbeddingOptions
 
 
 class LazyModel:
@@ -22,13 +23,19 @@ class LazyModel:
     that the network it gets has the weights announced.
     """
 
-    def __init__(self, name: str, build: Callable[[], EmbeddingModel], *, weights_sha256: str):
+    def __init__(self, name: str, build: Callable[[], EmbeddingModel], *, weights_sha256: str,
+                 options: EmbeddingOptions | None = None):
         self.name = name
         self.weights_sha256 = weights_sha256
         self.random_weights = False
+        self.options = options or EmbeddingOptions()
         self._build = build
         self._model: EmbeddingModel | None = None
         self._lock = threading.Lock()
+
+    @property
+    def identity(self) -> str:
+        return self.options.identity(self.name)
 
     @property
     def loaded(self) -> bool:

@@ -23,6 +23,7 @@ from lookalike.errors import ModelError
 from . import efficientnet_lite, inception
 from .base import EmbeddingModel
 from .lazy import LazyModel
+from .options import EmbeddingOptions
 
 if TYPE_CHECKING:
     from lookalike.settings import Settings
@@ -35,12 +36,17 @@ class ModelFactory:
     """How to build one model: ``load`` the network, and ``weights_identity`` (optional)
     to name its pretrained weights' SHA-256 without building it (None: no such file)."""
 
-    load: Callable[[Settings, bool], EmbeddingModel]
+    load: Callable[[Settings, bool, EmbeddingOptions], EmbeddingModel]
     weights_identity: Callable[[Settings], str | None] | None = None
 
 
+def _lite(name: str) -> ModelFactory:
+    return ModelFactory(functools.partial(efficientnet_lite.load_variant, name),
+                        functools.partial(efficientnet_lite.weights_identity, name=name))
+
+
 MODELS: dict[str, ModelFactory] = {
-    efficientnet_lite.NAME: ModelFactory(efficientnet_lite.load, efficientnet_lite.weights_identity),
+    **{name: _lite(name) for name in efficientnet_lite.VARIANTS},
     inception.NAME: ModelFactory(inception.load),
 }
 
@@ -53,15 +59,18 @@ def _factory(name: str) -> ModelFactory:
     return MODELS[name]
 
 
-def load_model(name: str, settings: Settings, *, allow_random: bool = False) -> EmbeddingModel:
-    """Build the model ``name`` with its pretrained weights (or random ones, tests only)."""
-    model = _factory(name).load(settings, allow_random)
+def load_model(name: str, settings: Settings, *, allow_random: bool = False,
+               options: EmbeddingOptions | None = None) -> EmbeddingModel:
+    """Build the model ``name`` with its pretrained weights (or random ones, tests only),
+    embedding with ``options`` (framing, pooling, flip; none by default)."""
+    model = _factory(name).load(settings, allow_random, options or EmbeddingOptions())
     if model.random_weights:
         log.warning("model %s uses RANDOM weights: for tests only, its vectors mean nothing", name)
     return model
 
 
-def open_model(name: str, settings: Settings, *, allow_random: bool = False) -> EmbeddingModel | LazyModel:
+def open_model(name: str, settings: Settings, *, allow_random: bool = False,
+               options: EmbeddingOptions | None = None) -> EmbeddingModel | LazyModel:
     """A model ready to identify itself; its network is built on first use when that is cheaper.
 
     Models whose pretrained weights are a local file (``weights_identity``) are opened lazily;
@@ -70,6 +79,6 @@ def open_model(name: str, settings: Settings, *, allow_random: bool = False) -> 
     identify = _factory(name).weights_identity
     sha = identify(settings) if identify is not None else None
     if sha is None:
-        return load_model(name, settings, allow_random=allow_random)
-    build = functools.partial(load_model, name, settings, allow_random=allow_random)
-    return LazyModel(name, build, weights_sha256=sha)
+        return load_model(name, settings, allow_random=allow_random, options=options)
+    build = functools.partial(load_model, name, settings, allow_random=allow_random, options=options)
+    return LazyModel(name, build, weights_sha256=sha, options=options)

