@@ -10,6 +10,7 @@ import numpy as np
 
 from lookalike.connection import SolrClient
 from lookalike.errors import IndexJobError, ManifestMismatch
+from lookalike.fields import route_key
 from lookalike.settings import Settings
 from lookalike.solr import cloud
 
@@ -79,9 +80,11 @@ def upsert(settings: Settings, client: SolrClient, catalog: Path, *, alias: str,
         vectors.append(vec)
     if kept:
         reduced = reducer.transform(np.stack(vectors).astype(np.float32))
+        docs = [product_doc(product, vec, model.identity, record.pca_version) for product, vec in zip(kept, reduced)]
+        _remove_moved(client, record.collection, docs)
         writer = SolrWriter(client, record.collection)
-        for product, vec in zip(kept, reduced):
-            writer.add(product_doc(product, vec, model.identity, record.pca_version))
+        for doc in docs:
+            writer.add(doc)
         writer.commit()
     report.close()
     summary.indexed = len(kept)
@@ -93,11 +96,21 @@ def upsert(settings: Settings, client: SolrClient, catalog: Path, *, alias: str,
     return summary
 
 
+def _remove_moved(client: SolrClient, collection: str, docs: list[dict]) -> None:
+    """Delete the stored copy of every product whose group changes: the collection routes by
+    group (``_route_key``), so its new version lands on another shard and the old one would stay
+    beside it. Solr sends a delete by id to every shard."""
+    stored = cloud.real_time_get(client, collection, [d["id"] for d in docs], fl="id,group")
+    moved = [d["id"] for d in docs if d["id"] in stored and route_key(stored[d["id"]]) != route_key(d)]
+    if moved:
+        log.info("%d products change their group; their old copies are deleted first", len(moved))
+        client.post(f"{collection}/update", json_body={"delete": moved})
+
+
 def delete(settings: Settings, client: SolrClient, ids: list[str], *, alias: str) -> tuple[list[str], list[str]]:
     """Delete products by id from the live collection; returns (deleted, not found)."""
     record = live_record(settings, client, alias)
-    found = client.get(f"{record.collection}/get", {"id": list(ids), "fl": "id"})
-    present = {d["id"] for d in found.get("response", {}).get("docs", [])}
+    present = set(cloud.real_time_get(client, record.collection, list(ids), fl="id"))
     deleted = [i for i in ids if i in present]
     missing = [i for i in ids if i not in present]
     if deleted:

@@ -23,6 +23,17 @@ from typing import Any
 
 FIXED_FIELDS = ("id", "title", "group", "price", "in_stock", "image", "model", "pca_version")
 VECTOR_FIELD = "vector"
+# What SolrCloud routes a product by (``router.field``): its group, else its id, set inside Solr by
+# the products configset's update chain, so a design's variants share a shard. The leading
+# underscore keeps it out of every attribute list (query/schema.py skips such names).
+ROUTE_FIELD = "_route_key"
+
+
+def route_key(doc: dict[str, Any]) -> str:
+    """A product's ``_route_key``: its group, else its id (the rule RouteKeyUpdateProcessorFactory
+    applies inside Solr; a partial update, which Solr cannot route by itself, names it)."""
+    group = doc.get("group")
+    return str(group) if group not in (None, "") else str(doc["id"])
 SUFFIXES = ("_ss", "_s", "_l", "_d", "_b")
 
 

@@ -13,7 +13,8 @@ import numpy as np
 
 from lookalike.connection import SolrClient
 from lookalike.errors import BadRequest, NotFound
-from lookalike.fields import VECTOR_FIELD
+from lookalike.fields import ROUTE_FIELD, VECTOR_FIELD, route_key
+from lookalike.solr import cloud
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,9 @@ def read_vectors(client: SolrClient, collection: str, *, fq: list[str] | None = 
 def get_docs(client: SolrClient, collection: str, ids: list[str], *, fl: str = "*") -> dict[str, dict[str, Any]]:
     """Documents by id through real-time get (sees uncommitted updates); missing ids are absent."""
     out: dict[str, dict[str, Any]] = {}
+    shards = cloud.shard_names(client, collection) if ids else []
     for i in range(0, len(ids), GET_CHUNK):
-        chunk = ids[i : i + GET_CHUNK]
-        resp = client.get(f"{collection}/get", {"ids": ",".join(chunk), "fl": fl})
-        for doc in resp.get("response", {}).get("docs", []):
-            out[doc["id"]] = doc
+        out.update(cloud.real_time_get(client, collection, ids[i : i + GET_CHUNK], fl=fl, shards=shards))
     return out
 
 
@@ -87,12 +86,25 @@ def example_vectors(client: SolrClient, collection: str, ids: list[str], *,
 
 
 def write_updates(client: SolrClient, collection: str, updates: list[dict[str, Any]], *, commit: bool = True) -> int:
-    """Send atomic updates in chunks; commit at the end so readers see all of them at once."""
+    """Send atomic updates in chunks; commit at the end so readers see all of them at once.
+
+    Each update names its product's ``_route_key`` (from its group, read here by id), which the
+    collection routes by: a partial update must reach the shard its product lives on
+    (lookalike/solr/cloud.py). An update of an id that no longer exists is dropped, as Solr would
+    otherwise create a product of the partial document alone.
+    """
+    shards = cloud.shard_names(client, collection) if updates else []
+    sent = 0
     for i in range(0, len(updates), UPDATE_CHUNK):
-        client.post(f"{collection}/update", json_body=updates[i : i + UPDATE_CHUNK])
+        chunk = updates[i : i + UPDATE_CHUNK]
+        docs = cloud.real_time_get(client, collection, [u["id"] for u in chunk], fl="id,group", shards=shards)
+        chunk = [{**u, ROUTE_FIELD: route_key(docs[u["id"]])} for u in chunk if u["id"] in docs]
+        if chunk:
+            client.post(f"{collection}/update", json_body=chunk)
+        sent += len(chunk)
     if commit:
         client.commit(collection)
-    return len(updates)
+    return sent
 
 
 def count(client: SolrClient, collection: str, *, q: str = "*:*", fq: list[str] | None = None) -> int:

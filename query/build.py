@@ -53,7 +53,8 @@ pre-filter and the set is still N others. ``variants='collapse'`` is
 ``{!collapse field=group nullPolicy=expand}``: a post filter, deliberately *not* tagged
 ``filter``, that keeps each group's best product; kNN fetches ``COLLAPSE_OVERFETCH`` times
 more neighbours so that enough groups survive. (Collapse needs a group's products on one
-shard: the indexer must route by group in a multi-shard collection.)
+shard: product collections route by group, ``router.field=_route_key``, see
+lookalike/solr/cloud.py.)
 """
 
 from __future__ import annotations

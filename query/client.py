@@ -28,6 +28,7 @@ from lookalike.connection import SolrClient
 from lookalike.errors import BadRequest, NotFound, SolrRequestError, SolrUnavailable
 from lookalike.fields import FIXED_FIELDS, attribute_name
 from lookalike.settings import Settings
+from lookalike.solr import cloud
 from query.build import (
     Target,
     build_params,
@@ -66,6 +67,7 @@ class SearchService:
         self.embedder = embedder
         self.exact_max_docs = exact_max_docs if exact_max_docs is not None else settings.exact_max_docs
         self._schema: Schema | None = None
+        self._shards: tuple[str, ...] = ()  # shard names, read with the schema (for real-time gets)
         self._schema_read_at = 0.0
         self._num_docs: int | None = None
 
@@ -103,16 +105,19 @@ class SearchService:
         aliases = self.client.collections_api("LISTALIASES").get("aliases", {})
         collections = aliases.get(self.collection, self.collection).split(",")
         out = []
+        shards: list[str] = []
         for name in collections:
             status = self.client.collections_api("CLUSTERSTATUS", collection=name)
             coll = status.get("cluster", {}).get("collections", {}).get(name)
             if coll is None:
                 raise NotFound(f"collection {name!r} does not exist")
+            shards += [s for s in coll.get("shards", {}) if s not in shards]
             for shard in coll.get("shards", {}).values():
                 active = [r for r in shard.get("replicas", {}).values() if r.get("state") == "active"]
                 active.sort(key=lambda r: r.get("leader") != "true")
                 if active:
                     out.append((active[0]["base_url"], active[0]["core"]))
+        self._shards = tuple(shards)
         return out
 
     # -- products --------------------------------------------------------------------------
@@ -120,13 +125,9 @@ class SearchService:
         return self._to_product(self._get_docs([product_id], ",".join(DEFAULT_FIELDS))[product_id])
 
     def _get_docs(self, ids: list[str] | tuple[str, ...], fl: str) -> dict[str, dict[str, Any]]:
-        """Real-time get of ``ids``; :class:`NotFound` naming any that do not exist."""
-        resp = self.client.get(f"{self.collection}/get", {"id": list(ids), "fl": fl})
-        if "response" in resp:
-            docs = resp["response"].get("docs", [])
-        else:
-            docs = [resp["doc"]] if resp.get("doc") else []
-        found = {d["id"]: d for d in docs}
+        """Real-time get of ``ids`` from every shard; :class:`NotFound` naming any that do not exist."""
+        self.schema()  # reads the shard names too
+        found = cloud.real_time_get(self.client, self.collection, ids, fl=fl, shards=self._shards)
         missing = [i for i in ids if i not in found]
         if missing:
             raise NotFound("no product with id " + ", ".join(repr(i) for i in missing))

@@ -7,6 +7,12 @@ after the collection (Configsets API ``CREATE`` with ``baseConfigSet``), creates
 collection on it, then adds the ``knn_vector_<dims>`` field type and the ``vector`` field
 through the Schema API. :func:`delete_collection` removes both again.
 
+**Routing.** A product collection routes documents by ``_route_key`` (``router.field``), which
+the configset's update chain sets to the product's ``group`` (or its id): a design's variants
+share a shard, so ``{!collapse field=group}`` is right on any number of shards. Solr then cannot
+find a shard from an id alone, so every lookup by id goes through :func:`real_time_get`, which
+names every shard; delete-by-id Solr itself sends to every shard.
+
 All functions take a :class:`SolrClient` and raise the project's errors (``NotFound`` for a
 missing collection, ``BadRequest`` for an unusable name or width, ``SolrRequestError`` with
 Solr's own message otherwise).
@@ -23,7 +29,7 @@ from typing import Any
 
 from lookalike.connection import SolrClient
 from lookalike.errors import BadRequest, NotFound, SolrRequestError
-from lookalike.fields import VECTOR_FIELD
+from lookalike.fields import ROUTE_FIELD, VECTOR_FIELD
 from lookalike.settings import REPO_ROOT
 
 log = logging.getLogger(__name__)
@@ -142,12 +148,14 @@ def create_collection(
     client.get("admin/configs", {"action": "CREATE", "name": name, "baseConfigSet": configset,
                                  "configSetProp.immutable": "false"})
     try:
+        routing = {"router.field": ROUTE_FIELD} if configset == PRODUCTS_CONFIGSET else {}
         client.collections_api(
             "CREATE",
             name=name,
             numShards=shards,
             replicationFactor=replicas,
             **{"collection.configName": name},
+            **routing,
             waitForFinalState="true",
         )
         field_type = vector_field_type(int(dims))
@@ -229,3 +237,36 @@ def alias_target(client: SolrClient, alias: str) -> str | None:
 
 def delete_alias(client: SolrClient, alias: str) -> None:
     client.collections_api("DELETEALIAS", name=alias)
+
+
+# -- lookups by id -------------------------------------------------------------------
+def shard_names(client: SolrClient, name: str) -> list[str]:
+    """The shard (slice) names of collection ``name``, or of the collections an alias names."""
+    aliases = list_aliases(client)
+    out: list[str] = []
+    for collection in aliases.get(name, name).split(","):
+        status = client.collections_api("CLUSTERSTATUS", collection=collection)
+        coll = status.get("cluster", {}).get("collections", {}).get(collection)
+        if coll is None:
+            raise NotFound(f"collection {collection!r} does not exist")
+        out += [s for s in coll.get("shards", {}) if s not in out]
+    return out
+
+
+def real_time_get(client: SolrClient, collection: str, ids: list[str] | tuple[str, ...], *, fl: str,
+                  shards: list[str] | tuple[str, ...] | None = None) -> dict[str, dict[str, Any]]:
+    """Documents by id (uncommitted ones too), asked of every shard; missing ids are absent.
+
+    ``shards`` are the collection's shard names (:func:`shard_names`, looked up when not given):
+    with ``router.field`` Solr cannot tell an id's shard, and a real-time get that does not name
+    the shards silently skips every id.
+    """
+    if not ids:
+        return {}
+    names = list(shards) if shards is not None else shard_names(client, collection)
+    resp = client.get(f"{collection}/get", {"id": list(ids), "fl": fl, "shards": ",".join(names)})
+    if "response" in resp:
+        docs = resp["response"].get("docs", [])
+    else:
+        docs = [resp["doc"]] if resp.get("doc") else []
+    return {d["id"]: d for d in docs}

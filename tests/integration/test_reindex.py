@@ -200,6 +200,23 @@ def test_upsert_and_delete_against_the_live_alias(solr, settings, catalog, alias
     assert solr.client.select(alias, {"q": "*:*", "rows": 0})["response"]["numFound"] == GOOD
 
 
+def test_upsert_that_moves_a_product_to_another_design_leaves_one_copy(solr, settings, catalog, alias):
+    """On 3 shards routed by group, a new group sends the product to another shard: the old copy goes."""
+    reindex(settings, solr.client, _options(catalog, alias, shards=3), show_progress=False)
+    rows = [json.loads(line) for line in catalog.read_text().splitlines()[:GOOD]]
+    update = catalog.parent / "move.jsonl"
+    moved = [dict(r, group=f"moved-{i}") for i, r in enumerate(rows[:6])]
+    update.write_text("".join(json.dumps(r) + "\n" for r in moved))
+    assert upsert(settings, solr.client, update, alias=alias).indexed == len(moved)
+    for r in moved:
+        found = solr.client.select(alias, {"q": f'id:"{r["id"]}"', "fl": "id,group"})["response"]
+        assert found["numFound"] == 1 and found["docs"][0]["group"] == r["group"], r["id"]
+    assert solr.client.select(alias, {"q": "*:*", "rows": 0})["response"]["numFound"] == GOOD
+    deleted, _ = delete(settings, solr.client, [moved[0]["id"]], alias=alias)  # one id
+    assert deleted == [moved[0]["id"]]
+    assert solr.client.select(alias, {"q": "*:*", "rows": 0})["response"]["numFound"] == GOOD - 1
+
+
 def test_an_index_built_with_random_weights_is_marked_and_warns(solr, settings, alias, tmp_path, monkeypatch):
     # InceptionV3's weights are not on this machine (no Keras cache, no file, no network):
     # only the test-only switch lets it fall back to random weights, and the index says so.

@@ -1,7 +1,6 @@
 package io.lookalike.solr;
 
 import java.io.IOException;
-import java.security.Principal;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -19,15 +18,8 @@ import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.util.Bits;
 import org.apache.lucene.util.BytesRefBuilder;
 import org.apache.solr.common.SolrDocument;
-import org.apache.solr.common.SolrDocumentList;
 import org.apache.solr.common.SolrException;
-import org.apache.solr.common.params.CommonParams;
-import org.apache.solr.common.params.ModifiableSolrParams;
-import org.apache.solr.core.SolrCore;
 import org.apache.solr.request.SolrQueryRequest;
-import org.apache.solr.request.SolrQueryRequestBase;
-import org.apache.solr.request.SolrRequestHandler;
-import org.apache.solr.response.SolrQueryResponse;
 import org.apache.solr.schema.SchemaField;
 import org.apache.solr.search.SolrIndexSearcher;
 
@@ -37,8 +29,8 @@ import org.apache.solr.search.SolrIndexSearcher;
  * <p>First in this core's searcher: the id's term leads to the live document, whose vector is read
  * from the field's {@link FloatVectorValues} (the indexed vector, so the field needs not be
  * stored). In SolrCloud a document may live on another shard: ids not found locally are fetched
- * with one in-process distributed real-time get ({@code /get?ids=...&distrib=true}) that routes
- * each id to its shard, which reads the field's stored value. So on several shards {@code like}
+ * with one in-process distributed real-time get asked of every shard ({@link ShardedGet}), which
+ * reads the field's stored value. So on several shards {@code like}
  * works when the vector field is {@code stored="true"}; the lookup then also sees documents that
  * are not yet committed on those shards, where the local one only sees committed documents.
  */
@@ -57,7 +49,7 @@ final class StoredVectors {
           "like/unlike need a uniqueKey in the schema to find documents by id");
     }
     Lookup local = fetchLocal(req.getSearcher(), uniqueKey, vectorField.getName(), ids);
-    if (local.missing().isEmpty() || !isCloud(req.getCore())) {
+    if (local.missing().isEmpty() || !ShardedGet.isCloud(req.getCore())) {
       return local;
     }
     if (!vectorField.stored()) {
@@ -140,51 +132,15 @@ final class StoredVectors {
     return values.vectorValue().clone(); // the reader reuses its buffer
   }
 
-  private static boolean isCloud(SolrCore core) {
-    return core.getCoreContainer().isZooKeeperAware()
-        && core.getCoreDescriptor().getCloudDescriptor() != null;
-  }
-
-  /** One distributed real-time get for the ids, routed by the collection's router. */
+  /** One distributed real-time get for the ids, asked of every shard of the collection. */
   private static Lookup fetchRemote(
       SolrQueryRequest req, SchemaField uniqueKey, String vectorField, Set<String> ids) {
-    SolrCore core = req.getCore();
-    SolrRequestHandler handler = core.getRequestHandler("/get");
-    if (handler == null) {
-      throw new SolrException(
-          SolrException.ErrorCode.BAD_REQUEST,
-          "id(s) " + ids + " are not on this shard and this core has no /get handler to fetch them");
-    }
-    ModifiableSolrParams params = new ModifiableSolrParams();
-    params.set("ids", String.join(",", ids));
-    params.set(CommonParams.FL, uniqueKey.getName() + "," + vectorField);
-    params.set(CommonParams.DISTRIB, true);
-    params.set(CommonParams.WT, "javabin");
-    // ids are user input: Solr must not expand ${...} in them (its macro expansion runs on
-    // every handler's parameters, this in-process lookup included)
-    params.set("expandMacros", false);
-    SolrQueryResponse rsp = new SolrQueryResponse();
-    // runs as the user of the search that needs the vectors
-    try (SolrQueryRequestBase lookup =
-        new SolrQueryRequestBase(core, params) {
-          @Override
-          public Principal getUserPrincipal() {
-            return req.getUserPrincipal();
-          }
-        }) {
-      handler.handleRequest(lookup, rsp);
-    }
-    if (rsp.getException() != null) {
-      throw new SolrException(
-          SolrException.ErrorCode.SERVER_ERROR,
-          "fetching the vectors of " + ids + " from the other shards failed: "
-              + rsp.getException().getMessage(),
-          rsp.getException());
-    }
+    List<SolrDocument> found =
+        ShardedGet.fetch(req, ids, uniqueKey.getName() + "," + vectorField, "the vectors of " + ids);
     Map<String, float[]> vectors = new LinkedHashMap<>();
     Set<String> withoutVector = new LinkedHashSet<>();
     Set<String> missing = new LinkedHashSet<>(ids);
-    for (SolrDocument doc : documents(rsp.getValues().get("response"))) {
+    for (SolrDocument doc : found) {
       String id = String.valueOf(doc.getFirstValue(uniqueKey.getName()));
       if (!missing.remove(id)) {
         continue;
@@ -197,16 +153,6 @@ final class StoredVectors {
       }
     }
     return new Lookup(vectors, withoutVector, missing);
-  }
-
-  private static List<SolrDocument> documents(Object response) {
-    if (response instanceof SolrDocumentList list) {
-      return list;
-    }
-    if (response instanceof SolrDocument doc) {
-      return List.of(doc);
-    }
-    return List.of();
   }
 
   private static float[] toFloats(Collection<Object> values) {
