@@ -21,6 +21,7 @@ from typing import Any
 from lookalike.connection import SolrClient
 from lookalike.errors import NotFound, SolrRequestError
 from lookalike.settings import Settings
+from lookalike.solr_syntax import quote
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class MetadataStore:
         """Every recorded collection built for ``alias``, newest first."""
         resp = self.client.select(
             self.collection,
-            {"q": "*:*", "fq": ["kind_s:index", f"alias_s:{_term(alias)}"], "rows": 1000, "sort": "created_s desc"},
+            {"q": "*:*", "fq": ["kind_s:index", f"alias_s:{quote(alias)}"], "rows": 1000, "sort": "created_s desc"},
         )
         return [IndexRecord(**json.loads(d[PAYLOAD_FIELD])) for d in resp["response"]["docs"]]
 
@@ -122,9 +123,3 @@ class MetadataStore:
                 return None
             raise
         return resp.get("doc")
-
-
-def _term(value: str) -> str:
-    from query.escape import quote
-
-    return quote(value)

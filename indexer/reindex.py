@@ -23,6 +23,7 @@ from lookalike.errors import IndexJobError
 from lookalike.fields import VECTOR_FIELD
 from lookalike.settings import Settings
 from lookalike.solr import cloud
+from lookalike.solr_syntax import local_params, vector_literal
 
 from indexer.catalog import read_catalog
 from indexer.digest import file_sha256
@@ -263,8 +264,9 @@ def _verify(client: SolrClient, collection: str, *, expected: int, probe: np.nda
     if found != expected:
         raise IndexJobError(f"verification failed: {collection} holds {found} documents, expected {expected}")
     for vec in probe:
-        vec_param = "[" + ",".join(f"{x:.7g}" for x in vec) + "]"
-        resp = client.select(collection, {"q": f"{{!knn f={VECTOR_FIELD} topK=1}}{vec_param}", "rows": 1, "fl": "id,score"})
+        params = {"q": local_params("knn", f=VECTOR_FIELD, topK=1, v="$vec"), "vec": vector_literal(vec),
+                  "rows": 1, "fl": "id,score"}
+        resp = client.select(collection, params)
         docs = resp["response"]["docs"]
         # dot_product scores (1 + cosine) / 2: the probe's own document scores 1.
         if not docs or docs[0]["score"] < 0.999:

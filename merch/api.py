@@ -49,7 +49,7 @@ from lookalike.settings import Settings
 from merch import gaps, propagation
 from merch.propagation import DEFAULT_CENTER_BY, DEFAULT_THRESHOLD, describe
 from merch.store import MerchStore
-from query.http.params import parse_filters
+from query.filters import parse_filters
 from query.models import Filter
 
 # merch.clusters and merch.navigation are imported in their routes: they load scikit-learn

@@ -1,7 +1,7 @@
 """Reading products and vectors from a product collection, and writing atomic updates.
 
 Everything goes through :class:`lookalike.connection.SolrClient`; user values in queries go
-through :func:`query.escape.quote` (via :func:`query.escape.any_of`).
+through :func:`lookalike.solr_syntax.quote` (via :func:`lookalike.solr_syntax.any_of`).
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ from lookalike.fields import VECTOR_FIELD
 from lookalike.settings import Settings
 from merch.store import MerchStore, now
 from merch.vectors import normalize
-from query.escape import any_of, check_identifier, local_params, number, quote, vector_literal
+from lookalike.solr_syntax import any_of, check_identifier, local_params, number, quote, vector_literal
 from query.schema import Schema
 
 log = logging.getLogger(__name__)
@@ -244,7 +244,7 @@ def query_params(c: Centering, u: np.ndarray, *, threshold: float | None) -> dic
         const = max(0.0, shift + 0.5 - (1.0 + offset) / (2.0 * s))
         params[f"cq{i}"] = local_params("lookalike", **lp)
         params[f"cf{i}"] = f"{in_group}^={number(const)}"
-        clauses.append(f"(+{{!boost b={number(1.0 / s)} v=$cq{i}}} +{{!lucene v=$cf{i}}})")
+        clauses.append(f"(+{local_params('boost', b=1.0 / s, v=f'$cq{i}')} +{local_params('lucene', v=f'$cf{i}')})")
     if not clauses:
         clauses.append("(-*:*)")
     params["q"] = " ".join(clauses)

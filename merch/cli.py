@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b = sub.add_parser("build", help="k-means on the vectors; store cluster ids, medoids, sizes, over-represented values")
     _collection(b)
     b.add_argument("--k", type=int, default=None, help="number of clusters (default: chosen by silhouette near sqrt(n/2))")
-    b.add_argument("--filter", action="append", default=[], metavar="F", help="cluster only these products: field=value, field=a|b, price=10..50")
+    b.add_argument("--filter", action="append", default=[], metavar="F", help="cluster only these products: field:value, field:a|b, price:10..50 (field=value works too)")
     b.add_argument("--seed", type=int, default=0, help="random seed of k-means (default 0)")
     _json(b)
     b.set_defaults(func=cmd_build)

@@ -31,7 +31,7 @@ from merch.filters import filter_queries
 from merch.kmeans import CatalogClusterer
 from merch.provenance import is_provenance_field
 from merch.store import MerchStore, now, physical_collection
-from query.escape import check_identifier
+from lookalike.solr_syntax import check_identifier
 from query.models import Filter
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from merch.catalog import iter_docs
 from merch import centering
 from merch.propagation import DEFAULT_CENTER_BY, DEFAULT_THRESHOLD, MAX_CANDIDATES, Proposal, candidates
 from merch.store import physical_collection
-from query.escape import check_identifier
+from lookalike.solr_syntax import check_identifier
 from query.models import Filter
 
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)

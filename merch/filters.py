@@ -1,13 +1,15 @@
 """Structured filters for merchandising commands, built by the query layer's own rules.
 
-The user's ``field=value`` filters are :class:`query.models.Filter` objects and become
-``fq``'s exactly as the storefront's do (checked against the collection's fields, every
-value through :func:`query.escape.quote`).
+The user's filters (the one grammar, :func:`query.filters.parse_filters`) are
+:class:`query.models.Filter` objects and become ``fq``'s exactly as the storefront's do
+(:func:`query.filters.filter_query`: checked against the collection's fields, every value
+through :func:`lookalike.solr_syntax.quote`).
 """
 
 from __future__ import annotations
 
 from lookalike.connection import SolrClient
+from query import filters as query_filters
 from query.models import Filter
 from query.schema import Schema
 
@@ -20,14 +22,12 @@ def load_schema(client: SolrClient, collection: str) -> Schema:
 
 
 def parse_filters(texts: list[str] | None) -> list[Filter]:
-    """The CLI form ``color=red``, ``color=red|blue``, ``price=10..50``."""
-    return [Filter.parse(t) for t in texts or []]
+    """``color:red`` (or ``color=red``), ``color:red|blue``, ``price:10..50``, as a list."""
+    return list(query_filters.parse_filters(texts))
 
 
 def filter_queries(client: SolrClient, collection: str, filters: list[Filter], schema: Schema | None = None) -> list[str]:
     if not filters:
         return []
-    from query.build import _filter_fq  # the query layer's one rule for a filter's fq
-
     schema = schema or load_schema(client, collection)
-    return [_filter_fq(f, schema) for f in filters]
+    return [query_filters.filter_query(f, schema) for f in filters]

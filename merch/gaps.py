@@ -21,7 +21,7 @@ from merch.filters import filter_queries, load_schema
 from merch.propagation import MAX_CANDIDATES, Scoring, candidate_params, list_proposals, value_field
 from merch.provenance import check_attribute
 from merch.store import physical_collection
-from query.escape import check_identifier
+from lookalike.solr_syntax import check_identifier
 
 NONE_KEY = None
 

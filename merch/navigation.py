@@ -34,7 +34,7 @@ from merch import clusters as clustering
 from merch.filters import filter_queries
 from merch.mmr import mmr_select
 from merch.store import physical_collection
-from query.escape import any_of, local_params, number, vector_literal
+from lookalike.solr_syntax import any_of, local_params, number, vector_literal
 from query.models import Filter
 
 DISPLAY_FL = ("id", "title", "image", "group", "price", "in_stock", "category_s", "pattern_s", "color_s", "cluster")

@@ -67,7 +67,7 @@ from merch.provenance import (
 )
 from merch.store import MerchStore, now, physical_collection
 from merch.vectors import ExampleScorer, to_score
-from query.escape import any_of, check_identifier, local_params, number, quote
+from lookalike.solr_syntax import any_of, check_identifier, local_params, number, quote
 from query.models import Filter
 from query.schema import Schema
 

@@ -26,7 +26,7 @@ from typing import Any, Iterator
 from lookalike.connection import SolrClient
 from lookalike.errors import SolrRequestError
 from lookalike.settings import Settings
-from query.escape import quote
+from lookalike.solr_syntax import quote
 
 PAYLOAD = "payload"
 

@@ -4,7 +4,7 @@ Nothing here does I/O. :func:`build_params` takes the request, the collection's
 :class:`Schema` (the field allow-list), the resolved :class:`Target` (the query vector and
 the examples' groups, looked up by the client) and the mode the planner chose, and returns
 the ``/select`` parameters as a dict. Every user value reaches Solr through
-:mod:`query.escape`: quoted by :func:`~query.escape.quote`, or passed by ``$reference``.
+:mod:`lookalike.solr_syntax`: quoted by :func:`~lookalike.solr_syntax.quote`, or passed by ``$reference``.
 
 **The image query.** Scores use the vector field's ``dot_product`` on L2-normalised
 vectors, so a score is ``(1 + cosine) / 2``; :func:`cosine_to_score` converts a
@@ -67,11 +67,11 @@ from typing import Any, Literal
 import numpy as np
 
 from lookalike.errors import BadRequest
-from query.escape import any_of, check_identifier, local_params, number, text_terms, vector_literal
-from query.models import Filter, SearchRequest
-from query.schema import FieldInfo, Schema
+from lookalike.solr_syntax import any_of, check_identifier, local_params, number, text_terms, vector_literal
+from query.filters import FILTER_TAG, filter_query, tagged
+from query.models import SearchRequest
+from query.schema import Schema
 
-FILTER_TAG = "filter"
 COLLAPSE_OVERFETCH = 3
 # HNSW explores topK candidates per segment: its recall, not only its result size. Measured on
 # 100k x 256 clustered vectors (1000 queries, Solr 9.10, M=16, beamWidth=100): recall@10 of
@@ -141,10 +141,10 @@ def _unit(v: np.ndarray, what: str = "a vector") -> np.ndarray:
 
 def filter_queries(request: SearchRequest, schema: Schema, target: Target) -> list[str]:
     """The ``fq``'s: user filters, in-stock, exclusions (all tagged ``filter``), then collapse."""
-    fqs = [_filter_fq(f, schema) for f in request.filters]
+    fqs = [filter_query(f, schema) for f in request.filters]
     if request.in_stock is not None:
         info = schema.filter_field("in_stock")
-        fqs.append(_tagged(info.name, f"{info.name}:{'true' if request.in_stock else 'false'}"))
+        fqs.append(tagged(info.name, f"{info.name}:{'true' if request.in_stock else 'false'}"))
     excluded = []
     if request.exclude_self and request.example_ids:
         excluded.append("-" + any_of("id", request.example_ids))
@@ -155,50 +155,6 @@ def filter_queries(request: SearchRequest, schema: Schema, target: Target) -> li
     if request.variants == "collapse":
         fqs.append(local_params("collapse", field="group", nullPolicy="expand"))
     return fqs
-
-
-def _tagged(field: str, clause: str) -> str:
-    return local_params("lucene", tag=f"{FILTER_TAG},f_{check_identifier(field)}") + clause
-
-
-def _filter_fq(f: Filter, schema: Schema) -> str:
-    info = schema.filter_field(f.field)
-    if f.values:
-        return _tagged(info.name, any_of(info.name, [_value(info, f.field, v) for v in f.values]))
-    if not info.numeric:
-        raise BadRequest(f"filter on {f.field!r}: a min/max range needs a numeric field, {f.field!r} is {info.kind}")
-    lo, hi = f.min, f.max
-    if info.kind == "long":
-        lo = None if lo is None else math.ceil(lo)
-        hi = None if hi is None else math.floor(hi)
-    lo_s = "*" if lo is None else number(lo)
-    hi_s = "*" if hi is None else number(hi)
-    return _tagged(info.name, f"{info.name}:[{lo_s} TO {hi_s}]")
-
-
-def _value(info: FieldInfo, name: str, v: str | int | float | bool) -> str:
-    """A filter value as the string Solr should match exactly, checked against the field's kind."""
-    if info.kind == "string":
-        return str(v).lower() if isinstance(v, bool) else str(v)
-    if info.kind == "boolean":
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str) and v.strip().lower() in ("true", "false"):
-            return v.strip().lower()
-        raise BadRequest(f"filter on {name!r}: {v!r} is not true or false")
-    try:
-        if isinstance(v, bool):
-            raise ValueError
-        x = float(v) if not isinstance(v, int) else v
-        if isinstance(x, float) and not math.isfinite(x):
-            raise ValueError
-    except (TypeError, ValueError) as err:
-        raise BadRequest(f"filter on {name!r}: {v!r} is not a number") from err
-    if info.kind == "long":
-        if isinstance(x, float) and not x.is_integer():
-            raise BadRequest(f"filter on {name!r}: {v!r} is not a whole number")
-        return str(int(x))
-    return number(float(x))
 
 
 # -- the main request --------------------------------------------------------------------
@@ -356,3 +312,9 @@ def count_params(request: SearchRequest, schema: Schema, target: Target = Target
     if fqs:
         params["fq"] = fqs
     return params
+
+
+def browse_params(*, page: int, per_page: int) -> Params:
+    """A page of the whole catalog, by id (the storefront's "browse" grid); ``page`` counts from 1."""
+    return {"q": "*:*", "sort": "id asc", "start": (page - 1) * per_page, "rows": per_page,
+            "fl": ",".join(DEFAULT_FIELDS)}

@@ -18,7 +18,8 @@ from lookalike.errors import BadRequest, LookalikeError
 from lookalike.settings import Settings
 from query.client import SearchService
 from query.embedder import load_embedder
-from query.models import Filter, SearchRequest, SearchResponse, SimilarRequest, parse_request
+from query.filters import parse_filters
+from query.models import SearchRequest, SearchResponse, SimilarRequest, parse_request
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,8 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--filter", action="append", default=[], metavar="FIELD=VALUE",
-                   help="color=red, color=red|blue, price=10..50, price=..20 (repeatable)")
+    p.add_argument("--filter", action="append", default=[], metavar="FIELD:VALUE",
+                   help="color:red, color:red|blue, price:10..50, price:..20; repeatable, the same field twice "
+                        "means either value; field=value works too")
     p.add_argument("-k", type=int, default=10, help="products to show (default 10)")
     p.add_argument("--offset", type=int, default=0, help="products to skip (paging)")
     p.add_argument("--candidates", type=int, default=100, help="size of the similar set without --min-similarity (default 100)")
@@ -63,7 +65,7 @@ def _add_options(p: argparse.ArgumentParser) -> None:
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     return {
-        "filters": [Filter.parse(f) for f in args.filter],
+        "filters": parse_filters(args.filter),
         "k": args.k,
         "offset": args.offset,
         "candidates": args.candidates,

@@ -31,6 +31,7 @@ from lookalike.settings import Settings
 from lookalike.solr import cloud
 from query.build import (
     Target,
+    browse_params,
     build_params,
     combine_vectors,
     count_params,
@@ -40,7 +41,7 @@ from query.build import (
     DEFAULT_FIELDS,
 )
 from query.embedder import ImageEmbedder
-from query.models import Facet, FacetBucket, Product, SearchRequest, SearchResponse, SimilarRequest
+from query.models import CatalogPage, Facet, FacetBucket, Product, SearchRequest, SearchResponse, SimilarRequest
 from query.planner import choose_mode, needs_count
 from query.schema import Schema
 
@@ -123,6 +124,17 @@ class SearchService:
     # -- products --------------------------------------------------------------------------
     def get_product(self, product_id: str) -> Product:
         return self._to_product(self._get_docs([product_id], ",".join(DEFAULT_FIELDS))[product_id])
+
+    def browse(self, *, page: int, per_page: int) -> CatalogPage:
+        """A page of the whole catalog, by id."""
+        resp = self._select(browse_params(page=page, per_page=per_page), _Stats())
+        return CatalogPage(
+            products=tuple(self._to_product(d) for d in resp["response"]["docs"]),
+            total=int(resp["response"]["numFound"]),
+            page=page,
+            per_page=per_page,
+            qtime_ms=int(resp.get("responseHeader", {}).get("QTime", 0)),
+        )
 
     def _get_docs(self, ids: list[str] | tuple[str, ...], fl: str) -> dict[str, dict[str, Any]]:
         """Real-time get of ``ids`` from every shard; :class:`NotFound` naming any that do not exist."""
@@ -231,7 +243,7 @@ class SearchService:
             resp = self.client.select(self.collection, params)
         except SolrRequestError as err:
             if err.solr_status == 404:
-                raise NotFound(f"collection or alias {self.collection!r} does not exist") from err
+                raise NotFound(f"collection or alias {self.collection!r} does not exist: build it with `lookalike index`") from err
             raise
         stats.requests += 1
         stats.qtime_ms += int(resp.get("responseHeader", {}).get("QTime", 0))

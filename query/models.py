@@ -64,11 +64,18 @@ class Filter(_Frozen):
 
     @classmethod
     def parse(cls, text: str) -> "Filter":
-        """The CLI form: ``color=red``, ``color=red|blue``, ``price=10..50``, ``price=..20``."""
-        name, sep, rest = text.partition("=")
-        if not sep or not name.strip():
-            raise BadRequest(f"filter {text!r} should look like field=value, field=a|b or field=min..max")
-        name = name.strip()
+        """The one filter grammar (CLI, API and pages): ``color:red``, ``color:red|blue``,
+        ``price:10..50``, ``price:..20``; ``=`` is accepted instead of ``:`` (``color=red``).
+
+        The field name ends at the first ``:`` or ``=``; the value may contain either.
+        """
+        cut = min((i for i in (text.find(":"), text.find("=")) if i >= 0), default=-1)
+        name, rest = (text[:cut].strip(), text[cut + 1:]) if cut >= 0 else ("", "")
+        if not name or not rest:
+            raise BadRequest(
+                f"filter {text!r} should look like field=value or field:value "
+                "(field:a|b for either value, field:min..max for a range)"
+            )
         if ".." in rest:
             lo, _, hi = rest.partition("..")
             try:
@@ -255,6 +262,16 @@ class Facet(_Frozen):
     name: str = Field(description="The field as the request named it.")
     field: str = Field(description="The Solr field.")
     buckets: tuple[FacetBucket, ...]
+
+
+class CatalogPage(_Frozen):
+    """A page of the whole catalog, by id."""
+
+    products: tuple[Product, ...]
+    total: int = Field(description="Products in the catalog.")
+    page: int = Field(description="This page, counted from 1.")
+    per_page: int
+    qtime_ms: int = Field(default=0, description="Solr's QTime.")
 
 
 class SearchResponse(_Frozen):

@@ -6,28 +6,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query
 
-from lookalike.errors import BadRequest
-from query.models import MAX_K, MAX_OFFSET, Filter, parse_request
-
-
-def parse_filters(raw: list[str]) -> tuple[Filter, ...]:
-    """``field:value`` (repeatable; the same field twice means either value), ``field:a|b``,
-    ``price:10..50`` (a range; either end may be left out)."""
-    values_by_field: dict[str, list[str]] = {}
-    ranges: list[Filter] = []
-    for text in raw:
-        field, sep, value = text.partition(":")
-        if not sep or not field.strip() or not value:
-            raise BadRequest(f"filter {text!r} should look like field:value (or field:min..max for a range)")
-        parsed = Filter.parse(f"{field.strip()}={value}")
-        if parsed.values:
-            values_by_field.setdefault(parsed.field, []).extend(str(v) for v in parsed.values)
-        else:
-            ranges.append(parsed)
-    merged = [
-        parse_request(Filter, {"field": f, "values": tuple(dict.fromkeys(vs))}) for f, vs in values_by_field.items()
-    ]
-    return tuple(merged + ranges)
+from query.filters import parse_filters
+from query.models import MAX_K, MAX_OFFSET
 
 
 def options_from_query(

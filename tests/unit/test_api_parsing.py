@@ -6,7 +6,8 @@ from fastapi.testclient import TestClient
 from lookalike.errors import BadRequest
 from lookalike.settings import Settings
 from app.web import create_app
-from query.http.params import options_from_query, parse_filters
+from query.filters import parse_filters
+from query.http.params import options_from_query
 from query.models import Filter
 
 

@@ -1,7 +1,7 @@
 """Property tests: no user string can change the structure of what we send to Solr.
 
 A user value (filter value, text, product id, a group read from the index) reaches the
-parameters either inside a quoted phrase made by :func:`query.escape.quote`, or as the raw
+parameters either inside a quoted phrase made by :func:`lookalike.solr_syntax.quote`, or as the raw
 value of a parameter that local params name by ``$reference``. So, for any hostile value:
 
 * every parameter, with each quoted phrase replaced by a placeholder, is identical to the
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from lookalike.errors import BadRequest
 from query.build import Target, build_params, count_params, facet_params
-from query.escape import local_params, quote
+from lookalike.solr_syntax import local_params, quote
 from query.models import SearchRequest
 
 from test_query_schema import products_schema

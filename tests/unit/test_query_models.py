@@ -81,3 +81,12 @@ def test_cli_filter_syntax(text, expected):
 def test_cli_filter_syntax_errors(text):
     with pytest.raises(BadRequest):
         Filter.parse(text)
+
+
+@pytest.mark.parametrize(
+    "colon, equals",
+    [("color:red", "color=red"), ("price:10..50", "price=10..50"), ("note:a=b", "note=a=b"), ("url:a:b", "url=a:b")],
+)
+def test_one_filter_grammar_colon_or_equals(colon, equals):
+    assert Filter.parse(colon) == Filter.parse(equals)
+    assert Filter.parse("note:a=b").values == ("a=b",) and Filter.parse("note=a:b").values == ("a:b",)

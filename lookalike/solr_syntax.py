@@ -13,7 +13,7 @@
    re-parses for local params. :func:`local_params` enforces this: every value must be a
    number, one of our identifiers, or a ``$reference``; anything else is a programming error.
 
-Field names are user input too: :class:`query.schema.Schema` checks them against the
+Field names are user input too: the query layer's ``Schema`` checks them against the
 collection's own fields before they reach either form, and :func:`check_identifier`
 guards the shape of every name we splice.
 """
