@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="signed power normalisation before the PCA, in (0, 1]; 1 is none (default: settings.pca_power)")
     p.add_argument("--shrinkage", type=float, default=None,
                    help="whitening shrinkage in [0, 1]: 0 full whitening, 1 none (default: settings.pca_shrinkage)")
+    p.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=None,
+                   help="learn the projection from augmented views of the catalog (default: settings.adapt)")
     p.add_argument("--trim", action=argparse.BooleanOptionalAction, default=None,
                    help="crop each image to the product before embedding (default: settings.trim)")
     p.add_argument("--pooling", choices=("avg", "gem", "max"), default=None, help="default: settings.pooling")
@@ -64,6 +66,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         whiten=settings.pca_whiten if args.whiten is None else args.whiten,
         power=settings.pca_power if args.power is None else args.power,
         shrinkage=settings.pca_shrinkage if args.shrinkage is None else args.shrinkage,
+        adapt=settings.adapt if args.adapt is None else args.adapt,
         embedding=EmbeddingOptions(
             trim=settings.trim if args.trim is None else args.trim,
             pooling=args.pooling or settings.pooling,

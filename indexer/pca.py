@@ -60,6 +60,14 @@ def _version(manifest: dict, arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()[:12]
 
 
+class _Fitted:
+    """The fitted arrays of a projection that is not one of scikit-learn's PCAs."""
+
+    def __init__(self, mean, components, variance, ratio):
+        self.mean_, self.components_, self.explained_variance_, self.explained_variance_ratio_ = (
+            mean, components, variance, ratio)
+
+
 def power_normalise(x: np.ndarray, power: float) -> np.ndarray:
     """``sign(x) * |x| ** power``, rows then L2-normalised; ``power == 1`` returns ``x`` unchanged."""
     if power == 1.0:
@@ -79,6 +87,7 @@ class VectorReducer:
         whiten: bool = False,
         power: float = 1.0,
         shrinkage: float = 0.0,
+        adapt: bool = False,
         sample_size: int = 50_000,
         incremental: bool = False,
         batch_size: int = 4096,
@@ -88,6 +97,7 @@ class VectorReducer:
         self.whiten = whiten
         self.power = power
         self.shrinkage = shrinkage
+        self.adapt = adapt
         self.sample_size = sample_size
         self.incremental = incremental
         self.batch_size = batch_size
@@ -99,14 +109,22 @@ class VectorReducer:
             "whiten": self.whiten,
             "power": self.power,
             "shrinkage": self.shrinkage,
+            "adapt": self.adapt,
             "sample_size": self.sample_size,
             "incremental": self.incremental,
             "batch_size": self.batch_size,
             "random_state": self.random_state,
         }
 
-    def fit(self, x, y=None, *, model_name: str = "", weights_sha256: str = "") -> VectorReducer:
-        """Fit on ``x[n, d]``; ``model_name`` and ``weights_sha256`` say where ``x`` came from."""
+    def fit(self, x, y=None, *, model_name: str = "", weights_sha256: str = "", views=None,
+            view_rows=None) -> VectorReducer:
+        """Fit on ``x[n, d]``; ``model_name`` and ``weights_sha256`` say where ``x`` came from.
+
+        With ``adapt=True``, ``views[m, d]`` are the vectors of augmented views of the rows
+        ``view_rows`` of ``x`` (default: the first ``m``): the projection is then learned whitening
+        (:mod:`indexer.adaptation`), ``shrinkage`` regularises its within-view covariance, and
+        ``whiten`` is not applied on top of it.
+        """
         x = np.asarray(x, dtype=np.float32)
         k = self.n_components
         if not 2 <= k <= 1024:
@@ -127,7 +145,18 @@ class VectorReducer:
             )
         if min(self.sample_size, self.batch_size) < k:
             raise ConfigError(f"sample_size and batch_size must be at least the PCA width {k}")
-        if self.incremental:
+        if self.adapt:
+            from indexer.adaptation import learned_whitening
+
+            if views is None:
+                raise ConfigError("the adaptation needs the vectors of augmented views (views=...)")
+            views = power_normalise(np.asarray(views, dtype=np.float32), self.power)
+            m = len(views)
+            rows = np.arange(m) if view_rows is None else np.asarray(view_rows)
+            mean, components, variance = learned_whitening(x[rows], views, k, shrinkage=self.shrinkage)
+            pca = _Fitted(mean, components, variance, variance / max(float(variance.sum()), 1e-12))
+            method = f"learned_whitening(views={m}, shrinkage={self.shrinkage})"
+        elif self.incremental:
             batch = max(self.batch_size, k)
             pca = IncrementalPCA(n_components=k, batch_size=batch).fit(x)
             method = f"incremental_pca(batch_size={batch})"
@@ -150,9 +179,10 @@ class VectorReducer:
             "weights_sha256": weights_sha256,
             "input_dim": d,
             "output_dim": k,
-            "whiten": bool(self.whiten),
+            "whiten": bool(self.whiten) and not self.adapt,
             "power": float(self.power),
-            "shrinkage": float(self.shrinkage) if self.whiten else 0.0,
+            "shrinkage": float(self.shrinkage) if self.whiten or self.adapt else 0.0,
+            "adapt": bool(self.adapt),
             "explained_variance_ratio_sum": round(float(self.explained_variance_ratio_.sum()), 6),
             "n_samples": n,
             "method": method,

@@ -33,6 +33,7 @@ from indexer.models.options import EmbeddingOptions
 from indexer.progress import progress_bar
 from indexer.report import ErrorReport
 from indexer.timing import StageTimer
+from indexer.views import embed_views
 from indexer.writer import SolrWriter
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class ReindexOptions:
     power: float = 1.0  # signed power normalisation before the PCA (1.0: none)
     embedding: EmbeddingOptions = EmbeddingOptions()  # framing, pooling, flip: part of the model's identity
     shrinkage: float = 0.0  # whitening shrinkage towards the mean variance
+    adapt: bool = False  # learn the projection from augmented views of a sample (indexer/adaptation.py)
     shards: int = 1
     replicas: int = 1
     allow_random_weights: bool = False  # unit tests only; the index is then marked
@@ -56,7 +58,8 @@ class ReindexOptions:
     def recipe(self) -> dict:
         """Everything that shapes the stored vectors; recorded with the index, compared by --if-changed."""
         return {"model": self.model, "dims": self.dims, "whiten": self.whiten, "power": self.power,
-                "shrinkage": self.shrinkage if self.whiten else 0.0, "embedding": self.embedding.as_dict()}
+                "shrinkage": self.shrinkage if self.whiten or self.adapt else 0.0, "adapt": self.adapt,
+                "embedding": self.embedding.as_dict()}
 
 
 @dataclass
@@ -161,8 +164,15 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
         if note:
             summary_notes.append(note)
         reducer = VectorReducer(n_components=dims, whiten=options.whiten, power=options.power,
-                                shrinkage=options.shrinkage)
-        reducer.fit(full, model_name=model.identity, weights_sha256=model.weights_sha256)
+                                shrinkage=options.shrinkage, adapt=options.adapt)
+        view_rows = views = None
+        if options.adapt:
+            with timer.stage("adapt"):
+                view_rows, views, embedded_views = embed_views(model, cache, kept, options.catalog.parent, settings,
+                                                               sample=settings.adapt_sample)
+            summary_notes.append(f"adaptation fitted on {len(views)} augmented views ({embedded_views} embedded now)")
+        reducer.fit(full, model_name=model.identity, weights_sha256=model.weights_sha256, views=views,
+                    view_rows=view_rows)
         reduced = reducer.transform(full)
         pca_version = meta.put_pca(reducer)
 

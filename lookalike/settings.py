@@ -74,6 +74,13 @@ class Settings(BaseSettings):
         description="Width of the reduced vectors (narrowed to images - 1 for a smaller catalog, and said so).",
     )
     pca_whiten: bool = Field(default=False, description="Whiten the PCA output.")
+    adapt: bool = Field(
+        default=False,
+        description="Learn the projection from augmented views of the catalog's images (self-supervised; replaces whitening).",
+    )
+    adapt_sample: int = Field(
+        default=1000, ge=16, description="Catalog images whose augmented view is embedded to fit the adaptation.",
+    )
     pca_power: float = Field(
         default=1.0, gt=0.0, le=1.0,
         description="Signed power normalisation of the model's vectors before the PCA (0.5: square root; 1: none).",

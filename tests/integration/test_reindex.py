@@ -283,3 +283,24 @@ def test_embedding_options_key_the_cache_reach_the_record_and_the_photo_path_rep
     stored = solr.client.get(f"{alias}/get", {"id": row["id"], "fl": "id,vector,model"})["doc"]
     assert stored["model"] == "efficientnet_lite0+trim+gem3"
     assert float(np.dot(vec, stored["vector"])) > 0.9999
+
+
+def test_the_adaptation_is_fitted_on_augmented_views_and_they_are_cached(solr, settings, catalog, alias):
+    first = reindex(settings, solr.client, ReindexOptions(catalog=catalog, alias=alias, model=MODEL, dims=12, adapt=True, power=0.5,
+                                                      shrinkage=0.2),
+                    show_progress=False)
+    assert f"adaptation fitted on {GOOD} augmented views ({GOOD} embedded now)" in first.warnings
+    assert "adapt" in first.seconds_by_stage
+    record = live_record(settings, solr.client, alias)
+    assert record.recipe["adapt"] is True
+    reducer = MetadataStore(solr.client, settings).get_pca(record.pca_version)
+    assert reducer.manifest_["adapt"] is True and reducer.manifest_["method"].startswith(f"learned_whitening(views={GOOD}")
+    docs = solr.client.select(alias, {"q": "*:*", "rows": 100, "fl": "id,vector,group"})["response"]["docs"]
+    vectors = np.array([d["vector"] for d in docs])
+    assert vectors.shape == (GOOD, 12)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    again = reindex(settings, solr.client, ReindexOptions(catalog=catalog, alias=alias, model=MODEL, dims=12, adapt=True, power=0.5,
+                                                      shrinkage=0.2),
+                    show_progress=False)
+    assert f"adaptation fitted on {GOOD} augmented views (0 embedded now)" in again.warnings
+    assert again.pca_version == first.pca_version  # the same views: the same transform

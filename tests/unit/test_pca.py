@@ -203,3 +203,40 @@ def test_a_transform_stored_in_the_first_format_still_loads_and_applies_the_same
     assert loaded.manifest_["format"] == "lookalike-pca/1"
     raw = (x - loaded.mean_) @ loaded.components_.T / np.sqrt(loaded.explained_variance_)
     np.testing.assert_allclose(loaded.transform(x), raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-5)
+
+
+def _pairs(n=300, d=40, seed=0):
+    """Images whose identity lives in 10 weak directions; views of one image differ from it
+    along 5 strong nuisance directions (what a crop or a colour change moves)."""
+    rng = np.random.default_rng(seed)
+    basis = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    signal, nuisance = basis[:, :10], basis[:, 10:15]
+    identity = rng.standard_normal((n, 10)) @ signal.T
+    x = identity + 4 * rng.standard_normal((n, 5)) @ nuisance.T + 0.05 * rng.standard_normal((n, d)) + 5
+    views = identity + 4 * rng.standard_normal((n, 5)) @ nuisance.T + 0.05 * rng.standard_normal((n, d)) + 5
+    return x, views
+
+
+def test_the_adaptation_learns_to_ignore_what_views_of_one_image_disagree_on():
+    x, views = _pairs()
+    plain = _fit(x, n_components=12, whiten=True)
+    adapted = VectorReducer(n_components=12, adapt=True, shrinkage=0.05).fit(
+        x, views=views, model_name=MODEL, weights_sha256=WEIGHTS)
+
+    def matched(reducer):  # each view's nearest image is its own
+        sims = reducer.transform(views) @ reducer.transform(x).T
+        return np.mean(np.argmax(sims, axis=1) == np.arange(len(x)))
+
+    assert matched(plain) < 0.5 < 0.95 < matched(adapted)
+    m = adapted.manifest_
+    assert m["adapt"] is True and m["whiten"] is False and m["method"].startswith("learned_whitening(views=300")
+    loaded = VectorReducer.from_bytes(adapted.to_bytes())
+    assert loaded.transform(x).tobytes() == adapted.transform(x).tobytes()
+
+
+def test_the_adaptation_needs_views_and_enough_of_them():
+    x, views = _pairs(n=30)
+    with pytest.raises(ConfigError, match="needs the vectors of augmented views"):
+        VectorReducer(n_components=8, adapt=True).fit(x)
+    with pytest.raises(ConfigError, match="one view per image"):
+        VectorReducer(n_components=8, adapt=True).fit(x, views=views[:, :20])
