@@ -15,21 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("index", help="bulk reindex a catalog into a new collection, then swap the alias")
     p.add_argument("catalog", type=Path, help="catalog file (JSON Lines)")
     p.add_argument("--collection", default=None, help="alias to publish (default: settings.alias)")
-    p.add_argument("--model", default=None, help="embedding model (default: settings.model)")
-    p.add_argument("--dims", type=int, default=None, help="PCA width, 2..1024 (default: settings.pca_dims)")
-    p.add_argument("--whiten", action=argparse.BooleanOptionalAction, default=None,
-                   help="whiten the PCA output (default: settings.pca_whiten)")
-    p.add_argument("--power", type=float, default=None,
-                   help="signed power normalisation before the PCA, in (0, 1]; 1 is none (default: settings.pca_power)")
-    p.add_argument("--shrinkage", type=float, default=None,
-                   help="whitening shrinkage in [0, 1]: 0 full whitening, 1 none (default: settings.pca_shrinkage)")
-    p.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=None,
-                   help="learn the projection from augmented views of the catalog (default: settings.adapt)")
-    p.add_argument("--trim", action=argparse.BooleanOptionalAction, default=None,
-                   help="crop each image to the product before embedding (default: settings.trim)")
-    p.add_argument("--pooling", choices=("avg", "gem", "max"), default=None, help="default: settings.pooling")
-    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
-                   help="average with the mirror image (default: settings.flip)")
+    add_recipe_arguments(p)
     p.add_argument("--shards", type=int, default=None)
     p.add_argument("--replicas", type=int, default=None)
     p.add_argument("--if-changed", action="store_true",
@@ -54,28 +40,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_delete)
 
 
+def add_recipe_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that shape the vectors (fields of :class:`indexer.reindex.ReindexOptions`,
+    each default None = from settings), shared by ``lookalike index`` and ``lookalike eval``:
+    an option added here reaches both. :func:`recipe_from_args` reads them back."""
+    g = p.add_argument_group("vectors", "how the vectors are made (default: from settings)")
+    g.add_argument("--model", default=None, help="embedding model (default: settings.model)")
+    g.add_argument("--dims", type=int, default=None, help="PCA width, 2..1024 (default: settings.pca_dims)")
+    g.add_argument("--whiten", action=argparse.BooleanOptionalAction, default=None,
+                   help="whiten the PCA output (default: settings.pca_whiten)")
+    g.add_argument("--power", type=float, default=None,
+                   help="signed power normalisation before the PCA, in (0, 1]; 1 is none (default: settings.pca_power)")
+    g.add_argument("--shrinkage", type=float, default=None,
+                   help="whitening shrinkage in [0, 1]: 0 full whitening, 1 none (default: settings.pca_shrinkage)")
+    g.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=None,
+                   help="learn the projection from augmented views of the catalog (default: settings.adapt)")
+    g.add_argument("--trim", action=argparse.BooleanOptionalAction, default=None,
+                   help="crop each image to the product before embedding (default: settings.trim)")
+    g.add_argument("--pooling", choices=("avg", "gem", "max"), default=None, help="default: settings.pooling")
+    g.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                   help="average with the mirror image (default: settings.flip)")
+    p.set_defaults(_recipe_dests=[a.dest for a in g._group_actions])
+
+
+def recipe_from_args(args: argparse.Namespace) -> dict:
+    """The vector options given on the command line (those left out are None: from settings)."""
+    return {dest: getattr(args, dest) for dest in args._recipe_dests if getattr(args, dest) is not None}
+
+
 def _index(args: argparse.Namespace, settings: Settings) -> int:
-    from indexer.models.options import EmbeddingOptions
     from indexer.reindex import ReindexOptions, reindex
 
-    options = ReindexOptions(
-        catalog=args.catalog,
-        alias=args.collection or settings.alias,
-        model=args.model or settings.model,
-        dims=args.dims,
-        whiten=settings.pca_whiten if args.whiten is None else args.whiten,
-        power=settings.pca_power if args.power is None else args.power,
-        shrinkage=settings.pca_shrinkage if args.shrinkage is None else args.shrinkage,
-        adapt=settings.adapt if args.adapt is None else args.adapt,
-        embedding=EmbeddingOptions(
-            trim=settings.trim if args.trim is None else args.trim,
-            pooling=args.pooling or settings.pooling,
-            gem_p=settings.gem_p,
-            flip=settings.flip if args.flip is None else args.flip,
-        ),
-        shards=args.shards or settings.shards,
-        replicas=args.replicas or settings.replicas,
-        if_changed=args.if_changed,
+    options = ReindexOptions.from_settings(
+        settings, catalog=args.catalog, alias=args.collection or settings.alias,
+        shards=args.shards or None, replicas=args.replicas or None, if_changed=args.if_changed,
+        **recipe_from_args(args),
     )
     with SolrClient(settings) as client:
         summary = reindex(settings, client, options, show_progress=not (args.no_progress or args.json))

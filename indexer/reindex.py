@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from lookalike.connection import SolrClient
-from lookalike.errors import IndexJobError
+from lookalike.errors import BadRequest, IndexJobError
 from lookalike.fields import VECTOR_FIELD
 from lookalike.settings import Settings
 from lookalike.solr import cloud
@@ -54,6 +54,27 @@ class ReindexOptions:
     replicas: int = 1
     allow_random_weights: bool = False  # unit tests only; the index is then marked
     if_changed: bool = False  # skip when the alias already serves this catalog with this recipe
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, catalog: Path, alias: str, **overrides) -> "ReindexOptions":
+        """The options ``lookalike index`` uses: each field from ``overrides`` when given (not
+        None), else from ``settings``, else the field's default. The fields of
+        :class:`EmbeddingOptions` (``trim``, ``pooling``, ...) may be given flat. The one place a
+        new option's default is read, so the CLI and the quality harness index alike."""
+        embedding_names = {f.name for f in fields(EmbeddingOptions)}
+        names = ({f.name for f in fields(cls)} - {"catalog", "alias"}) | embedding_names
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise BadRequest(f"unknown index option(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values = {"model": settings.model, "whiten": settings.pca_whiten, "power": settings.pca_power,
+                  "shrinkage": settings.pca_shrinkage, "adapt": settings.adapt, "shards": settings.shards,
+                  "replicas": settings.replicas}
+        embedding = {"trim": settings.trim, "pooling": settings.pooling, "gem_p": settings.gem_p, "flip": settings.flip}
+        embedding.update({k: given.pop(k) for k in list(given) if k in embedding_names})
+        values["embedding"] = EmbeddingOptions(**embedding)
+        values.update(given)
+        return cls(catalog=catalog, alias=alias, **values)
 
     def recipe(self) -> dict:
         """Everything that shapes the stored vectors; recorded with the index, compared by --if-changed."""

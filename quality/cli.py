@@ -1,4 +1,4 @@
-"""CLI: ``lookalike devset`` (the hard development sets)."""
+"""CLI: ``lookalike devset`` (the hard development sets) and ``lookalike eval`` (the quality harness)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="drawing threads (default: the CPU count, at most 4)")
     p.set_defaults(func=_devset)
 
+    from indexer.cli import add_recipe_arguments
+
+    p = sub.add_parser("eval", help="measure retrieval quality (recall@k, mAP@k, rank-1) through the real index and query path")
+    p.add_argument("catalog", type=Path, help="catalog file (JSON Lines) whose products share a ground-truth key")
+    p.add_argument("--key", default="item", help="the field that says 'same item' (default: item; group works too)")
+    p.add_argument("--filter-field", default=None,
+                   help="also measure, per query and per other value of this field, that rank 1 under that filter is the same item")
+    p.add_argument("--queries", type=int, default=None, help="a seeded sample of query products (default: all)")
+    p.add_argument("--photo-queries", type=int, default=50, help="catalog images uploaded through photo search (default 50)")
+    p.add_argument("-k", type=int, default=10, help="cut-off of recall and mAP (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the samples")
+    p.add_argument("--mode", choices=["auto", "exact", "approx"], default="auto", help="query mode (default auto)")
+    p.add_argument("--alias", default=None, help="evaluate this existing alias as it is instead of indexing the catalog")
+    p.add_argument("--meta-collection", default=None,
+                   help="the metadata collection of --alias (default: LOOKALIKE_META_COLLECTION)")
+    p.add_argument("--keep", action="store_true", help="keep the evaluation index (alias eval_<folder>) afterwards")
+    p.add_argument("--cold-cache", action="store_true",
+                   help="embed every image again with an empty cache, so images/s is the true cost")
+    p.add_argument("--no-baseline", action="store_true", help="skip the 16x16 pixel baseline")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--no-progress", action="store_true")
+    add_recipe_arguments(p)
+    p.set_defaults(func=_eval)
+
 
 def _devset(args: argparse.Namespace, settings: Settings) -> int:
     from quality.devsets import PRESETS, generate
@@ -39,4 +63,26 @@ def _devset(args: argparse.Namespace, settings: Settings) -> int:
         raise BadRequest(str(err)) from err
     print(f"wrote {items} items x {args.sellers} sellers ({items * args.sellers} images) to {catalog} "
           f"in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.cli import recipe_from_args
+    from lookalike.connection import SolrClient
+    from quality.harness import EvalOptions, evaluate
+
+    for name in ("queries", "photo_queries"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            raise BadRequest(f"--{name.replace('_', '-')} must be at least 0, got {value}")
+    index = recipe_from_args(args)
+    if args.alias and index:
+        raise BadRequest(f"--alias evaluates an index as it was built; drop {', '.join('--' + o for o in index)}")
+    options = EvalOptions(key=args.key, filter_field=args.filter_field, queries=args.queries,
+                          photo_queries=args.photo_queries, k=args.k, seed=args.seed, mode=args.mode,
+                          alias=args.alias, meta_collection=args.meta_collection, index=index,
+                          keep_index=args.keep, cold_cache=args.cold_cache, baseline=not args.no_baseline)
+    with SolrClient(settings) as client:
+        report = evaluate(settings, client, args.catalog, options, show_progress=not (args.no_progress or args.json))
+    print(report.to_json() if args.json else report.to_text())
     return 0
