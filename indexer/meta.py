@@ -57,15 +57,20 @@ class MetadataStore:
     def __init__(self, client: SolrClient, settings: Settings):
         self.client = client
         self.collection = settings.meta_collection
+        self.replicas = settings.replicas
 
     # -- setup ---------------------------------------------------------------------
     def ensure(self) -> None:
-        """Create the metadata collection on first use (one shard, every node can read it)."""
+        """Create the metadata collection on first use, one shard copied to every live node (up to
+        three, at least ``settings.replicas``), and add copies when the cluster has grown: photo
+        search and every index job need it, so it must survive the loss of a node."""
         from lookalike.solr import cloud
 
+        want = cloud.meta_replicas(self.client, self.replicas)
         if self.collection in cloud.list_collections(self.client):
+            cloud.ensure_replicas(self.client, self.collection, want)
             return
-        cloud.create_meta_collection(self.client, self.collection)
+        cloud.create_meta_collection(self.client, self.collection, replicas=want)
 
     # -- PCA -----------------------------------------------------------------------
     def put_pca(self, reducer: Any) -> str:

@@ -10,13 +10,24 @@ filter of ``${text}`` would otherwise be replaced by another parameter's text (a
 that chooses its own clauses). The configsets enforce the same as an invariant of their
 search handlers (``solr/configsets/*/solrconfig.xml``); this is the client's half, which
 also covers handlers the configsets do not define.
+
+**Failover.** The client starts at ``settings.solr_url`` and learns the cluster's other live
+nodes from Solr itself (``/api/cluster/nodes``, re-read at most every ``NODES_TTL_S`` seconds
+while things work). When the node it talks to cannot be reached, it marks it down for a few
+seconds and sends the request to the next live node, so one dead node costs no failed request
+while another node serves. Answers that mean "the cluster cannot serve this right now"
+(ZooKeeper lost, no live replica of a shard) are :class:`SolrUnavailable` (503), never a 400.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import threading
+import time
 from typing import Any, Iterable
+from urllib.parse import urlsplit
 
 import requests
 
@@ -28,6 +39,24 @@ log = logging.getLogger(__name__)
 # Sent in the URL of every request, so it applies whether the other parameters travel in the
 # URL or in a form body (Solr merges both).
 NO_MACROS = "expandMacros=false"
+NODES_TTL_S = 30.0  # how often the live nodes are re-read (only while requests succeed)
+DOWN_S = 5.0  # how long a node that could not be reached is skipped
+# Solr's words for a cluster that cannot serve right now (ZooKeeper gone, a shard without a live
+# replica, a node shutting down): the caller should retry later, it did nothing wrong.
+_UNAVAILABLE = re.compile(
+    r"Could not load collection from ZK|Session expired|no servers hosting shard|"
+    r"ZooKeeper|KeeperErrorCode|No active replicas|is shutting down|Cannot talk to ZooKeeper|"
+    r"No registered leader|not currently active|Could not find a healthy node",
+    re.IGNORECASE,
+)
+
+
+def node_url(node_name: str, like: str) -> str:
+    """``127.0.0.1:8984_solr`` (a live node's name) -> ``http://127.0.0.1:8984/solr``, in the
+    scheme of ``like`` (the configured URL)."""
+    host, _, context = node_name.partition("_")
+    scheme = urlsplit(like).scheme or "http"
+    return f"{scheme}://{host}/{context.replace('%2F', '/') or 'solr'}"
 
 
 def _solr_message(resp: requests.Response) -> str:
@@ -44,14 +73,35 @@ def _solr_message(resp: requests.Response) -> str:
     return resp.reason
 
 
+def _answer(resp: requests.Response, method: str, path: str) -> dict[str, Any]:
+    if resp.status_code >= 400:
+        message = _solr_message(resp)
+        if resp.status_code in (502, 503, 504) or _UNAVAILABLE.search(message):
+            raise SolrUnavailable(f"Solr cannot serve {path.split('/')[0]} right now: {message}")
+        raise SolrRequestError(
+            f"Solr answered {resp.status_code} to {method} /{path.lstrip('/')}: {message}",
+            solr_status=resp.status_code,
+        )
+    try:
+        return resp.json()
+    except ValueError as err:
+        raise SolrRequestError(f"Solr answered {path} with something that is not JSON") from err
+
+
 class SolrClient:
     """Talks to one Solr base URL (``http://host:port/solr``)."""
 
-    def __init__(self, settings: Settings, base_url: str | None = None):
+    def __init__(self, settings: Settings, base_url: str | None = None, *, failover: bool = True):
         self.settings = settings
         self.base_url = (base_url or settings.solr_url).rstrip("/")
         self.timeout_s = settings.solr_timeout_s
         self._http = requests.Session()
+        # a client pinned to one node (a core's own address, a node's health) never fails over
+        self._failover = failover
+        self._lock = threading.Lock()
+        self._nodes: list[str] = [self.base_url]
+        self._nodes_read_at = 0.0
+        self._down: dict[str, float] = {}
 
     def close(self) -> None:
         self._http.close()
@@ -74,28 +124,68 @@ class SolrClient:
         headers: dict[str, str] | None = None,
         timeout_s: float | None = None,
     ) -> dict[str, Any]:
-        url = f"{self.base_url}/{path.lstrip('/')}?{NO_MACROS}"
+        if isinstance(params, Iterable) and not isinstance(params, dict):
+            params = list(params)  # sent again on failover
+        tried: list[str] = []
+        last: Exception | None = None
+        for url in self._candidates():
+            try:
+                resp = self._http.request(
+                    method,
+                    f"{url}/{path.lstrip('/')}?{NO_MACROS}",
+                    params=params,
+                    json=json_body,
+                    data=data,
+                    headers=headers,
+                    timeout=timeout_s or self.timeout_s,
+                )
+            except requests.exceptions.ConnectionError as err:
+                tried.append(url)
+                last = err
+                self._mark_down(url, err)
+                continue
+            except requests.exceptions.RequestException as err:  # a timeout: the node is there but slow
+                raise SolrUnavailable(f"Solr is not reachable at {url}: {err.__class__.__name__}") from err
+            self._maybe_refresh_nodes(url)
+            return _answer(resp, method, path)
+        where = self.base_url if len(tried) <= 1 else f"{self.base_url} or any of {len(tried) - 1} other live nodes"
+        raise SolrUnavailable(f"Solr is not reachable at {where}: {last.__class__.__name__}") from last
+
+    def _candidates(self) -> list[str]:
+        """The configured node first, then the other live nodes; nodes marked down go last."""
+        if not self._failover:
+            return [self.base_url]
+        now = time.monotonic()
+        with self._lock:
+            nodes = list(self._nodes)
+            down = {u for u, until in self._down.items() if until > now}
+        return [u for u in nodes if u not in down] + [u for u in nodes if u in down]
+
+    def _mark_down(self, url: str, err: Exception) -> None:
+        log.warning("Solr node %s is not reachable (%s); trying another live node", url, err.__class__.__name__)
+        with self._lock:
+            self._down[url] = time.monotonic() + DOWN_S
+
+    def _maybe_refresh_nodes(self, url: str) -> None:
+        if not self._failover or time.monotonic() - self._nodes_read_at < NODES_TTL_S:
+            return
+        self._nodes_read_at = time.monotonic()  # at most one reader per period, even if it fails
         try:
-            resp = self._http.request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                data=data,
-                headers=headers,
-                timeout=timeout_s or self.timeout_s,
-            )
-        except requests.exceptions.RequestException as err:
-            raise SolrUnavailable(f"Solr is not reachable at {self.base_url}: {err.__class__.__name__}") from err
-        if resp.status_code >= 400:
-            raise SolrRequestError(
-                f"Solr answered {resp.status_code} to {method} /{path.lstrip('/')}: {_solr_message(resp)}",
-                solr_status=resp.status_code,
-            )
-        try:
-            return resp.json()
-        except ValueError as err:
-            raise SolrRequestError(f"Solr answered {path} with something that is not JSON") from err
+            resp = self._http.get(f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/api/cluster/nodes",
+                                  timeout=min(5.0, self.timeout_s))
+            names = resp.json().get("nodes", []) if resp.ok else []
+        except (requests.exceptions.RequestException, ValueError):
+            return
+        live = [node_url(n, self.base_url) for n in names]
+        with self._lock:
+            self._nodes = [self.base_url] + sorted(u for u in live if u != self.base_url)
+
+    def live_nodes(self) -> list[str]:
+        """The nodes this client would use, the configured one first (refreshed now)."""
+        self._nodes_read_at = 0.0
+        self._maybe_refresh_nodes(self._candidates()[0])
+        with self._lock:
+            return list(self._nodes)
 
     def get(self, path: str, params: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
         return self.request("GET", path, params=_with_json(params), **kw)

@@ -75,7 +75,13 @@ class SearchService:
     # -- schema ----------------------------------------------------------------------------
     def schema(self) -> Schema:
         if self._schema is None or time.monotonic() - self._schema_read_at > SCHEMA_TTL_S:
-            self._schema = self._read_schema()
+            try:
+                self._schema = self._read_schema()
+            except (SolrUnavailable, SolrRequestError) as err:
+                if self._schema is None:
+                    raise
+                # ZooKeeper or a node briefly out of reach: the schema changes only with a reindex
+                log.warning("schema of %s not refreshed (%s); serving the last one", self.collection, err)
             self._schema_read_at = time.monotonic()
             self._num_docs = None
         return self._schema
@@ -89,7 +95,7 @@ class SearchService:
         used: dict[str, dict[str, Any]] = {}
         for base_url, core in self._shard_cores():
             try:
-                with SolrClient(self.settings, base_url) as node:
+                with SolrClient(self.settings, base_url, failover=False) as node:
                     fields = node.get(f"{core}/admin/luke", {"numTerms": 0}).get("fields", {})
             except SolrUnavailable:
                 # the node's own address is not reachable from here (Solr in a container):

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from lookalike.connection import SolrClient
-from lookalike.errors import IndexJobError, ManifestMismatch, NotFound
+from lookalike.errors import IndexJobError, ManifestMismatch, NotFound, SolrRequestError, SolrUnavailable
 from lookalike.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,15 @@ class LiveIndex:
             record = live_record(self.settings, self.client, self.settings.alias)
         except IndexJobError as err:  # the alias does not exist
             raise NotFound(f"there is no index behind alias {self.settings.alias}: run `lookalike index CATALOG`") from err
+        except (SolrUnavailable, SolrRequestError) as err:
+            # the metadata collection or ZooKeeper is briefly out of reach: keep serving the record
+            # read last (it only changes with a reindex) rather than failing every photo search
+            with self._lock:
+                if self._cached is None:
+                    raise
+                log.warning("index record of %s not refreshed (%s); serving the last one", self.settings.alias, err)
+                self._cached = (time.monotonic(), self._cached[1])
+                return self._cached[1]
         with self._lock:
             self._cached = (time.monotonic(), record)
         return record

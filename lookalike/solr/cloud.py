@@ -173,14 +173,46 @@ def create_collection(
     log.info("created collection %s (%d-d vectors, %d shard(s) x %d replica(s))", name, dims, shards, replicas)
 
 
-def create_meta_collection(client: SolrClient, name: str, *, configset: str = META_CONFIGSET) -> None:
-    """Create the small metadata collection (one shard) on the ``lookalike_meta`` configset."""
+META_MAX_REPLICAS = 3
+
+
+def live_nodes(client: SolrClient) -> list[str]:
+    """The names of the cluster's live nodes (``host:port_solr``)."""
+    return sorted(client.collections_api("CLUSTERSTATUS").get("cluster", {}).get("live_nodes", []))
+
+
+def meta_replicas(client: SolrClient, at_least: int = 1) -> int:
+    """How many copies the metadata collection should have: one per live node, up to three
+    (it is small and every photo search and index job reads it), never fewer than asked."""
+    return max(at_least, min(META_MAX_REPLICAS, len(live_nodes(client))))
+
+
+def create_meta_collection(client: SolrClient, name: str, *, configset: str = META_CONFIGSET,
+                           replicas: int = 1) -> None:
+    """Create the small metadata collection (one shard, ``replicas`` copies) on ``lookalike_meta``."""
     check_name(name)
     _ensure_configset(client, configset)
     client.collections_api(
-        "CREATE", name=name, numShards=1, replicationFactor=1,
+        "CREATE", name=name, numShards=1, replicationFactor=replicas,
         **{"collection.configName": configset}, waitForFinalState="true",
     )
+
+
+def ensure_replicas(client: SolrClient, name: str, replicas: int) -> int:
+    """Add copies of each shard of ``name`` until it has ``replicas`` (on nodes without one);
+    returns how many were added. Never removes any."""
+    status = client.collections_api("CLUSTERSTATUS", collection=name)
+    coll = status.get("cluster", {}).get("collections", {}).get(name)
+    if coll is None:
+        raise NotFound(f"collection {name!r} does not exist")
+    added = 0
+    for shard, info in coll.get("shards", {}).items():
+        for _ in range(replicas - len(info.get("replicas", {}))):
+            client.collections_api("ADDREPLICA", collection=name, shard=shard, waitForFinalState="true")
+            added += 1
+    if added:
+        log.info("added %d copies of %s (now %d per shard)", added, name, replicas)
+    return added
 
 
 def _drop(client: SolrClient, name: str) -> None:

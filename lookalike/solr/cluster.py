@@ -123,7 +123,7 @@ def start(settings: Settings, nodes: int = 1, port: int = 8983, heap: str = "1g"
         for proc, f in zip(rest, files[1:]):
             node.wait_healthy(proc, f, deadline)
         _write_state(settings, ports, zk_host, jdk.describe(), heap)
-        with SolrClient(settings, node.base_url(port)) as client:
+        with SolrClient(settings, node.base_url(port), failover=False) as client:
             _wait_live_nodes(client, nodes, deadline)
             cloud.upload_base_configsets(client)
     except BaseException:

@@ -1,0 +1,85 @@
+"""A node of a three-node cloud dies under the API: no wrong answer, no lost product (issue 14).
+
+Its own cluster (three JVMs, node 1 with the embedded ZooKeeper), a product collection of
+2 shards x 2 replicas and the metadata collection on every node. The API is pointed at node 2;
+node 2 is killed with SIGKILL while requests run. The client must fail over to the other live
+nodes (learned from Solr), the metadata collection must still answer from its other copies, and
+every answer must equal the one before the kill. Expected answers are the API's own answers
+before the kill, which tests/integration/test_api_products.py checks against numpy.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+import api_catalog
+from lookalike.connection import SolrClient
+from lookalike.settings import Settings
+from lookalike.solr import cloud, cluster, node
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+HEAP = "384m"
+
+
+@pytest.fixture(scope="module")
+def three_nodes(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("three-nodes")
+    port = node.free_base_port(3)
+    settings = Settings(data_dir=data_dir, solr_url=node.base_url(port), solr_heap=HEAP, replicas=2)
+    cluster.start(settings, nodes=3, port=port, heap=HEAP)
+    try:
+        yield settings, cluster._ports(port, 3)
+    finally:
+        cluster.stop(settings)
+
+
+def test_killing_a_node_costs_no_wrong_answer(three_nodes, tmp_path):
+    settings, ports = three_nodes
+    admin = SolrClient(settings)
+    collection = "failover_products"
+    cloud.create_collection(admin, collection, dims=api_catalog.DIMS, shards=2, replicas=2)
+    cat = api_catalog.build(admin, settings, tmp_path, collection)
+    meta = admin.collections_api("CLUSTERSTATUS", collection=settings.meta_collection)
+    copies = meta["cluster"]["collections"][settings.meta_collection]["shards"]["shard1"]["replicas"]
+    assert len(copies) == 3  # one per live node
+
+    via_node2 = settings.model_copy(update={"solr_url": node.base_url(ports[1])})
+    requests_ = [("/api/products/a1/similar", {"k": 5, "mode": "approx"}),
+                 ("/api/products/b2/similar", {"k": 5, "mode": "exact"}),
+                 ("/api/products/d1", {}),
+                 ("/api/products", {"k": 20})]
+    with api_catalog.http(via_node2) as api:
+        before = {}
+        for path, params in requests_:
+            r = api.get(path, params=params)
+            assert r.status_code == 200, r.text
+            before[path] = r.json().get("products", r.json().get("id"))
+        health = api.get("/api/health").json()  # (not "ok": this hand-made index has no stored PCA)
+        assert health["solr"]["reachable"] and health["index"]["dims"] == api_catalog.DIMS
+        api.get("/api/products/a1/similar", params={"k": 1})  # let the client learn the live nodes
+
+        victim = cluster.node_files(settings)[1]
+        assert victim.port == ports[1]
+        os.kill(victim.read_pid(), signal.SIGKILL)
+
+        statuses: list[int] = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            for path, params in requests_:
+                r = api.get(path, params=params)
+                statuses.append(r.status_code)
+                if r.status_code == 200:
+                    assert r.json().get("products", r.json().get("id")) == before[path], path
+                else:
+                    assert r.status_code == 503, r.text  # a short outage says so; never 400 or 502
+            health = api.get("/api/health")
+            assert health.status_code == 200 and health.json()["index"]["dims"] == api_catalog.DIMS, health.text
+        assert statuses.count(200) >= len(statuses) - 3, statuses
+        assert statuses[-len(requests_):] == [200] * len(requests_)
+        total = admin.select(collection, {"q": "*:*", "rows": 0})["response"]["numFound"]
+        assert total == len(cat.docs)
