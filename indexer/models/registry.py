@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from lookalike.errors import ModelError
 
-from . import efficientnet_lite, inception
+from . import efficientnet_lite, inception, onnx_model
 from .base import EmbeddingModel
 from .lazy import LazyModel
 from .options import EmbeddingOptions
@@ -54,8 +54,12 @@ MODEL_NAMES = tuple(MODELS)
 
 
 def _factory(name: str) -> ModelFactory:
+    if name.startswith(onnx_model.PREFIX):  # bring your own model: onnx:/path/to/manifest.json
+        path = name[len(onnx_model.PREFIX):]
+        return ModelFactory(functools.partial(onnx_model.load, path))  # loads in a moment: never lazy
     if name not in MODELS:
-        raise ModelError(f"unknown model {name!r}; choose one of: {', '.join(sorted(MODELS))}")
+        raise ModelError(f"unknown model {name!r}; choose one of: {', '.join(sorted(MODELS))}, "
+                         "or onnx:MANIFEST.json")
     return MODELS[name]
 
 

@@ -304,3 +304,23 @@ def test_the_adaptation_is_fitted_on_augmented_views_and_they_are_cached(solr, s
                     show_progress=False)
     assert f"adaptation fitted on {GOOD} augmented views (0 embedded now)" in again.warnings
     assert again.pca_version == first.pca_version  # the same views: the same transform
+
+
+def test_an_onnx_model_indexes_and_the_photo_path_reloads_it_from_the_record(solr, settings, catalog, alias,
+                                                                             tmp_path):
+    from indexer.models.lite_onnx import export
+    from query.live_index import ImageEmbedder, LiveIndex
+
+    manifest = export(tmp_path / "byo")
+    summary = reindex(settings, solr.client, ReindexOptions(catalog=catalog, alias=alias, model=f"onnx:{manifest}",
+                                                            dims=8), show_progress=False)
+    assert summary.indexed == GOOD
+    assert list(settings.cache_dir.glob("onnx-efficientnet_lite0-onnx-*"))
+    record = live_record(settings, solr.client, alias)
+    assert record.model == f"onnx:{manifest}" and len(record.weights_sha256) == 64
+    row = json.loads(catalog.read_text().splitlines()[3])
+    served = settings.model_copy(update={"alias": alias})
+    vec = ImageEmbedder(served, solr.client, LiveIndex(served, solr.client)).embed_query_image(
+        (catalog.parent / row["image"]).read_bytes())
+    stored = solr.client.get(f"{alias}/get", {"id": row["id"], "fl": "id,vector"})["doc"]
+    assert float(np.dot(vec, stored["vector"])) > 0.9999
