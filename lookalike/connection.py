@@ -91,7 +91,8 @@ def _answer(resp: requests.Response, method: str, path: str) -> dict[str, Any]:
 class SolrClient:
     """Talks to one Solr base URL (``http://host:port/solr``)."""
 
-    def __init__(self, settings: Settings, base_url: str | None = None, *, failover: bool = True):
+    def __init__(self, settings: Settings, base_url: str | None = None, *, failover: bool = True,
+                 peers: list[str] | None = None):
         self.settings = settings
         self.base_url = (base_url or settings.solr_url).rstrip("/")
         self.timeout_s = settings.solr_timeout_s
@@ -99,7 +100,8 @@ class SolrClient:
         # a client pinned to one node (a core's own address, a node's health) never fails over
         self._failover = failover
         self._lock = threading.Lock()
-        self._nodes: list[str] = [self.base_url]
+        # other nodes known up front (e.g. from the launcher's state); the live ones are learned
+        self._nodes: list[str] = [self.base_url] + [u.rstrip("/") for u in peers or [] if u.rstrip("/") != self.base_url]
         self._nodes_read_at = 0.0
         self._down: dict[str, float] = {}
 

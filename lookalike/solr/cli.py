@@ -15,10 +15,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     solr = subparsers.add_parser("solr", help="start, stop or inspect the local Solr cloud")
     sub = solr.add_subparsers(dest="solr_command", metavar="ACTION", required=True)
 
-    start = sub.add_parser("start", help="start Solr (SolrCloud; node 1 runs ZooKeeper on port+1000)")
+    start = sub.add_parser(
+        "start",
+        help="start Solr (SolrCloud: ZooKeeper embedded in node 1, or in nodes 1-3 from --nodes 3 on)",
+        description="Start a local SolrCloud. ZooKeeper: one server embedded in node 1 (port+1000) for "
+        "one or two nodes, which the cluster cannot lose; from --nodes 3 on a three-server ensemble "
+        "embedded in nodes 1-3 (ports +1000, +1003, +1006 and the two after each), which survives "
+        "the loss of any one; or --zk-host to join your own ensemble.",
+    )
     start.add_argument("--port", type=int, default=None, help="port of node 1 (default: the port of LOOKALIKE_SOLR_URL, 8983)")
     start.add_argument("--nodes", type=int, default=1, help="number of nodes, on consecutive ports (default 1)")
     start.add_argument("--heap", default=None, help="Java heap of each node (default: LOOKALIKE_SOLR_HEAP, 1g)")
+    start.add_argument("--zk-host", default=None, metavar="HOST:PORT,...",
+                       help="join this external ZooKeeper ensemble (optionally with a /chroot) instead of embedding one")
+    zk = start.add_mutually_exclusive_group()
+    zk.add_argument("--zk-ensemble", dest="ensemble", action="store_true", default=None,
+                    help="embed a three-server ZooKeeper ensemble in nodes 1-3 (the default from --nodes 3 on)")
+    zk.add_argument("--zk-single", dest="ensemble", action="store_false",
+                    help="embed one ZooKeeper server in node 1 even with three or more nodes")
     start.set_defaults(func=cmd_start)
 
     stop = sub.add_parser("stop", help="stop every node started from this data dir")
@@ -33,7 +47,8 @@ def cmd_start(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.solr_port
     already = cluster.running_ports(settings)
     t0 = time.monotonic()
-    st = cluster.start(settings, nodes=args.nodes, port=port, heap=args.heap or settings.solr_heap)
+    st = cluster.start(settings, nodes=args.nodes, port=port, heap=args.heap or settings.solr_heap,
+                       zk_host=args.zk_host, ensemble=args.ensemble)
     if already:
         print(f"Solr was already running: {st.url}")
     else:
@@ -65,7 +80,10 @@ def _print_status(st: cluster.ClusterStatus) -> None:
     if st.java:
         print(f"Java:        {st.java}")
     if st.zk_host:
-        print(f"ZooKeeper:   {st.zk_host} (embedded in node 1)")
+        embedded = [n.port for n in st.nodes if n.zookeeper]
+        where = ("external" if not embedded else "embedded in node 1, which the cluster cannot lose"
+                 if len(embedded) == 1 else f"an ensemble embedded in nodes on {', '.join(map(str, embedded))}")
+        print(f"ZooKeeper:   {st.zk_host} ({where})")
     for n in st.nodes:
         state = "healthy" if n.healthy else ("running, not healthy" if n.running else "not running")
         zk = " + ZooKeeper" if n.zookeeper else ""
@@ -78,6 +96,9 @@ def _print_status(st: cluster.ClusterStatus) -> None:
         print("Collections:")
         for name, c in st.collections.items():
             print(f"  {name}: {c['shards']} shard(s), {c['replicas']} replica(s), {c['health']}, configset {c['configset']}")
+            if c["health"] != "GREEN" or c["replicas"] > c["shards"]:
+                for shard, rows in c.get("replica_states", {}).items():
+                    print(f"    {shard}: {'; '.join(rows)}")
     else:
         print("Collections: -")
     print(f"Aliases:     {', '.join(f'{a} -> {t}' for a, t in st.aliases.items()) or '-'}")

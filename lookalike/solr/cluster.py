@@ -69,8 +69,13 @@ def _ports(port: int, nodes: int) -> list[int]:
     return [port + i for i in range(nodes)]
 
 
-def start(settings: Settings, nodes: int = 1, port: int = 8983, heap: str = "1g") -> ClusterStatus:
-    """Start ``nodes`` Solr nodes (node 1 with ZooKeeper) and upload our configsets.
+def start(settings: Settings, nodes: int = 1, port: int = 8983, heap: str = "1g", *,
+          zk_host: str | None = None, ensemble: bool | None = None) -> ClusterStatus:
+    """Start ``nodes`` Solr nodes and upload our configsets.
+
+    ZooKeeper: ``zk_host`` joins an external ensemble; otherwise it is embedded, in node 1 alone
+    (one node, or ``ensemble=False``) or, from three nodes on (``ensemble`` None or True), as a
+    three-server ensemble in nodes 1-3, which survives the loss of any one of them.
 
     Returns the cluster's status once every node is healthy and live in ZooKeeper. When this
     exact cluster is already running it is left alone. Anything started is stopped again if a
@@ -80,6 +85,11 @@ def start(settings: Settings, nodes: int = 1, port: int = 8983, heap: str = "1g"
         raise ConfigError(f"--nodes must be between 1 and {MAX_NODES}, got {nodes}")
     if not 1024 <= port <= 64535 - nodes:
         raise ConfigError(f"--port must be between 1024 and {64535 - nodes} (ZooKeeper uses port + 1000), got {port}")
+    if ensemble and nodes < node.ENSEMBLE_SERVERS:
+        raise ConfigError(f"a ZooKeeper ensemble needs --nodes {node.ENSEMBLE_SERVERS} or more, got {nodes}")
+    if ensemble is None:
+        ensemble = zk_host is None and nodes >= node.ENSEMBLE_SERVERS
+    servers = node.ENSEMBLE_SERVERS if ensemble else (0 if zk_host else 1)
     node.check_runtime(settings.solr_runtime_dir)
     jdk = find_jdk(settings.java_home)
     ports = _ports(port, nodes)
@@ -101,28 +111,33 @@ def start(settings: Settings, nodes: int = 1, port: int = 8983, heap: str = "1g"
             f"another Solr cluster of ours is running on port {other[0].port} with this data dir: "
             "run `lookalike solr stop` first"
         )
-    for p in [*ports, port + node.ZK_PORT_OFFSET]:
+    zk_bound = node.zk_ports(port, servers) if servers else []
+    for p in [*ports, *zk_bound]:
         if node.port_in_use(p):
-            what = "ZooKeeper's port" if p == port + node.ZK_PORT_OFFSET else "port"
+            what = "ZooKeeper's port" if p in zk_bound else "port"
             raise ConfigError(f"{what} {p} is already in use: choose another with --port")
 
     settings.solr_dir.mkdir(parents=True, exist_ok=True)
-    zk_host = f"127.0.0.1:{port + node.ZK_PORT_OFFSET}"
+    if zk_host is None:
+        zk_host = ",".join(f"127.0.0.1:{c}" for c in node.zk_client_ports(port, servers))
     deadline = time.monotonic() + settings.solr_start_timeout_s
     procs = []
     t0 = time.monotonic()
     try:
-        first = node.spawn(_command(settings, jdk, files[0], heap, None), files[0])
-        procs.append(first)
-        node.wait_healthy(first, files[0], deadline)
-        rest = [
-            node.spawn(_command(settings, jdk, f, heap, zk_host), f)
-            for f in files[1:]
-        ]
-        procs.extend(rest)
-        for proc, f in zip(rest, files[1:]):
+        if servers == 1:  # node 1 with ZooKeeper first, then the others join it
+            first = [node.spawn(_command(settings, jdk, files[0], heap, None), files[0])]
+        else:  # an ensemble needs a quorum of its servers up at once; an external one is there
+            first = [node.spawn(_command(settings, jdk, f, heap, None if servers else zk_host,
+                                         zk_ensemble=zk_host if servers else None, zk_id=i), f)
+                     for i, f in enumerate(files[: max(servers, 1)])]
+        procs.extend(first)
+        for proc, f in zip(first, files):
             node.wait_healthy(proc, f, deadline)
-        _write_state(settings, ports, zk_host, jdk.describe(), heap)
+        rest = [node.spawn(_command(settings, jdk, f, heap, zk_host), f) for f in files[len(first):]]
+        procs.extend(rest)
+        for proc, f in zip(rest, files[len(first):]):
+            node.wait_healthy(proc, f, deadline)
+        _write_state(settings, ports, zk_host, jdk.describe(), heap, zk_servers=servers)
         with SolrClient(settings, node.base_url(port), failover=False) as client:
             _wait_live_nodes(client, nodes, deadline)
             cloud.upload_base_configsets(client)
@@ -137,13 +152,18 @@ def start(settings: Settings, nodes: int = 1, port: int = 8983, heap: str = "1g"
     return status(settings)
 
 
-def _command(settings: Settings, jdk, files: node.NodeFiles, heap: str, zk_host: str | None) -> list[str]:
+def _command(settings: Settings, jdk, files: node.NodeFiles, heap: str, zk_host: str | None, *,
+             zk_ensemble: str | None = None, zk_id: int | None = None) -> list[str]:
     extra = cds.flags(settings.solr_runtime_dir, jdk, files.port)
-    return node.command(jdk, settings.solr_runtime_dir, files, heap=heap, zk_host=zk_host, extra_jvm_flags=extra)
+    return node.command(jdk, settings.solr_runtime_dir, files, heap=heap, zk_host=zk_host, extra_jvm_flags=extra,
+                        zk_ensemble=zk_ensemble, zk_id=zk_id)
 
 
-def _write_state(settings: Settings, ports: list[int], zk_host: str, java: str, heap: str) -> None:
-    state = {"ports": ports, "zk_host": zk_host, "java": java, "heap": heap, "url": node.base_url(ports[0])}
+def _write_state(settings: Settings, ports: list[int], zk_host: str, java: str, heap: str, *,
+                 zk_servers: int = 1) -> None:
+    # zk_servers: embedded ZooKeeper servers in the first nodes (0: an external ensemble)
+    state = {"ports": ports, "zk_host": zk_host, "zk_servers": zk_servers, "java": java, "heap": heap,
+             "url": node.base_url(ports[0])}
     _state_path(settings).write_text(json.dumps(state, indent=2) + "\n")
 
 
@@ -178,15 +198,15 @@ def running_ports(settings: Settings) -> list[int]:
 def stop(settings: Settings) -> list[int]:
     """Stop every node recorded under the data dir; returns the ports that were running.
 
-    Nodes without ZooKeeper go first, together; the ZooKeeper node last. Each gets SIGTERM
+    Nodes without ZooKeeper go first, together; the ZooKeeper node(s) last. Each gets SIGTERM
     (Solr closes its cores, ZooKeeper shuts down), then SIGKILL after a grace period.
     """
     state = _read_state(settings) or {}
-    zk_port = (state.get("ports") or [None])[0]
+    zk_nodes = _zk_node_ports(state)
     files = node_files(settings)
     alive = [(f, pid) for f in files if (pid := f.read_pid()) and node.is_our_node(pid, f.port)]
-    followers = [pid for f, pid in alive if f.port != zk_port]
-    leader = [pid for f, pid in alive if f.port == zk_port]
+    followers = [pid for f, pid in alive if f.port not in zk_nodes]
+    leader = [pid for f, pid in alive if f.port in zk_nodes]
     killed = node.stop_pids(followers) + node.stop_pids(leader)
     pids = dict(alive)
     for f in files:
@@ -194,6 +214,38 @@ def stop(settings: Settings) -> list[int]:
         cds.finish(settings.solr_runtime_dir, f.port, exited_cleanly=pids.get(f) not in killed)
     _state_path(settings).unlink(missing_ok=True)
     return sorted(f.port for f, _ in alive)
+
+
+def _zk_node_ports(state: dict[str, Any]) -> set[int]:
+    """The ports of the nodes that run embedded ZooKeeper (none for an external ensemble)."""
+    ports = state.get("ports") or []
+    return set(ports[: int(state.get("zk_servers", 1))])
+
+
+def replica_states(cluster_state: dict[str, Any], name: str, *,
+                   dead: set[str] = frozenset()) -> dict[str, list[tuple[str, str]]]:
+    """Each shard's replicas as (node, state), the state as it is: a replica whose node is not
+    live (or is one of ``dead``, nodes known not to run, which ZooKeeper may still list until
+    their session expires) is ``down`` whatever ZooKeeper last recorded for it."""
+    live = set(cluster_state.get("live_nodes", [])) - set(dead)
+    coll = cluster_state.get("collections", {}).get(name, {})
+    out: dict[str, list[tuple[str, str]]] = {}
+    for shard, info in sorted(coll.get("shards", {}).items()):
+        rows = []
+        for r in info.get("replicas", {}).values():
+            state = r.get("state", "unknown") if r.get("node_name") in live else "down"
+            rows.append((r.get("node_name", "?"), state))
+        out[shard] = sorted(rows)
+    return out
+
+
+def health(replicas: dict[str, list[tuple[str, str]]]) -> str:
+    """GREEN: every replica active; YELLOW: every shard has an active one; RED: some shard has none."""
+    if all(state == "active" for rows in replicas.values() for _, state in rows):
+        return "GREEN"
+    if all(any(state == "active" for _, state in rows) for rows in replicas.values()):
+        return "YELLOW"
+    return "RED"
 
 
 def status(settings: Settings) -> ClusterStatus:
@@ -204,7 +256,7 @@ def status(settings: Settings) -> ClusterStatus:
     if state:
         result.zk_host = state.get("zk_host")
         result.java = state.get("java")
-        zk_port = state["ports"][0]
+        zk_nodes = _zk_node_ports(state)
         for f in node_files(settings):
             pid = f.read_pid()
             running = bool(pid and node.is_our_node(pid, f.port))
@@ -214,23 +266,27 @@ def status(settings: Settings) -> ClusterStatus:
                     pid=pid,
                     running=running,
                     healthy=running and node.is_healthy(f.port),
-                    zookeeper=f.port == zk_port,
+                    zookeeper=f.port in zk_nodes,
                     log=str(f.solr_log),
                 )
             )
-    with SolrClient(settings, url) as client:
+    peers = [node.base_url(p) for p in (state or {}).get("ports", [])[1:]]
+    with SolrClient(settings, url, peers=peers) as client:  # answers while any node of ours lives
         try:
             cluster = client.collections_api("CLUSTERSTATUS").get("cluster", {})
             result.live_nodes = sorted(cluster.get("live_nodes", []))
-            result.collections = {
-                name: {
+            result.collections = {}
+            dead = {f"127.0.0.1:{n.port}_solr" for n in result.nodes if not n.running}
+            result.live_nodes = [n for n in result.live_nodes if n not in dead]
+            for name, c in sorted(cluster.get("collections", {}).items()):
+                replicas = replica_states(cluster, name, dead=dead)
+                result.collections[name] = {
                     "shards": len(c.get("shards", {})),
-                    "replicas": sum(len(s.get("replicas", {})) for s in c.get("shards", {}).values()),
-                    "health": c.get("health"),
+                    "replicas": sum(len(rows) for rows in replicas.values()),
+                    "health": health(replicas),
                     "configset": c.get("configName"),
+                    "replica_states": {shard: [f"{n}: {st}" for n, st in rows] for shard, rows in replicas.items()},
                 }
-                for name, c in sorted(cluster.get("collections", {}).items())
-            }
             result.aliases = cloud.list_aliases(client)
             result.configsets = cloud.list_configsets(client)
             result.running = bool(result.live_nodes)

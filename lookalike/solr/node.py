@@ -30,6 +30,22 @@ log = logging.getLogger(__name__)
 
 LAUNCHER_CLASS = "io.lookalike.solr.launcher.SolrLauncher"
 ZK_PORT_OFFSET = 1000
+ENSEMBLE_SERVERS = 3  # an embedded ensemble: ZooKeeper in nodes 1-3; a larger cloud joins it
+# each embedded ensemble server uses client port P, P + 1 (quorum) and P + 2 (leader election)
+ZK_SERVER_PORTS = 3
+
+
+def zk_client_ports(port: int, servers: int) -> list[int]:
+    """The client ports of ZooKeeper on node 1's ``port``: one server at port + 1000, or an
+    ensemble of ``servers`` at port + 1000, + 1003, + 1006 ..."""
+    return [port + ZK_PORT_OFFSET + ZK_SERVER_PORTS * i for i in range(servers)]
+
+
+def zk_ports(port: int, servers: int) -> list[int]:
+    """Every port embedded ZooKeeper binds (client ports; for an ensemble also its peer ports)."""
+    if servers <= 1:
+        return [port + ZK_PORT_OFFSET]
+    return [c + k for c in zk_client_ports(port, servers) for k in range(ZK_SERVER_PORTS)]
 LOG_TAIL_LINES = 25
 EXIT_PORT_IN_USE = 3  # the launcher's exit code when Jetty cannot bind
 
@@ -111,8 +127,11 @@ def command(
     heap: str,
     zk_host: str | None,
     extra_jvm_flags: list[str] | None = None,
+    zk_ensemble: str | None = None,
+    zk_id: int | None = None,
 ) -> list[str]:
-    """The command line of one node; ``zk_host`` None means: run the embedded ZooKeeper."""
+    """The command line of one node; ``zk_host`` None means: run the embedded ZooKeeper (server
+    ``zk_id`` of ``zk_ensemble`` when given)."""
     cmd = [
         str(jdk.java),
         f"-Xms{heap}",
@@ -137,7 +156,10 @@ def command(
         "--host",
         "127.0.0.1",
     ]
-    cmd += ["--zk-host", zk_host] if zk_host else ["--zk-run"]
+    if zk_ensemble is not None:
+        cmd += ["--zk-ensemble", zk_ensemble, "--zk-id", str(zk_id)]
+    else:
+        cmd += ["--zk-host", zk_host] if zk_host else ["--zk-run"]
     return cmd
 
 
@@ -281,7 +303,7 @@ def stop_pids(pids: list[int], *, grace_s: float = 60.0, poll_s: float = 0.1) ->
 
 
 def free_base_port(nodes: int = 1, *, low: int = 20000, high: int = 31000, attempts: int = 200) -> int:
-    """A port ``p`` such that ``p .. p+nodes-1`` and ZooKeeper's ``p+1000`` are all free.
+    """A port ``p`` such that ``p .. p+nodes-1`` and ZooKeeper's ports (:func:`zk_ports`) are free.
 
     The range stays below Linux's ephemeral ports (32768 and up by default, where the kernel
     picks the local port of every outgoing connection): a port checked free there could be
@@ -292,6 +314,7 @@ def free_base_port(nodes: int = 1, *, low: int = 20000, high: int = 31000, attem
     rng = random.Random()
     for _ in range(attempts):
         p = rng.randrange(low, high - nodes)
-        if not any(port_in_use(q) for q in [*range(p, p + nodes), p + ZK_PORT_OFFSET]):
+        servers = ENSEMBLE_SERVERS if nodes >= ENSEMBLE_SERVERS else 1
+        if not any(port_in_use(q) for q in [*range(p, p + nodes), *zk_ports(p, servers)]):
             return p
     raise SolrNodeError(f"found no {nodes} free consecutive port(s) between {low} and {high}")

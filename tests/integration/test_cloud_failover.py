@@ -1,10 +1,11 @@
 """A node of a three-node cloud dies under the API: no wrong answer, no lost product (issue 14).
 
-Its own cluster (three JVMs, node 1 with the embedded ZooKeeper), a product collection of
-2 shards x 2 replicas and the metadata collection on every node. The API is pointed at node 2;
-node 2 is killed with SIGKILL while requests run. The client must fail over to the other live
-nodes (learned from Solr), the metadata collection must still answer from its other copies, and
-every answer must equal the one before the kill. Expected answers are the API's own answers
+Its own cluster (three JVMs with an embedded three-server ZooKeeper ensemble), a product
+collection of 2 shards x 2 replicas and the metadata collection on every node. The API is
+pointed at node 1, the node that started first; node 1 (a ZooKeeper server, and the API's only
+configured address) is killed with SIGKILL while requests run. ZooKeeper keeps its quorum, the
+client fails over to the other live nodes (learned from Solr), the metadata collection answers
+from its other copies, and every answer must equal the one before the kill. Expected answers are the API's own answers
 before the kill, which tests/integration/test_api_products.py checks against numpy.
 """
 
@@ -48,12 +49,14 @@ def test_killing_a_node_costs_no_wrong_answer(three_nodes, tmp_path):
     copies = meta["cluster"]["collections"][settings.meta_collection]["shards"]["shard1"]["replicas"]
     assert len(copies) == 3  # one per live node
 
-    via_node2 = settings.model_copy(update={"solr_url": node.base_url(ports[1])})
+    status = cluster.status(settings)
+    assert [n.port for n in status.nodes if n.zookeeper] == ports  # the ensemble: one server per node
+    via_node1 = settings.model_copy(update={"solr_url": node.base_url(ports[0])})
     requests_ = [("/api/products/a1/similar", {"k": 5, "mode": "approx"}),
                  ("/api/products/b2/similar", {"k": 5, "mode": "exact"}),
                  ("/api/products/d1", {}),
                  ("/api/products", {"k": 20})]
-    with api_catalog.http(via_node2) as api:
+    with api_catalog.http(via_node1) as api:
         before = {}
         for path, params in requests_:
             r = api.get(path, params=params)
@@ -63,8 +66,8 @@ def test_killing_a_node_costs_no_wrong_answer(three_nodes, tmp_path):
         assert health["solr"]["reachable"] and health["index"]["dims"] == api_catalog.DIMS
         api.get("/api/products/a1/similar", params={"k": 1})  # let the client learn the live nodes
 
-        victim = cluster.node_files(settings)[1]
-        assert victim.port == ports[1]
+        victim = cluster.node_files(settings)[0]
+        assert victim.port == ports[0]
         os.kill(victim.read_pid(), signal.SIGKILL)
 
         statuses: list[int] = []
@@ -81,5 +84,14 @@ def test_killing_a_node_costs_no_wrong_answer(three_nodes, tmp_path):
             assert health.status_code == 200 and health.json()["index"]["dims"] == api_catalog.DIMS, health.text
         assert statuses.count(200) >= len(statuses) - 3, statuses
         assert statuses[-len(requests_):] == [200] * len(requests_)
-        total = admin.select(collection, {"q": "*:*", "rows": 0})["response"]["numFound"]
+        survivor = SolrClient(settings.model_copy(update={"solr_url": node.base_url(ports[2])}))
+        total = survivor.select(collection, {"q": "*:*", "rows": 0})["response"]["numFound"]
         assert total == len(cat.docs)
+        # the cluster state can still change without node 1: ZooKeeper has its quorum
+        survivor.collections_api("CREATEALIAS", name="after_the_kill", collections=collection)
+        assert cloud.alias_target(survivor, "after_the_kill") == collection
+        # and status says what is down, through a node that lives
+        after = cluster.status(settings)
+        states = after.collections[collection]["replica_states"]
+        assert after.collections[collection]["health"] == "YELLOW"
+        assert any(row.endswith(": down") for rows in states.values() for row in rows)

@@ -124,7 +124,9 @@ def test_three_node_cloud_starts_and_stops_without_leftovers(tmp_path):
         st = json.loads(out.stdout)
         assert sorted(st["live_nodes"]) == sorted(f"127.0.0.1:{p}_solr" for p in (port, port + 1, port + 2))
         assert [n["healthy"] for n in st["nodes"]] == [True, True, True]
-        assert [n["zookeeper"] for n in st["nodes"]] == [True, False, False]
+        # from three nodes on, ZooKeeper is an ensemble embedded in all three (issue 14)
+        assert [n["zookeeper"] for n in st["nodes"]] == [True, True, True]
+        assert st["zk_host"] == ",".join(f"127.0.0.1:{port + 1000 + 3 * i}" for i in range(3))
         assert {"products", "lookalike_meta"} <= set(st["configsets"])
 
         again = run_cli(["solr", "start", "--nodes", "3", "--port", str(port)], tmp_path)
@@ -132,7 +134,8 @@ def test_three_node_cloud_starts_and_stops_without_leftovers(tmp_path):
         assert len(our_processes(tmp_path)) == 3
 
         human = run_cli(["solr", "status"], tmp_path).stdout
-        assert f"ZooKeeper:   127.0.0.1:{port + 1000}" in human and human.count("healthy") == 3
+        assert f"ZooKeeper:   127.0.0.1:{port + 1000},127.0.0.1:{port + 1003}" in human and "ensemble" in human
+        assert human.count("healthy") == 3
 
         # a collection spread over the three nodes answers through any of them
         from lookalike.connection import SolrClient

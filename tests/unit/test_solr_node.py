@@ -106,3 +106,28 @@ def test_free_base_port_keeps_node_and_zookeeper_below_the_ephemeral_range():
     for _ in range(50):
         p = node.free_base_port(3)
         assert p + 2 + node.ZK_PORT_OFFSET < 32768
+
+
+def test_an_ensemble_s_ports_do_not_overlap_and_stay_free():
+    client = node.zk_client_ports(20000, 3)
+    assert client == [21000, 21003, 21006]
+    used = node.zk_ports(20000, 3)
+    assert len(used) == len(set(used)) == 9  # client, quorum and election port of each server
+    assert node.zk_ports(20000, 1) == [21000]
+    p = node.free_base_port(3)
+    assert not any(node.port_in_use(q) for q in node.zk_ports(p, 3))
+
+
+def test_command_lines_for_each_zookeeper_mode(tmp_path):
+    jdk = Jdk(home=Path("/usr"), feature=17)
+    files = node.NodeFiles(tmp_path, 20001)
+    ensemble = "127.0.0.1:21000,127.0.0.1:21003,127.0.0.1:21006"
+    cmd = node.command(jdk, tmp_path, files, heap="512m", zk_host=None, zk_ensemble=ensemble, zk_id=1)
+    assert cmd[-4:] == ["--zk-ensemble", ensemble, "--zk-id", "1"]
+    assert node.command(jdk, tmp_path, files, heap="512m", zk_host="zk1:2181/solr")[-2:] == ["--zk-host", "zk1:2181/solr"]
+    assert node.command(jdk, tmp_path, files, heap="512m", zk_host=None)[-1] == "--zk-run"
+
+
+def test_an_ensemble_needs_three_nodes(tmp_path):
+    with pytest.raises(ConfigError, match="ensemble needs --nodes 3"):
+        cluster.start(Settings(data_dir=tmp_path), nodes=2, port=node.free_base_port(2), ensemble=True)

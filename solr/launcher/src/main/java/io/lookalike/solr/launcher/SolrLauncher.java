@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Locale;
 import javax.servlet.DispatcherType;
 import javax.servlet.http.HttpServlet;
@@ -32,11 +33,15 @@ import org.slf4j.LoggerFactory;
  * Starts one real Solr node over HTTP: Jetty with Solr's {@link CoreContainerProvider} and
  * {@link SolrDispatchFilter} mounted under {@code /solr}, wired like Solr's own web.xml (and like
  * {@code JettySolrRunner}, without the test framework). Always SolrCloud: {@code --zk-run} runs
- * the embedded ZooKeeper on port + 1000 (like {@code bin/solr -c}), {@code --zk-host} joins one.
+ * the embedded ZooKeeper on port + 1000 (like {@code bin/solr -c}), {@code --zk-host} joins one,
+ * and {@code --zk-ensemble H:P1,H:P2,H:P3 --zk-id N} runs server N of a ZooKeeper ensemble in this
+ * JVM ({@link EnsembleServer}: client port P, P + 1 for the quorum, P + 2 for leader election)
+ * and Solr joins the whole ensemble.
  *
  * <pre>
  * java -cp 'runtime/lib/*' io.lookalike.solr.launcher.SolrLauncher \
- *      --port 8983 --home DIR (--zk-run | --zk-host HOST:PORT) [--host 127.0.0.1]
+ *      --port 8983 --home DIR (--zk-run | --zk-host HOST:PORT | --zk-ensemble LIST --zk-id N)
+ *      [--host 127.0.0.1]
  * </pre>
  *
  * Exit codes: 0 after a clean stop (SIGTERM), 1 when Solr fails to start, 2 for bad arguments,
@@ -73,6 +78,7 @@ public final class SolrLauncher {
     FilterHolder dispatch = new FilterHolder(SolrDispatchFilter.class);
     try {
       prepareHome(args.home);
+      startEnsembleServer(args);
       configureSystemProperties(args);
       server = buildServer(args, dispatch);
     } catch (IOException | RuntimeException e) {
@@ -106,6 +112,14 @@ public final class SolrLauncher {
     }
   }
 
+  /** With --zk-ensemble: this node's ZooKeeper server, before Solr needs it. */
+  static void startEnsembleServer(LauncherArgs args) throws IOException {
+    if (args.zkEnsemble == null) {
+      return;
+    }
+    EnsembleServer.start(List.of(args.zkEnsemble.split(",")), args.zkId, args.home.resolve("zoo_data"));
+  }
+
   /** Copies our solr.xml and zoo.cfg into the solr home unless it already has its own. */
   static void prepareHome(Path home) throws IOException {
     Files.createDirectories(home);
@@ -128,7 +142,14 @@ public final class SolrLauncher {
     System.setProperty("jetty.port", Integer.toString(args.port));
     System.setProperty("host", args.host);
     System.setProperty("solr.zk.embedded.host", args.host);
-    if (args.zkHost != null) {
+    if (args.zkEnsemble != null) {
+      // Solr is a client of the whole ensemble; the quorum may take a while to form as the
+      // other servers' JVMs come up
+      System.setProperty("zkHost", args.zkEnsemble);
+      if (System.getProperty("waitForZk") == null) {
+        System.setProperty("waitForZk", "120");
+      }
+    } else if (args.zkHost != null) {
       System.setProperty("zkHost", args.zkHost);
     } else {
       // An empty zkRun means: run ZooKeeper inside this node on port + 1000, data in zoo_data/.
@@ -205,11 +226,14 @@ public final class SolrLauncher {
   /** The launcher's command line. */
   static final class LauncherArgs {
     static final String USAGE =
-        "usage: SolrLauncher --port PORT --home DIR (--zk-run | --zk-host HOST:PORT) [--host ADDR]";
+        "usage: SolrLauncher --port PORT --home DIR"
+            + " (--zk-run | --zk-host HOST:PORT | --zk-ensemble H:P,H:P,H:P --zk-id N) [--host ADDR]";
     int port = -1;
     Path home;
     String zkHost;
     boolean zkRun;
+    String zkEnsemble;
+    int zkId = -1;
     String host = "127.0.0.1";
 
     static LauncherArgs parse(String[] argv) {
@@ -223,6 +247,8 @@ public final class SolrLauncher {
           case "--port":
           case "--home":
           case "--zk-host":
+          case "--zk-ensemble":
+          case "--zk-id":
           case "--host":
             break;
           default:
@@ -246,6 +272,16 @@ public final class SolrLauncher {
           case "--zk-host":
             a.zkHost = value;
             break;
+          case "--zk-ensemble":
+            a.zkEnsemble = value;
+            break;
+          case "--zk-id":
+            try {
+              a.zkId = Integer.parseInt(value);
+            } catch (NumberFormatException e) {
+              throw new IllegalArgumentException("--zk-id must be a number, got " + value);
+            }
+            break;
           default:
             a.host = value;
         }
@@ -256,8 +292,18 @@ public final class SolrLauncher {
       if (a.home == null) {
         throw new IllegalArgumentException("--home is required");
       }
-      if (a.zkRun == (a.zkHost != null)) {
-        throw new IllegalArgumentException("give exactly one of --zk-run and --zk-host");
+      int modes = (a.zkRun ? 1 : 0) + (a.zkHost != null ? 1 : 0) + (a.zkEnsemble != null ? 1 : 0);
+      if (modes != 1) {
+        throw new IllegalArgumentException("give exactly one of --zk-run, --zk-host and --zk-ensemble");
+      }
+      if (a.zkEnsemble != null) {
+        int servers = a.zkEnsemble.split(",").length;
+        if (servers < 3 || servers % 2 == 0) {
+          throw new IllegalArgumentException("--zk-ensemble needs an odd number (3 or more) of HOST:PORT");
+        }
+        if (a.zkId < 0 || a.zkId >= servers) {
+          throw new IllegalArgumentException("--zk-id must be 0.." + (servers - 1) + " with --zk-ensemble");
+        }
       }
       return a;
     }
@@ -265,7 +311,12 @@ public final class SolrLauncher {
     @Override
     public String toString() {
       return String.format(
-          Locale.ROOT, "port=%d home=%s zk=%s host=%s", port, home, zkRun ? "embedded" : zkHost, host);
+          Locale.ROOT,
+          "port=%d home=%s zk=%s host=%s",
+          port,
+          home,
+          zkEnsemble != null ? "ensemble server " + zkId + " of " + zkEnsemble : zkRun ? "embedded" : zkHost,
+          host);
     }
   }
 }
