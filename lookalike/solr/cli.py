@@ -1,4 +1,4 @@
-"""``lookalike solr start|stop|status``: run a local SolrCloud from the Maven-built runtime."""
+"""``lookalike solr start|restart|add-node|stop|status``: run a local SolrCloud from the Maven-built runtime."""
 
 from __future__ import annotations
 
@@ -35,6 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     help="embed one ZooKeeper server in node 1 even with three or more nodes")
     start.set_defaults(func=cmd_start)
 
+    restart = sub.add_parser("restart", help="restart one node of the running cloud (the others keep serving)")
+    restart.add_argument("port", type=int, help="the node's port (see `lookalike solr status`)")
+    restart.set_defaults(func=cmd_restart)
+
+    add = sub.add_parser("add-node", help="start one more node on the next port and join it to the running cloud")
+    add.set_defaults(func=cmd_add_node)
+
     stop = sub.add_parser("stop", help="stop every node started from this data dir")
     stop.set_defaults(func=cmd_stop)
 
@@ -53,6 +60,23 @@ def cmd_start(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Solr was already running: {st.url}")
     else:
         print(f"Solr is up in {time.monotonic() - t0:.1f} s: {st.url}")
+    _print_status(st)
+    return 0
+
+
+def cmd_restart(args: argparse.Namespace, settings: Settings) -> int:
+    t0 = time.monotonic()
+    st = cluster.restart_node(settings, args.port)
+    print(f"node {args.port} restarted in {time.monotonic() - t0:.1f} s")
+    _print_status(st)
+    return 0
+
+
+def cmd_add_node(args: argparse.Namespace, settings: Settings) -> int:
+    t0 = time.monotonic()
+    st = cluster.add_node(settings)
+    print(f"node {st.nodes[-1].port} joined in {time.monotonic() - t0:.1f} s "
+          "(new collections and ADDREPLICA use it; existing replicas stay where they are)")
     _print_status(st)
     return 0
 

@@ -152,6 +152,61 @@ def start(settings: Settings, nodes: int = 1, port: int = 8983, heap: str = "1g"
     return status(settings)
 
 
+def restart_node(settings: Settings, port: int) -> ClusterStatus:
+    """Stop node ``port`` of the running cloud (if it still runs) and start it again in the same
+    role (its ZooKeeper server, if it has one); the others keep serving meanwhile."""
+    state = _read_state(settings)
+    if not state or port not in state.get("ports", []):
+        known = ", ".join(map(str, (state or {}).get("ports", []))) or "none"
+        raise ConfigError(f"no node of ours on port {port} (nodes: {known}); see `lookalike solr status`")
+    files = node.NodeFiles(settings.solr_dir, port)
+    pid = files.read_pid()
+    if pid and node.is_our_node(pid, port):
+        node.stop_pids([pid])
+    _spawn_member(settings, state, files, state["ports"].index(port))
+    return status(settings)
+
+
+def add_node(settings: Settings) -> ClusterStatus:
+    """Start one more node on the port after the last and join it to the running cloud."""
+    state = _read_state(settings)
+    if not state:
+        raise ConfigError("no cloud of ours is running from this data dir: `lookalike solr start` first")
+    ports = state["ports"]
+    port = max(ports) + 1
+    if len(ports) + 1 > MAX_NODES:
+        raise ConfigError(f"the cloud has {len(ports)} nodes; at most {MAX_NODES}")
+    if port in node.zk_ports(ports[0], int(state.get("zk_servers", 1))) or node.port_in_use(port):
+        raise ConfigError(f"port {port} is in use (by ZooKeeper or another program)")
+    files = node.NodeFiles(settings.solr_dir, port)
+    _spawn_member(settings, state, files, len(ports))
+    state["ports"] = [*ports, port]
+    _state_path(settings).write_text(json.dumps(state, indent=2) + "\n")
+    with SolrClient(settings, node.base_url(ports[0]), peers=[node.base_url(p) for p in state["ports"]]) as client:
+        _wait_live_nodes(client, len(state["ports"]), time.monotonic() + settings.solr_start_timeout_s)
+    return status(settings)
+
+
+def _spawn_member(settings: Settings, state: dict[str, Any], files: node.NodeFiles, index: int) -> None:
+    """Start node number ``index`` of the cloud in ``state`` (a ZooKeeper server if it is one)."""
+    jdk = find_jdk(settings.java_home)
+    servers = int(state.get("zk_servers", 1))
+    heap = state.get("heap", settings.solr_heap)
+    if servers > 1 and index < servers:
+        cmd = _command(settings, jdk, files, heap, None, zk_ensemble=state["zk_host"], zk_id=index)
+    elif servers == 1 and index == 0:
+        cmd = _command(settings, jdk, files, heap, None)
+    else:
+        cmd = _command(settings, jdk, files, heap, state["zk_host"])
+    proc = node.spawn(cmd, files)
+    try:
+        node.wait_healthy(proc, files, time.monotonic() + settings.solr_start_timeout_s)
+    except BaseException:
+        node.stop_pids([proc.pid])
+        files.pid_file.unlink(missing_ok=True)
+        raise
+
+
 def _command(settings: Settings, jdk, files: node.NodeFiles, heap: str, zk_host: str | None, *,
              zk_ensemble: str | None = None, zk_id: int | None = None) -> list[str]:
     extra = cds.flags(settings.solr_runtime_dir, jdk, files.port)

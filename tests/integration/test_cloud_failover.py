@@ -95,3 +95,22 @@ def test_killing_a_node_costs_no_wrong_answer(three_nodes, tmp_path):
         states = after.collections[collection]["replica_states"]
         assert after.collections[collection]["health"] == "YELLOW"
         assert any(row.endswith(": down") for rows in states.values() for row in rows)
+
+
+def test_a_killed_node_restarts_and_a_new_node_joins(three_nodes):
+    """After the kill above (or on its own): restart node 1 in its role, then add a fourth node."""
+    settings, ports = three_nodes
+    first = cluster.node_files(settings)[0]
+    pid = first.read_pid()
+    if pid and node.is_our_node(pid, first.port):  # run alone: kill it here
+        os.kill(pid, signal.SIGKILL)
+    st = cluster.restart_node(settings, ports[0])
+    assert [n.healthy for n in st.nodes] == [True, True, True]
+    assert f"127.0.0.1:{ports[0]}_solr" in st.live_nodes
+    deadline = time.monotonic() + 60  # its replicas recover from the others
+    while time.monotonic() < deadline and any(c["health"] != "GREEN" for c in st.collections.values()):
+        time.sleep(1)
+        st = cluster.status(settings)
+    assert all(c["health"] == "GREEN" for c in st.collections.values()), st.collections
+    st = cluster.add_node(settings)
+    assert len(st.live_nodes) == 4 and st.nodes[-1].port == ports[-1] + 1 and st.nodes[-1].healthy
