@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from indexer.photo_vectors import PhotoEmbedder
 from lookalike.settings import Settings
 from merch.api import create_router as merch_router
 from query.http import create_router as query_router
@@ -26,7 +27,7 @@ from query.http.services import Services
 
 def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAPI:
     """The app. ``images_root``: serve product images from there instead of the catalog's folder."""
-    services = Services(settings, images_root=images_root)
+    services = Services(settings, PhotoEmbedder, images_root=images_root)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

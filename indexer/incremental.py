@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.connection import SolrClient
-from lookalike.errors import IndexJobError, ManifestMismatch
+from lookalike.errors import IndexJobError
 from lookalike.fields import route_key
+from lookalike.meta import live_record
 from lookalike.settings import Settings
 from lookalike.solr import cloud
 
 from indexer.embedding import Embedder, Failed
-from indexer.meta import IndexRecord, MetadataStore
+from indexer.index_model import open_index_model
 from indexer.reindex import product_doc, read_products
 from indexer.report import ErrorReport
 from indexer.timing import StageTimer
@@ -38,31 +39,14 @@ class UpsertSummary:
         return asdict(self)
 
 
-def live_record(settings: Settings, client: SolrClient, alias: str) -> IndexRecord:
-    collection = cloud.alias_target(client, alias)
-    if collection is None:
-        raise IndexJobError(f"alias {alias} does not exist: run `lookalike index CATALOG` first")
-    return MetadataStore(client, settings).index_record(collection)
-
-
 def upsert(settings: Settings, client: SolrClient, catalog: Path, *, alias: str,
            allow_random_weights: bool = False) -> UpsertSummary:
     from indexer.cache import EmbeddingCache
-    from indexer.models import open_model
-    from indexer.models.options import EmbeddingOptions
 
     if not catalog.is_file():
         raise IndexJobError(f"catalog {catalog} is not a file")
     record = live_record(settings, client, alias)
-    model = open_model(record.model, settings, allow_random=allow_random_weights or record.random_weights,
-                       options=EmbeddingOptions.from_record(record.recipe))
-    if model.weights_sha256 != record.weights_sha256:
-        raise ManifestMismatch(
-            f"the index {record.collection} was built with {record.model} weights {record.weights_sha256[:12]}, "
-            f"but the weights loaded here are {model.weights_sha256[:12]}"
-        )
-    reducer = MetadataStore(client, settings).get_pca(record.pca_version)
-    reducer.check_compatible(model.identity, model.weights_sha256, model.output_dim)
+    model, reducer = open_index_model(settings, client, record, lazy=True, allow_random=allow_random_weights)
 
     runs_dir = settings.data_dir / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)

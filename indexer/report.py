@@ -19,10 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
-
-if TYPE_CHECKING:
-    from indexer.catalog import CatalogError
+from typing import Protocol, TextIO
 
 
 @dataclass(frozen=True)
@@ -34,6 +31,12 @@ class ItemError:
     source: str
     reason: str
     message: str
+
+
+class RejectedLine(Protocol):
+    """A rejected input line that can say what to report (:class:`indexer.catalog.CatalogError`)."""
+
+    def to_item_error(self) -> ItemError: ...
 
 
 class ErrorReport:
@@ -66,7 +69,7 @@ class ErrorReport:
             f.write(json.dumps(asdict(error), ensure_ascii=False) + "\n")
             f.flush()
 
-    def add_catalog_error(self, error: CatalogError) -> None:
+    def add_catalog_error(self, error: RejectedLine) -> None:
         """Record a catalog line that was rejected (see :class:`indexer.catalog.CatalogError`)."""
         self.add(error.to_item_error())
 

@@ -36,7 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    # what the query commands search by photo with: the indexer's, handed down (query never imports it)
+    parser.set_defaults(open_embedder=open_photo_embedder)
     return parser
+
+
+def open_photo_embedder(settings: Settings, client):
+    """The indexer's photo embedder, imported on use: it loads scikit-learn (seconds), which
+    `lookalike --help` and every command without a photo should not pay for."""
+    from indexer.photo_vectors import open_photo_embedder as open_embedder
+
+    return open_embedder(settings, client)
 
 
 def main(argv: list[str] | None = None) -> int:

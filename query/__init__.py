@@ -3,14 +3,16 @@
 =====================  ======================================================================
 ``models``             what can be asked (``SearchRequest``, ``SimilarRequest``, ``Filter``) and
                        the answer (``SearchResponse``); validation errors as ``BadRequest``
-``escape``             the one escaping function (``quote``) and the local-params rule
+``filters``            the one filter grammar (``parse_filters``) and a filter's ``fq``
 ``schema``             the field allow-list read from the collection
 ``build``              pure ``build_params``: knn / vectorSimilarity / lookalike, filters as a
                        pre-filter, facets right across shards, text re-ranking, variants
+                       (Solr syntax and escaping: ``lookalike.solr_syntax``)
 ``planner``            ``mode='auto'``: exact plugin or HNSW, by the filtered count
 ``client``             ``SearchService``: the I/O (example lookup, count, select, facets)
-``embedder``           ``ImageEmbedder``: what photo search needs from the indexer
+``embedder``           ``ImageEmbedder``: what photo search needs from the indexer (handed in)
+``live_index``         the alias's live index record, cached
 ``cli``                ``lookalike similar`` and ``lookalike search``
-``api``, ``static``    the HTTP API and the storefront page
+``http``, ``static``   the HTTP routes and the storefront page (assembled in ``app.web``)
 =====================  ======================================================================
 """

@@ -15,9 +15,9 @@ from typing import Any
 
 from lookalike.connection import SolrClient
 from lookalike.errors import BadRequest, LookalikeError
+from lookalike.meta import live_record
 from lookalike.settings import Settings
 from query.client import SearchService
-from query.embedder import load_embedder
 from query.filters import parse_filters
 from query.models import SearchRequest, SearchResponse, SimilarRequest, parse_request
 
@@ -106,7 +106,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
                 image = args.image.read_bytes()
             except OSError as err:
                 raise BadRequest(f"cannot read {args.image}: {err.strerror}") from err
-            service.embedder = load_embedder(settings, client)
+            service.embedder = args.open_embedder(settings, client)  # handed in by the CLI root
             vector = service.embedder.embed_query_image(image)
             data["vector"] = [float(x) for x in vector]
         response = service.search(parse_request(SearchRequest, data))
@@ -117,8 +117,6 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 def warn_if_random_weights(settings: Settings, client: SolrClient, collection: str | None) -> None:
     """An index built with random model weights is a test index: say so on stderr."""
-    from indexer.incremental import live_record
-
     try:
         record = live_record(settings, client, collection or settings.alias)
     except LookalikeError:  # not an alias with an index record (a hand-made collection)

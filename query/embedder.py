@@ -2,7 +2,8 @@
 
 An :class:`ImageEmbedder` turns an uploaded image's bytes into a query vector in the index's
 space: the index's model, then its PCA (both named by the index's metadata), L2-normalised.
-The indexer provides the implementation; the query layer only depends on this protocol.
+The indexer provides the implementation (:class:`indexer.photo_vectors.PhotoEmbedder`) and
+the entry points hand it in; the query layer only depends on this protocol.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-
 
 
 @runtime_checkable
@@ -23,14 +23,7 @@ class ImageEmbedder(Protocol):
         """
         ...
 
-
-def load_embedder(settings: Any, client: Any) -> ImageEmbedder:
-    """The embedder of the index behind ``settings.alias``: its model and PCA, from its metadata.
-
-    One place the CLI and the HTTP API get it from; the implementation (model weights, PCA
-    from ``lookalike_meta``) is :class:`query.live_index.ImageEmbedder`, built on the indexer.
-    """
-    from query.live_index import ImageEmbedder as IndexEmbedder
-    from query.live_index import LiveIndex
-
-    return IndexEmbedder(settings, client, LiveIndex(settings, client))
+    def manifest(self) -> dict[str, Any] | None:
+        """The loaded model's and PCA's manifests (``{"model": ..., "pca": ...}``), or None
+        before the first photo."""
+        ...

@@ -1,25 +1,38 @@
-"""Everything the query routes use, built once per app from the one :class:`Settings`."""
+"""Everything the query routes use, built once per app by the composition root."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lookalike.connection import SolrClient
+from lookalike.meta import MetadataStore
 from lookalike.settings import Settings
 from query.client import SearchService
-from query.live_index import ImageEmbedder, LiveIndex
+from query.embedder import ImageEmbedder
+from query.live_index import LiveIndex
 
 
 class Services:
-    """The Solr client, the live index, the photo embedder and the search service of one app."""
+    """The Solr client, the live index, the photo embedder and the search service of one app.
 
-    def __init__(self, settings: Settings, *, images_root: Path | None = None):
+    ``embedder`` builds the photo embedder from the client and the live index's record
+    (the indexer's :class:`~indexer.photo_vectors.PhotoEmbedder`, handed in by :mod:`app.web`).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Callable[[Settings, SolrClient, Callable[[], Any]], ImageEmbedder],
+        *,
+        images_root: Path | None = None,
+    ):
         self.settings = settings
         self.images_root = images_root
         self.client = SolrClient(settings)
         self.live = LiveIndex(settings, self.client)
-        self.embedder = ImageEmbedder(settings, self.client, self.live)
+        self.embedder = embedder(settings, self.client, self.live.record)
         self.search = SearchService(settings, self.client, embedder=self.embedder)
         self._pca_manifests: dict[str, dict[str, Any]] = {}
 
@@ -31,8 +44,5 @@ class Services:
 
     def pca_manifest(self, version: str) -> dict[str, Any]:
         if version not in self._pca_manifests:
-            from indexer.meta import MetadataStore
-
-            reducer = MetadataStore(self.client, self.settings).get_pca(version)
-            self._pca_manifests[version] = dict(reducer.manifest_)
+            self._pca_manifests[version] = MetadataStore(self.client, self.settings).pca_manifest(version)
         return self._pca_manifests[version]

@@ -263,7 +263,8 @@ def test_a_small_catalog_gets_the_width_it_allows_and_the_post_processing_is_rec
 def test_embedding_options_key_the_cache_reach_the_record_and_the_photo_path_reproduces_them(
         solr, settings, catalog, alias):
     from indexer.models.options import EmbeddingOptions
-    from query.live_index import ImageEmbedder, LiveIndex
+    from indexer.photo_vectors import PhotoEmbedder
+    from query.live_index import LiveIndex
 
     chosen = EmbeddingOptions(trim=True, pooling="gem")
     summary = reindex(settings, solr.client, _options(catalog, alias, embedding=chosen, whiten=True, power=0.5),
@@ -278,8 +279,8 @@ def test_embedding_options_key_the_cache_reach_the_record_and_the_photo_path_rep
     # an uploaded photo of a product goes through the same framing, pooling and transform
     row = json.loads(catalog.read_text().splitlines()[0])
     photo = (catalog.parent / row["image"]).read_bytes()
-    vec = ImageEmbedder(settings.model_copy(update={"alias": alias}), solr.client,
-                        LiveIndex(settings.model_copy(update={"alias": alias}), solr.client)).embed_query_image(photo)
+    vec = PhotoEmbedder(settings.model_copy(update={"alias": alias}), solr.client,
+                        LiveIndex(settings.model_copy(update={"alias": alias}), solr.client).record).embed_query_image(photo)
     stored = solr.client.get(f"{alias}/get", {"id": row["id"], "fl": "id,vector,model"})["doc"]
     assert stored["model"] == "efficientnet_lite0+trim+gem3"
     assert float(np.dot(vec, stored["vector"])) > 0.9999
