@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lookalike.connection import SolrClient
 from lookalike.settings import Settings
-from merch import gaps, propagation
+from merch import batches, gaps, propagation
 from merch.propagation import DEFAULT_CENTER_BY, DEFAULT_THRESHOLD, describe
 from merch.store import MerchStore
 from query.filters import parse_filters
@@ -196,7 +196,7 @@ def create_router(settings: Settings, client: SolrClient | None = None) -> APIRo
 
     @router.get("/api/merch/batches", tags=["merchandising"], summary="Batches, newest first")
     def get_batches(attribute: str | None = None) -> list[dict[str, Any]]:
-        return [asdict(b) for b in propagation.list_batches(settings, client, collection=coll, attribute=attribute)]
+        return [asdict(b) for b in batches.list_batches(settings, client, collection=coll, attribute=attribute)]
 
     @router.get("/api/merch/gaps/{attribute}", tags=["merchandising"], summary="Attribute-gap report")
     def get_gaps(attribute: str, by: str = "category",
@@ -215,7 +215,7 @@ def create_router(settings: Settings, client: SolrClient | None = None) -> APIRo
                  summary="Write attribute=value to every product of a cluster")
     def tag(cluster_id: int, body: TagBody) -> dict[str, Any]:
         meta()
-        return asdict(propagation.tag_cluster(settings, client, coll, cluster_id, attribute=body.attribute,
+        return asdict(batches.tag_cluster(settings, client, coll, cluster_id, attribute=body.attribute,
                                               value=body.value, user=body.user, overwrite_human=body.overwrite_human))
 
     @router.post("/api/merch/proposals", tags=["merchandising"], dependencies=write, summary="Propose from examples")
@@ -248,7 +248,7 @@ def create_router(settings: Settings, client: SolrClient | None = None) -> APIRo
     @router.post("/api/merch/batches/{batch_id}/undo", tags=["merchandising"], dependencies=write,
                  summary="Restore every product of a batch exactly")
     def undo(batch_id: str, body: UndoBody) -> dict[str, Any]:
-        return asdict(propagation.undo(settings, client, batch_id, user=body.user, force=body.force))
+        return asdict(batches.undo(settings, client, batch_id, user=body.user, force=body.force))
 
     @router.get("/merch", include_in_schema=False)
     def page() -> FileResponse:

@@ -190,12 +190,12 @@ def _print_clusters(result: Any) -> None:
 
 
 def cmd_tag(args: argparse.Namespace, settings: Settings) -> int:
-    from merch import propagation
+    from merch import batches
 
     with SolrClient(settings) as client:
-        batch = propagation.tag_cluster(settings, client, _coll(args, settings), args.cluster,
-                                        attribute=args.attribute, value=args.value, user=_who(args),
-                                        overwrite_human=args.overwrite_human)
+        batch = batches.tag_cluster(settings, client, _coll(args, settings), args.cluster,
+                                    attribute=args.attribute, value=args.value, user=_who(args),
+                                    overwrite_human=args.overwrite_human)
     _print_batch(batch, args.json)
     return 0
 
@@ -280,10 +280,10 @@ def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
-    from merch import propagation
+    from merch import batches
 
     with SolrClient(settings) as client:
-        batch = propagation.undo(settings, client, args.batch, user=_who(args), force=args.force)
+        batch = batches.undo(settings, client, args.batch, user=_who(args), force=args.force)
     if args.json:
         _dump(asdict(batch))
     else:
@@ -306,14 +306,14 @@ def _print_batch(batch: Any, as_json: bool) -> None:
 
 
 def cmd_batches(args: argparse.Namespace, settings: Settings) -> int:
-    from merch import propagation
+    from merch import batches
 
     with SolrClient(settings) as client:
-        batches = propagation.list_batches(settings, client, collection=_coll(args, settings), attribute=args.attribute)
+        found = batches.list_batches(settings, client, collection=_coll(args, settings), attribute=args.attribute)
     if args.json:
-        _dump([asdict(b) for b in batches])
+        _dump([asdict(b) for b in found])
     else:
-        for b in batches:
+        for b in found:
             print(f"{b.id}  {b.state:8s}  {b.attribute}={b.value}  {b.written} product(s)  by {b.user} {b.created}"
                   f"  from {b.source.get('kind')}")
     return 0

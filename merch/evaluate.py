@@ -27,7 +27,8 @@ from lookalike.errors import BadRequest
 from lookalike.settings import Settings
 from merch.catalog import iter_docs
 from merch import centering
-from merch.propagation import DEFAULT_CENTER_BY, DEFAULT_THRESHOLD, MAX_CANDIDATES, Proposal, candidates
+from merch.propagation import DEFAULT_CENTER_BY, DEFAULT_THRESHOLD, MAX_CANDIDATES, candidates
+from merch.records import Proposal
 from merch.store import physical_collection
 from lookalike.solr_syntax import check_identifier
 from query.models import Filter

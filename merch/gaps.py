@@ -18,7 +18,9 @@ from lookalike.connection import SolrClient
 from lookalike.settings import Settings
 from merch.catalog import iter_docs
 from merch.filters import filter_queries, load_schema
-from merch.propagation import MAX_CANDIDATES, Scoring, candidate_params, list_proposals, value_field
+from merch.batches import value_field
+from merch.propagation import MAX_CANDIDATES, list_proposals
+from merch.scoring import Scoring, candidate_params
 from merch.provenance import check_attribute
 from merch.store import physical_collection
 from lookalike.solr_syntax import check_identifier

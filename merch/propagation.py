@@ -47,135 +47,30 @@ to the cluster's centroid.
 
 from __future__ import annotations
 
-import logging
-import secrets
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
 from lookalike.connection import SolrClient
 from lookalike.errors import BadRequest, NotFound
-from lookalike.fields import VECTOR_FIELD, attribute_name
+from lookalike.fields import attribute_name
 from lookalike.settings import Settings
 from merch import centering
-from merch.catalog import example_vectors, get_docs, write_updates
+from merch.batches import value_field, write_batch
+from merch.catalog import example_vectors, get_docs
 from merch.filters import filter_queries, load_schema
-from merch.provenance import (
-    HUMAN, Change, Skip, atomic_update, check_attribute, origin, plan_undo, plan_write, provenance_field,
-)
+from merch.provenance import HUMAN, origin, provenance_field
+from merch.records import DEFAULT_THRESHOLD, Batch, Candidate, Proposal, check_threshold, new_id
+from merch.scoring import Scoring, candidate_params
 from merch.store import MerchStore, now, physical_collection
 from merch.vectors import ExampleScorer, to_score
-from lookalike.solr_syntax import any_of, check_identifier, local_params, number, quote
 from query.models import Filter
-from query.schema import Schema
 
-log = logging.getLogger(__name__)
-
-DEFAULT_THRESHOLD = 0.2  # centred similarity; measured on the demo catalog: see the module doc
 DEFAULT_CENTER_BY = centering.DEFAULT_BY  # compare prints after removing each category's average look (merch.centering)
 MAX_CANDIDATES = 5000
 MAX_EXAMPLES = 20
 SHOW_FIELDS = ("title", "image", "group", "category_s")
-
-
-# -- records -------------------------------------------------------------------------------------
-@dataclass
-class Proposal:
-    id: str
-    collection: str
-    attribute: str
-    field: str
-    value: str
-    positives: list[str]
-    negatives: list[str] = field(default_factory=list)
-    combine: str = "mean"
-    unlike_weight: float = 1.0
-    threshold: float = DEFAULT_THRESHOLD
-    center_by: str | None = None  # the category field whose per-value average look is removed; None: raw vectors
-    filters: list[dict[str, Any]] = field(default_factory=list)
-    created: str = ""
-    created_by: str = ""
-    decisions: dict[str, str] = field(default_factory=dict)  # product id -> accept | reject
-    batches: list[str] = field(default_factory=list)
-    state: str = "open"  # open | closed
-
-    def filter_objects(self) -> list[Filter]:
-        return [Filter(**f) for f in self.filters]
-
-
-@dataclass
-class Candidate:
-    id: str
-    similarity: float  # cosine units, the plugin's combined similarity
-    score: float  # (1 + similarity) / 2, Solr's score scale
-    positives: dict[str, float]  # example id -> cosine
-    negatives: dict[str, float]
-    current: Any = None  # the product's current value of the attribute
-    origin: str = "absent"  # absent | human | propagated:<batch>
-    blocked: str | None = None  # why applying would skip it (a human value)
-    decision: str | None = None
-    doc: dict[str, Any] = field(default_factory=dict)  # title, image ... for display
-    centred_on: str | None = None  # "category=bag": whose average look was removed before comparing
-
-    @property
-    def closest(self) -> str:
-        return max(self.positives, key=self.positives.get)
-
-    def reason(self) -> dict[str, Any]:
-        best = self.closest
-        others = [f"{e} {c:.3f}" for e, c in self.positives.items() if e != best]
-        text = f"cosine {self.positives[best]:.3f} to example {best}" + (f" ({', '.join(others)})" if others else "")
-        if self.negatives:
-            worst = max(self.negatives, key=self.negatives.get)
-            text += f"; {self.negatives[worst]:.3f} to negative example {worst}"
-        if self.centred_on:
-            text += (f"; compared after removing the average look of each product's category"
-                     f" (this one: {self.centred_on}), so the shared print counts, not the shape")
-        return {"text": text, "positives": self.positives, "negatives": self.negatives, "centred_on": self.centred_on}
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["closest"] = self.closest
-        d["reason"] = self.reason()["text"]
-        return d
-
-
-@dataclass
-class Batch:
-    id: str
-    collection: str
-    attribute: str
-    field: str
-    value: str
-    user: str
-    created: str
-    source: dict[str, Any]
-    model: str | None
-    pca_version: str | None
-    written: int = 0
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    state: str = "applying"  # applying | applied | undone
-    undone: str | None = None
-    undone_by: str | None = None
-    undo_conflicts: list[dict[str, str]] = field(default_factory=list)
-
-
-def new_id(prefix: str) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    return f"{prefix}{stamp}-{secrets.token_hex(3)}"
-
-
-def value_field(client: SolrClient, collection: str, attribute: str, schema: Schema | None = None) -> str:
-    """``<attr>_ss`` when the catalog has the attribute as a list, else ``<attr>_s``.
-
-    ``schema``: the collection's, when the caller has read it already.
-    """
-    check_attribute(attribute)
-    schema = schema or load_schema(client, collection)
-    multi = f"{attribute}_ss"
-    return check_identifier(multi if multi in schema.fields else f"{attribute}_s")
 
 
 def _check_examples(positives: list[str], negatives: list[str]) -> None:
@@ -189,12 +84,6 @@ def _check_examples(positives: list[str], negatives: list[str]) -> None:
     for i in positives + negatives:
         if not i or "," in i:
             raise BadRequest(f"example id {i!r} is empty or contains a comma")
-
-
-def _check_threshold(t: float) -> float:
-    if not -1.0 <= t <= 1.0:
-        raise BadRequest(f"the threshold is a cosine similarity between -1 and 1, got {t}")
-    return float(t)
 
 
 # -- propose ------------------------------------------------------------------------------------
@@ -218,7 +107,7 @@ def propose(settings: Settings, client: SolrClient, collection: str, *, attribut
         id=new_id("p"), collection=physical, attribute=attribute, center_by=center_field,
         field=value_field(client, physical, attribute, schema), value=value, positives=list(positives),
         negatives=negatives, combine=combine, unlike_weight=float(unlike_weight),
-        threshold=_check_threshold(threshold), filters=[f.model_dump() for f in filters or []],
+        threshold=check_threshold(threshold), filters=[f.model_dump() for f in filters or []],
         created=now(), created_by=user,
     )
     if center_field:
@@ -270,99 +159,10 @@ def list_proposals(settings: Settings, client: SolrClient, *, collection: str | 
     return [Proposal(**r) for r in MerchStore(client, settings).find("proposal", **equals)]
 
 
-def candidate_params(p: Proposal, *, threshold: float, rows: int, fqs: list[str], fl: str,
-                     only_lacking: bool = False, query: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The Solr request for a proposal's candidates (pure).
-
-    ``query``: ``q`` and the parameters it refers to, when the proposal is centred
-    (:meth:`Scoring.query`); otherwise the plugin query on the examples' ids.
-    """
-    if query is not None:
-        params: dict[str, Any] = dict(query)
-    else:
-        lp: dict[str, Any] = {"f": VECTOR_FIELD, "like": "$like", "combine": p.combine,
-                              "minSimilarity": number(_check_threshold(threshold))}
-        params = {"like": ",".join(p.positives)}
-        if p.negatives:
-            lp.update(unlike="$unlike", unlikeWeight=number(p.unlike_weight))
-            params["unlike"] = ",".join(p.negatives)
-        params["q"] = local_params("lookalike", **lp)
-    f = check_identifier(p.field)
-    excluded = ["-" + any_of("id", p.positives + p.negatives), f"-{f}:{quote(p.value)}"]
-    if only_lacking:
-        excluded.append(f"-{f}:[* TO *]")
-    params.update({
-        "fq": [*fqs, "*:* " + " ".join(excluded)],
-        "fl": fl, "rows": rows, "sort": "score desc,id asc",
-    })
-    return params
-
-
-class Scoring:
-    """How a proposal scores products, for the Solr request and for the reasons shown.
-
-    Raw (``center_by`` None): the plugin's ``like``/``unlike`` query, explained by
-    :class:`merch.vectors.ExampleScorer`. Centred: one inline target and a clause per category
-    (:mod:`merch.centering`); the reasons are the cosines to each example with both sides'
-    category average removed.
-    """
-
-    def __init__(self, settings: Settings, client: SolrClient, p: Proposal):
-        self.p = p
-        vecs, docs = example_vectors(client, p.collection, p.positives + p.negatives,
-                                     extra_fl=[p.center_by] if p.center_by else [])
-        n = len(p.positives)
-        self.pos, self.pos_docs = vecs[:n], docs[:n]
-        self.neg, self.neg_docs = (vecs[n:], docs[n:]) if p.negatives else (None, [])
-        self.centering = None
-        if p.center_by:
-            self.centering = centering.load(settings, client, p.collection, p.center_by)
-            self.target = centering.centred_target(
-                self.centering, self.pos, [d.get(p.center_by) for d in self.pos_docs],
-                self.neg, [d.get(p.center_by) for d in self.neg_docs], p.unlike_weight)
-        else:
-            self.scorer = ExampleScorer(self.pos, self.neg, combine=p.combine, unlike_weight=p.unlike_weight)
-
-    @property
-    def fields(self) -> list[str]:
-        """Fields the explanation needs from each product."""
-        return [VECTOR_FIELD] + ([self.p.center_by] if self.p.center_by else [])
-
-    def query(self, threshold: float) -> dict[str, Any] | None:
-        if self.centering is None:
-            return None
-        return centering.query_params(self.centering, self.target, threshold=_check_threshold(threshold))
-
-    def explain(self, docs: list[dict[str, Any]]) -> list[tuple[float, dict[str, float], dict[str, float], str | None]]:
-        """Per product: similarity, cosine to each positive and negative example, and whose average was removed."""
-        if not docs:
-            return []
-        p = self.p
-        vecs = np.asarray([d[VECTOR_FIELD] for d in docs], dtype=np.float32)
-        out = []
-        if self.centering is None:
-            for s in self.scorer.explain(vecs):
-                out.append((s.similarity, dict(zip(p.positives, s.positive_cosines)),
-                            dict(zip(p.negatives, s.negative_cosines)), None))
-            return out
-        c, f = self.centering, p.center_by
-        values = [d.get(f) for d in docs]
-        sims = centering.similarity(c, self.target, vecs, values)
-        pos = centering.centred_cosines(c, vecs, values, self.pos, [d.get(f) for d in self.pos_docs])
-        neg = (centering.centred_cosines(c, vecs, values, self.neg, [d.get(f) for d in self.neg_docs])
-               if self.neg is not None else np.zeros((len(docs), 0)))
-        user_name = attribute_name(f)
-        for d, s, pc, nc, v in zip(docs, sims, pos, neg, values):
-            g = c.group(v).value
-            out.append((float(s), dict(zip(p.positives, map(float, pc))), dict(zip(p.negatives, map(float, nc))),
-                        f"{user_name}={g}" if g is not None else "the whole catalog"))
-        return out
-
-
 def candidates(settings: Settings, client: SolrClient, p: Proposal, *, threshold: float | None = None,
                limit: int = 200) -> tuple[list[Candidate], int]:
     """The proposal's candidates at ``threshold`` (default: the proposal's), best first; and how many in all."""
-    threshold = p.threshold if threshold is None else _check_threshold(threshold)
+    threshold = p.threshold if threshold is None else check_threshold(threshold)
     limit = max(1, min(int(limit), MAX_CANDIDATES))
     src = provenance_field(p.attribute)
     scoring = Scoring(settings, client, p)
@@ -403,7 +203,7 @@ def decide(settings: Settings, client: SolrClient, proposal_id: str, *, accept: 
     for i in clear:
         p.decisions.pop(i, None)
     if threshold is not None:
-        p.threshold = _check_threshold(threshold)
+        p.threshold = check_threshold(threshold)
     save_proposal(settings, client, p)
     return p
 
@@ -438,121 +238,6 @@ def apply(settings: Settings, client: SolrClient, proposal_id: str, *, user: str
     # an applied candidate is no longer pending: keep the decision, remember the batch
     p.batches.append(batch.id)
     save_proposal(settings, client, p)
-    return batch
-
-
-# -- batches ------------------------------------------------------------------------------------
-def write_batch(settings: Settings, client: SolrClient, collection: str, *, attribute: str, field: str,
-                value: str, user: str, source: dict[str, Any], items: list[tuple[str, float, dict[str, Any]]],
-                overwrite_human: bool, model_doc: dict[str, Any] | None) -> Batch:
-    if not user:
-        raise BadRequest("say who applies the batch (user)")
-    src = provenance_field(attribute)
-    batch = Batch(id=new_id("b"), collection=collection, attribute=attribute, field=field, value=value,
-                  user=user, created=now(), source=source,
-                  model=(model_doc or {}).get("model"), pca_version=(model_doc or {}).get("pca_version"))
-    docs = get_docs(client, collection, [i for i, _, _ in items], fl=f"id,{field},{src}")
-    changes: list[Change] = []
-    for pid, score, reason in items:
-        if pid not in docs:
-            batch.skipped.append({"id": pid, "reason": "no such product"})
-            continue
-        planned = plan_write(docs[pid], value_field=field, src_field=src, value=value, batch_id=batch.id,
-                             overwrite_human=overwrite_human, score=score, reason=reason)
-        if isinstance(planned, Skip):
-            batch.skipped.append({"id": planned.id, "reason": planned.reason})
-        else:
-            changes.append(planned)
-    batch.written = len(changes)
-    store = MerchStore(client, settings)
-    # the undo information is durable before any product changes
-    store.put_many([("change", f"{batch.id}:{c.id}", c.as_dict(), {"batch_s": batch.id}) for c in changes],
-                   commit=False)
-    save_batch(settings, client, batch)
-    write_updates(client, collection, [atomic_update(c.id, c.after) for c in changes])
-    batch.state = "applied"
-    save_batch(settings, client, batch)
-    log.info("batch %s: %s=%s written to %d product(s), %d skipped", batch.id, attribute, value,
-             batch.written, len(batch.skipped))
-    return batch
-
-
-def save_batch(settings: Settings, client: SolrClient, b: Batch) -> None:
-    MerchStore(client, settings).put("batch", b.id, asdict(b), collection_s=b.collection, attribute_s=b.attribute,
-                                     state_s=b.state, created_s=b.created)
-
-
-def load_batch(settings: Settings, client: SolrClient, batch_id: str) -> Batch:
-    record = MerchStore(client, settings).get("batch", batch_id)
-    if record is None:
-        raise NotFound(f"there is no batch {batch_id}")
-    return Batch(**record)
-
-
-def list_batches(settings: Settings, client: SolrClient, *, collection: str | None = None,
-                 attribute: str | None = None) -> list[Batch]:
-    equals = {}
-    if collection:
-        equals["collection_s"] = physical_collection(client, collection)
-    if attribute:
-        equals["attribute_s"] = attribute
-    return [Batch(**r) for r in MerchStore(client, settings).find("batch", **equals)]
-
-
-def batch_changes(settings: Settings, client: SolrClient, batch_id: str) -> list[Change]:
-    return [Change.from_dict(r) for r in MerchStore(client, settings).iter_all("change", batch_s=batch_id)]
-
-
-def undo(settings: Settings, client: SolrClient, batch_id: str, *, user: str = "", force: bool = False) -> Batch:
-    """Restore every product of the batch to its previous fields (see :func:`merch.provenance.plan_undo`)."""
-    batch = load_batch(settings, client, batch_id)
-    if batch.state == "undone":
-        raise BadRequest(f"batch {batch_id} was already undone on {batch.undone}")
-    changes = batch_changes(settings, client, batch_id)
-    src = provenance_field(batch.attribute)
-    current = get_docs(client, batch.collection, [c.id for c in changes], fl=f"id,{batch.field},{src}")
-    updates, conflicts = [], []
-    for c in changes:
-        planned = plan_undo(c, current.get(c.id), force=force)
-        if isinstance(planned, Skip):
-            conflicts.append({"id": planned.id, "reason": planned.reason})
-        else:
-            updates.append(planned)
-    write_updates(client, batch.collection, updates)
-    batch.state, batch.undone, batch.undone_by, batch.undo_conflicts = "undone", now(), user, conflicts
-    save_batch(settings, client, batch)
-    return batch
-
-
-# -- clusters ------------------------------------------------------------------------------------
-def tag_cluster(settings: Settings, client: SolrClient, collection: str, cluster_id: int, *, attribute: str,
-                value: str, user: str, overwrite_human: bool = False) -> Batch:
-    """Write ``attribute=value`` to every member of a cluster as one batch; names the cluster too."""
-    from merch import clusters as clustering
-    from merch.catalog import iter_docs
-
-    check_attribute(attribute)
-    if not value or len(value) > 200:
-        raise BadRequest("the value must be 1 to 200 characters")
-    cl = clustering.load(settings, client, collection)
-    info = cl.cluster(int(cluster_id))
-    centroid = np.asarray(cl.centroids[info.id], dtype=np.float32)
-    members = list(iter_docs(client, cl.collection, fl=f"id,{VECTOR_FIELD}",
-                             fq=[f"{clustering.CLUSTER_FIELD}:{int(info.id)}"]))
-    if not members:
-        raise NotFound(f"cluster {info.id} of {cl.collection} has no member any more (the catalog changed?)")
-    vecs = np.asarray([m[VECTOR_FIELD] for m in members], dtype=np.float32)
-    cos = ExampleScorer(centroid[None, :]).similarity(vecs)
-    items = [(m["id"], round(float(c), 6), {"cluster": info.id, "medoid": info.medoid,
-                                             "cosine_to_centroid": round(float(c), 6)})
-             for m, c in zip(members, cos)]
-    medoid = get_docs(client, cl.collection, [info.medoid], fl="id,model,pca_version").get(info.medoid)
-    field_name = value_field(client, cl.collection, attribute)
-    source = {"kind": "cluster", "cluster": info.id, "medoid": info.medoid, "clustering": cl.created}
-    batch = write_batch(settings, client, cl.collection, attribute=attribute, field=field_name, value=value,
-                        user=user, source=source, items=items, overwrite_human=overwrite_human, model_doc=medoid)
-    info.label = f"{attribute}={value}"
-    clustering.save(settings, client, cl)
     return batch
 
 

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from api_catalog import real_index
-from merch import clusters, propagation
+from merch import batches, clusters, propagation
 from merch.evaluate import evaluate
 from merch.store import MerchStore
 from merch_catalog import snapshot
@@ -90,5 +90,5 @@ def test_propagation_apply_and_undo_on_the_demo_restore_the_index_exactly(solr, 
     assert batch.written == 10 and batch.model == "efficientnet_lite0" and batch.pca_version
     after = snapshot(solr, collection)
     assert {i for i in after if after[i] != before[i]} == {c.id for c in cands[:10]}
-    propagation.undo(settings, solr.client, batch.id, user="ann")
+    batches.undo(settings, solr.client, batch.id, user="ann")
     assert snapshot(solr, collection) == before

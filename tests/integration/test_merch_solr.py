@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from lookalike.errors import BadRequest
-from merch import clusters, gaps, navigation, propagation
+from merch import batches, clusters, gaps, navigation, propagation
 from merch.catalog import iter_docs
 from merch.kmeans import CatalogClusterer
 from query.models import Filter
@@ -156,7 +156,7 @@ def test_centred_candidates_are_numpy_exact_and_say_whose_average_was_removed(so
     propagation.decide(solr.settings, solr.client, p.id, accept=lacking[:2])
     batch = propagation.apply(solr.settings, solr.client, p.id, user="ann")
     assert batch.written == 2 and batch.source["center_by"] == "category_s"
-    change = propagation.batch_changes(solr.settings, solr.client, batch.id)[0]
+    change = batches.batch_changes(solr.settings, solr.client, batch.id)[0]
     assert change.score == pytest.approx(sims[cat.ids.index(change.id)], abs=1e-5)
 
 
@@ -183,23 +183,23 @@ def test_apply_then_undo_restores_every_product_exactly(solr, collection_factory
     assert after["p006"] == before["p006"] and after["p013"] == before["p013"] and after["p010"] == before["p010"]
     assert {i for i in after if after[i] != before[i]} == {"p004", "p012", "p000", "p008"}
     # provenance: who, when, which examples, model and PCA version, score per product
-    record = propagation.load_batch(solr.settings, solr.client, batch.id)
+    record = batches.load_batch(solr.settings, solr.client, batch.id)
     assert (record.user, record.state, record.model, record.pca_version) == ("ann", "applied", "test-model", "pca-1")
     assert record.source["positives"] == ["p002", "p005"] and record.source["proposal"] == p.id
-    changes = {c.id: c for c in propagation.batch_changes(solr.settings, solr.client, batch.id)}
+    changes = {c.id: c for c in batches.batch_changes(solr.settings, solr.client, batch.id)}
     sims = cat.sims(["p002", "p005"])
     for i, c in changes.items():
         assert c.score == pytest.approx(sims[cat.ids.index(i)], abs=1e-5)
     assert changes["p004"].before == {"pattern_s": None, "pattern_src_s": None}
     assert changes["p000"].before == {"pattern_s": "dots", "pattern_src_s": f"propagated:{b1.id}"}
 
-    undone = propagation.undo(solr.settings, solr.client, batch.id, user="ann")
+    undone = batches.undo(solr.settings, solr.client, batch.id, user="ann")
     assert undone.state == "undone" and undone.undo_conflicts == []
     assert snapshot(solr, cat.name) == before
     with pytest.raises(BadRequest, match="already undone"):
-        propagation.undo(solr.settings, solr.client, batch.id)
+        batches.undo(solr.settings, solr.client, batch.id)
     # and undoing the first batch too gives back the catalog as loaded
-    propagation.undo(solr.settings, solr.client, b1.id)
+    batches.undo(solr.settings, solr.client, b1.id)
     original = snapshot(solr, cat.name)
     for i in cat.ids:
         assert original[i] == {k: v for k, v in cat.docs[i].items() if k != "vector"} | {"vector": original[i]["vector"]}
@@ -214,7 +214,7 @@ def test_overwriting_a_human_value_only_when_asked_and_undo_brings_it_back(solr,
     batch = propagation.apply(solr.settings, solr.client, p.id, user="ann", overwrite_human=True)
     now = snapshot(solr, cat.name)
     assert batch.written == 2 and now["p001"]["pattern_s"] == "hawaiian" and now["p006"]["pattern_s"] == "hawaiian"
-    propagation.undo(solr.settings, solr.client, batch.id)
+    batches.undo(solr.settings, solr.client, batch.id)
     assert snapshot(solr, cat.name) == before
 
 
@@ -227,7 +227,7 @@ def test_undo_leaves_a_product_edited_since_alone_unless_forced(solr, collection
     batch = propagation.apply(solr.settings, solr.client, p.id, user="ann")
     solr.client.add(cat.name, [{"id": "p004", "pattern_s": {"set": "stripes"}, "pattern_src_s": {"set": "human"}}],
                     commit=True)
-    undone = propagation.undo(solr.settings, solr.client, batch.id)
+    undone = batches.undo(solr.settings, solr.client, batch.id)
     assert [c["id"] for c in undone.undo_conflicts] == ["p004"]
     now = snapshot(solr, cat.name)
     assert now["p012"] == before["p012"] and now["p004"]["pattern_s"] == "stripes"
@@ -238,14 +238,14 @@ def test_tagging_a_cluster_writes_every_member_but_human_values_and_undoes(solr,
     result = clusters.build(solr.settings, solr.client, cat.name, k=3)
     before = snapshot(solr, cat.name)
     members = [i for i in cat.ids if before[i]["cluster"] == 1]
-    batch = propagation.tag_cluster(solr.settings, solr.client, cat.name, 1, attribute="print", value="tropical",
+    batch = batches.tag_cluster(solr.settings, solr.client, cat.name, 1, attribute="print", value="tropical",
                                     user="ann")
     now = snapshot(solr, cat.name)
     assert batch.written == len(members) == result.clusters[1].size
     assert {i for i in now if now[i].get("print_s") == "tropical"} == set(members)
     assert batch.source["medoid"] == result.clusters[1].medoid and batch.model == "test-model"
     assert clusters.load(solr.settings, solr.client, cat.name).clusters[1].label == "print=tropical"
-    propagation.undo(solr.settings, solr.client, batch.id)
+    batches.undo(solr.settings, solr.client, batch.id)
     assert snapshot(solr, cat.name) == before
 
 

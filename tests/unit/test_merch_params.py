@@ -7,7 +7,8 @@ import pytest
 from lookalike.errors import BadRequest
 from merch.clusters import attribute_fields, missing_counts, parse_relatedness, relatedness_params
 from merch.gaps import facet_params
-from merch.propagation import Proposal, candidate_params
+from merch.records import Proposal
+from merch.scoring import candidate_params
 
 
 def test_relatedness_params_name_one_foreground_per_cluster_and_the_whole_catalog_as_background():
