@@ -16,7 +16,7 @@ or any attribute) and
    field, filters to that value and checks that rank 1 is the query's item ("the asked
    source's rendering first");
 4. photo search: a seeded sample of catalog images uploaded through the photo path
-   (:class:`query.live_index.ImageEmbedder`: decode, the index's model and PCA); the upload's
+   (:class:`indexer.photo_vectors.PhotoEmbedder`: decode, the index's model and PCA); the upload's
    own product is left out of its ranking (it is the same file), the rest scored as in 2;
 5. the floor: 16x16 thumbnails' raw pixels ranked by L2 in numpy (:mod:`quality.baseline`);
 6. indexing cost: embedding images/s (with how many came from the cache), width, index size;
@@ -175,7 +175,7 @@ def _drop_index(settings: Settings, client: SolrClient, alias: str) -> None:
 
 
 def _index_facts(settings: Settings, client: SolrClient, alias: str) -> dict[str, Any]:
-    from indexer.incremental import live_record
+    from lookalike.meta import live_record
 
     record = live_record(settings, client, alias)
     return {"alias": alias, "collection": record.collection, "model": record.model, "dims": record.dims,
@@ -202,7 +202,7 @@ def _indexed_ids(client: SolrClient, alias: str, limit: int) -> set[str]:
 def _measure(settings: Settings, client: SolrClient, catalog: Path, alias: str, truth: _Truth,
              options: EvalOptions) -> EvalReport:
     from query.client import SearchService
-    from query.embedder import load_embedder
+    from indexer.photo_vectors import open_photo_embedder
     from query.models import Filter, SimilarRequest
 
     indexed = _indexed_ids(client, alias, len(truth.ids))
@@ -220,7 +220,7 @@ def _measure(settings: Settings, client: SolrClient, catalog: Path, alias: str, 
     def relevant(pid: str, value: str | None = None) -> set[str]:
         return {o for o in members[truth.key[pid]] if o != pid and (value is None or truth.value.get(o) == value)}
 
-    service = SearchService(settings, client, collection=alias, embedder=load_embedder(settings, client))
+    service = SearchService(settings, client, collection=alias, embedder=open_photo_embedder(settings, client))
     common = {"k": k, "candidates": max(k, 100), "exclude_self": True, "variants": "include",
               "mode": options.mode, "fields": ()}
     rankings = {}

@@ -310,7 +310,8 @@ def test_the_adaptation_is_fitted_on_augmented_views_and_they_are_cached(solr, s
 def test_an_onnx_model_indexes_and_the_photo_path_reloads_it_from_the_record(solr, settings, catalog, alias,
                                                                              tmp_path):
     from indexer.models.lite_onnx import export
-    from query.live_index import ImageEmbedder, LiveIndex
+    from indexer.photo_vectors import PhotoEmbedder
+    from query.live_index import LiveIndex
 
     manifest = export(tmp_path / "byo")
     summary = reindex(settings, solr.client, ReindexOptions(catalog=catalog, alias=alias, model=f"onnx:{manifest}",
@@ -321,7 +322,7 @@ def test_an_onnx_model_indexes_and_the_photo_path_reloads_it_from_the_record(sol
     assert record.model == f"onnx:{manifest}" and len(record.weights_sha256) == 64
     row = json.loads(catalog.read_text().splitlines()[3])
     served = settings.model_copy(update={"alias": alias})
-    vec = ImageEmbedder(served, solr.client, LiveIndex(served, solr.client)).embed_query_image(
+    vec = PhotoEmbedder(served, solr.client, LiveIndex(served, solr.client).record).embed_query_image(
         (catalog.parent / row["image"]).read_bytes())
     stored = solr.client.get(f"{alias}/get", {"id": row["id"], "fl": "id,vector"})["doc"]
     assert float(np.dot(vec, stored["vector"])) > 0.9999
