@@ -1,4 +1,5 @@
-"""docker-compose.yml: ZooKeeper and three official Solr nodes with our plugin and configsets."""
+"""docker-compose.yml: a three-server ZooKeeper ensemble and three official Solr nodes with our
+plugin and configsets."""
 
 from __future__ import annotations
 
@@ -25,23 +26,41 @@ def _solr_nodes(compose):
     return {n: s for n, s in compose["services"].items() if n.startswith("solr")}
 
 
-def test_three_official_solr_nodes_on_zookeeper(compose):
+ENSEMBLE = ("zk1", "zk2", "zk3")
+
+
+def test_a_three_server_zookeeper_ensemble(compose):
+    ids = set()
+    for name in ENSEMBLE:
+        svc = compose["services"][name]
+        env = svc["environment"]
+        servers = env["ZOO_SERVERS"].split()
+        assert sorted(s.split("=")[1].split(":")[0] for s in servers) == list(ENSEMBLE)
+        ids.add(int(env["ZOO_MY_ID"]))
+        assert "healthcheck" in svc and svc["volumes"], name
+    assert ids == {1, 2, 3}
+
+
+def test_three_official_solr_nodes_on_the_ensemble(compose):
     nodes = _solr_nodes(compose)
     assert len(nodes) == 3
     for name, svc in nodes.items():
         assert svc["image"].startswith("solr:9.10"), name
-        assert svc["environment"]["ZK_HOST"] == "zookeeper:2181"
-        assert svc["depends_on"]["zookeeper"]["condition"] == "service_healthy"
+        env = svc["environment"]
+        assert env["ZK_HOST"] == ",".join(f"{z}:2181" for z in ENSEMBLE)
+        assert env["SOLR_HOST"] == name  # registers by the name the other nodes reach it by
+        assert "jdk.incubator.vector" in env["SOLR_OPTS"]
+        assert all(svc["depends_on"][z]["condition"] == "service_healthy" for z in ENSEMBLE)
         assert "healthcheck" in svc and "/solr/admin/info/health" in " ".join(svc["healthcheck"]["test"])
         assert any(v.startswith("./solr/plugin/target/lookalike-solr-plugin") and "/opt/solr/lib/" in v
                    for v in svc["volumes"]), name
-    assert "healthcheck" in compose["services"]["zookeeper"]
 
 
 def test_configsets_are_uploaded(compose):
     init = compose["services"]["configsets"]
     assert any(v.startswith("./solr/configsets:") for v in init["volumes"])
     script = " ".join(init["command"])
+    assert script.count("-z zk1:2181,zk2:2181,zk3:2181") == 2
     for name in ("products", "lookalike_meta"):
         assert f"-n {name}" in script
         assert (REPO_ROOT / "solr" / "configsets" / name / "solrconfig.xml").is_file()
