@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
+from lookalike.errors import ConfigError
 from lookalike.settings import Settings
 
 
@@ -16,19 +18,35 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--images-root",
         type=Path,
         default=None,
-        help="folder product images are served from (default: the folder of the catalog the index was built from)",
+        help="folder product images are served from (default: LOOKALIKE_IMAGES_ROOT, else the folder of the "
+        "catalog the index was built from)",
     )
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes to serve with (default: LOOKALIKE_API_WORKERS, 1); a storefront under load wants "
+                   "one per core, each holds its own Solr connections and, after the first photo search, its own model")
     p.set_defaults(func=_serve)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from app.web import create_app
-
     host = args.host or settings.api_host
     port = args.port or settings.api_port
-    app = create_app(settings, images_root=args.images_root)
+    workers = args.workers or settings.api_workers
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    if args.images_root is not None:
+        settings = settings.model_copy(update={"images_root": args.images_root})
     print(f"Lookalike storefront: http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    # uvicorn picks uvloop and httptools (installed with uvicorn[standard]) by itself
+    if workers == 1:
+        from app.web import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    else:
+        # each worker process builds its app from the environment: pass what the command line set
+        if settings.images_root is not None:
+            os.environ["LOOKALIKE_IMAGES_ROOT"] = str(settings.images_root)
+        uvicorn.run("app.web:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                    log_level="info", access_log=False)
     return 0

@@ -25,9 +25,15 @@ from query.http.search import UPLOAD_PATH, body_limits
 from query.http.services import Services
 
 
+def app_from_environment() -> FastAPI:
+    """The app of one ``lookalike serve --workers N`` process, its settings from the environment."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAPI:
-    """The app. ``images_root``: serve product images from there instead of the catalog's folder."""
-    services = Services(settings, PhotoEmbedder, images_root=images_root)
+    """The app. ``images_root`` (else ``settings.images_root``): serve product images from there
+    instead of the catalog's folder."""
+    services = Services(settings, PhotoEmbedder, images_root=images_root or settings.images_root)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

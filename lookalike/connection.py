@@ -29,7 +29,9 @@ import time
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
+import orjson
 import requests
+from requests.adapters import HTTPAdapter
 
 from lookalike.errors import SolrRequestError, SolrUnavailable
 from lookalike.settings import Settings
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 # Sent in the URL of every request, so it applies whether the other parameters travel in the
 # URL or in a form body (Solr merges both).
 NO_MACROS = "expandMacros=false"
+POOL_SIZE = 64  # keep-alive connections kept per Solr node
 NODES_TTL_S = 30.0  # how often the live nodes are re-read (only while requests succeed)
 DOWN_S = 5.0  # how long a node that could not be reached is skipped
 # Solr's words for a cluster that cannot serve right now (ZooKeeper gone, a shard without a live
@@ -83,8 +86,8 @@ def _answer(resp: requests.Response, method: str, path: str) -> dict[str, Any]:
             solr_status=resp.status_code,
         )
     try:
-        return resp.json()
-    except ValueError as err:
+        return orjson.loads(resp.content)
+    except orjson.JSONDecodeError as err:
         raise SolrRequestError(f"Solr answered {path} with something that is not JSON") from err
 
 
@@ -97,6 +100,11 @@ class SolrClient:
         self.base_url = (base_url or settings.solr_url).rstrip("/")
         self.timeout_s = settings.solr_timeout_s
         self._http = requests.Session()
+        # keep-alive connections for every thread that may talk to Solr at once (the API's
+        # thread pool): requests' default of 10 per host would close and reopen the rest
+        adapter = HTTPAdapter(pool_connections=8, pool_maxsize=POOL_SIZE)
+        self._http.mount("http://", adapter)
+        self._http.mount("https://", adapter)
         # a client pinned to one node (a core's own address, a node's health) never fails over
         self._failover = failover
         self._lock = threading.Lock()

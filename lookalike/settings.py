@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     # HTTP API
     api_host: str = Field(default="127.0.0.1", description="Address `lookalike serve` listens on.")
     api_port: int = Field(default=8000, description="Port `lookalike serve` listens on.")
+    api_workers: int = Field(default=1, ge=1, description="Processes `lookalike serve` runs (each with its own connections and model).")
+    images_root: Path | None = Field(
+        default=None, description="Folder product images are served from; unset: the folder of the catalog the index was built from."
+    )
     merchandiser_token: str | None = Field(
         default=None, description="Credential required by the merchandising write endpoints."
     )
