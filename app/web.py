@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from indexer.photo_vectors import PhotoEmbedder
 from lookalike.settings import Settings
@@ -40,7 +41,9 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
         yield
         services.close()
 
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI's and ReDoc's assets from the fastapi-offline package,
+    # served by this app: FastAPI's own pages load them from a CDN, blank without the internet
+    app = FastAPIOffline(
         title="Lookalike",
         version="0.1.0",
         description="Visual similarity search for product catalogs, on Apache Solr. "
