@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from lookalike.connection import SolrClient
+from lookalike.fields import MAX_VECTOR_DIMS
 from lookalike.settings import Settings
 
 
@@ -46,7 +47,7 @@ def add_recipe_arguments(p: argparse.ArgumentParser) -> None:
     an option added here reaches both. :func:`recipe_from_args` reads them back."""
     g = p.add_argument_group("vectors", "how the vectors are made (default: from settings)")
     g.add_argument("--model", default=None, help="embedding model (default: settings.model)")
-    g.add_argument("--dims", type=int, default=None, help="PCA width, 2..1024 (default: settings.pca_dims)")
+    g.add_argument("--dims", type=int, default=None, help=f"PCA width, 2..{MAX_VECTOR_DIMS} (default: settings.pca_dims)")
     g.add_argument("--whiten", action=argparse.BooleanOptionalAction, default=None,
                    help="whiten the PCA output (default: settings.pca_whiten)")
     g.add_argument("--power", type=float, default=None,

@@ -7,8 +7,9 @@ a cached image is fetched but never decoded.
   absolute path, a ``file://`` URL or an ``http(s)://`` URL. Files over
   ``settings.max_image_bytes`` are refused before they are read; downloads are capped while
   streaming, time out after ``settings.http_timeout_s`` (per read and in total), and are
-  retried ``settings.http_retries`` times with backoff after a 5xx, a timeout or a broken
-  connection. A 4xx is never retried.
+  retried ``settings.http_retries`` times with backoff after a 5xx, a timeout or a refused or
+  broken connection, by urllib3's :class:`~urllib3.util.Retry` (:func:`retry_policy`). A 4xx
+  is never retried.
 * :func:`decode_image` checks the pixel count against ``settings.max_image_pixels`` from the
   header, before any pixel is decoded; applies the EXIF orientation; keeps the first frame of
   an animation; converts CMYK, palette, greyscale and 16-bit images to RGB and composites any
@@ -23,9 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import os
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
@@ -33,13 +34,14 @@ from urllib.request import url2pathname
 import numpy as np
 import requests
 from PIL import Image, ImageOps, UnidentifiedImageError
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util import Retry
 
 from lookalike.errors import ImageError
 from lookalike.settings import Settings
 
 from indexer.catalog import is_url
-
-log = logging.getLogger(__name__)
 
 REASONS = (
     "missing",  # no such file
@@ -137,42 +139,36 @@ def _read_file(path: Path, settings: Settings) -> bytes:
     return data
 
 
-class _Retryable(Exception):
-    def __init__(self, error: ImageLoadError):
-        super().__init__(error.message)
-        self.error = error
+def retry_policy(settings: Settings) -> Retry:
+    """urllib3's retries for image downloads: ``settings.http_retries`` more tries after a
+    connection error, a timeout before the answer or a 5xx, with exponential backoff (a 4xx is
+    final). A download that breaks off in the middle of the body is not retried."""
+    return Retry(
+        total=settings.http_retries, redirect=False, allowed_methods=frozenset({"GET"}),
+        status_forcelist=tuple(range(500, 600)), raise_on_status=False,
+        backoff_factor=BACKOFF_S, backoff_max=BACKOFF_MAX_S,
+    )
 
 
 def _download(url: str, settings: Settings, session: requests.Session | None) -> bytes:
-    attempts = settings.http_retries + 1
-    last: ImageLoadError | None = None
-    for attempt in range(attempts):
-        if attempt:
-            delay = min(BACKOFF_S * 2 ** (attempt - 1), BACKOFF_MAX_S)
-            log.debug("retrying %s in %.2fs after: %s", url, delay, last)
-            time.sleep(delay)
-        try:
-            return _download_once(url, settings, session)
-        except _Retryable as retry:
-            last = retry.error
-    assert last is not None
-    if attempts > 1:
-        raise ImageLoadError(last.reason, f"{last.message} (after {attempts} attempts)")
-    raise last
+    """Download ``url``; a given ``session`` gets the retry policy mounted for http(s)."""
+    adapter = HTTPAdapter(max_retries=retry_policy(settings))
+    with (requests.Session() if session is None else nullcontext(session)) as http:
+        http.mount("http://", adapter)
+        http.mount("https://", adapter)
+        return _download_with(http, url, settings)
 
 
-def _download_once(url: str, settings: Settings, session: requests.Session | None) -> bytes:
+def _download_with(http: requests.Session, url: str, settings: Settings) -> bytes:
     timeout = settings.http_timeout_s
     limit = settings.max_image_bytes
-    getter = session.get if session is not None else requests.get
+    tries = f" (after {settings.http_retries + 1} attempts)" if settings.http_retries else ""
     started = time.monotonic()
     try:
-        with getter(url, stream=True, timeout=(timeout, timeout), allow_redirects=True) as response:
+        with http.get(url, stream=True, timeout=(timeout, timeout), allow_redirects=True) as response:
             status = response.status_code
-            if status >= 500:
-                raise _Retryable(ImageLoadError("http_error", f"HTTP {status} from {url}"))
             if status != 200:
-                raise ImageLoadError("http_error", f"HTTP {status} from {url}")
+                raise ImageLoadError("http_error", f"HTTP {status} from {url}" + (tries if status >= 500 else ""))
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > limit:
                 raise ImageLoadError("too_large", f"{url} is {int(declared):,} bytes; the limit is {limit:,}")
@@ -182,14 +178,17 @@ def _download_once(url: str, settings: Settings, session: requests.Session | Non
                 if len(buf) > limit:
                     raise ImageLoadError("too_large", f"{url} is over the limit of {limit:,} bytes")
                 if time.monotonic() - started > timeout:
-                    raise _Retryable(ImageLoadError("timeout", f"downloading {url} took over {timeout:g}s"))
+                    raise ImageLoadError("timeout", f"downloading {url} took over {timeout:g}s")
             return bytes(buf)
     except (requests.Timeout, TimeoutError) as err:
-        raise _Retryable(ImageLoadError("timeout", f"no answer from {url} within {timeout:g}s")) from err
+        raise ImageLoadError("timeout", f"no answer from {url} within {timeout:g}s{tries}") from err
     except requests.exceptions.ChunkedEncodingError as err:
-        raise _Retryable(ImageLoadError("http_error", f"download of {url} broke off: {err}")) from err
+        raise ImageLoadError("http_error", f"download of {url} broke off: {err}") from err
     except requests.ConnectionError as err:
-        raise _Retryable(ImageLoadError("http_error", f"cannot connect to {url}: {_root_cause(err)}")) from err
+        cause = err.args[0] if err.args else None
+        if isinstance(getattr(cause, "reason", None), ReadTimeoutError):  # retried, and every try timed out
+            raise ImageLoadError("timeout", f"no answer from {url} within {timeout:g}s{tries}") from err
+        raise ImageLoadError("http_error", f"cannot connect to {url}: {_root_cause(err)}{tries}") from err
     except requests.RequestException as err:  # invalid URL and the like: retrying cannot help
         raise ImageLoadError("http_error", f"cannot download {url}: {err}") from err
 

@@ -37,6 +37,7 @@ from sklearn.decomposition import PCA, IncrementalPCA
 from sklearn.exceptions import NotFittedError
 
 from lookalike.errors import BadRequest, ConfigError, ManifestMismatch
+from lookalike.fields import MAX_VECTOR_DIMS
 
 FORMAT = "lookalike-pca/2"
 FORMATS = ("lookalike-pca/1", FORMAT)  # /1: no power step, whitening without shrinkage
@@ -127,8 +128,8 @@ class VectorReducer:
         """
         x = np.asarray(x, dtype=np.float32)
         k = self.n_components
-        if not 2 <= k <= 1024:
-            raise ConfigError(f"PCA width must be between 2 and 1024, got {k}")
+        if not 2 <= k <= MAX_VECTOR_DIMS:
+            raise ConfigError(f"PCA width must be between 2 and {MAX_VECTOR_DIMS}, got {k}")
         if x.ndim != 2 or not np.isfinite(x).all():
             raise BadRequest(f"PCA needs a finite 2-d array of vectors, got shape {x.shape}")
         if not 0.0 < self.power <= 1.0:

@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from typing import Any, Iterable
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import orjson
 import requests
@@ -209,7 +209,7 @@ class SolrClient:
         return self.request(
             "POST",
             f"{collection}/select",
-            data=requests.models.RequestEncodingMixin._encode_params(_with_json(params)).encode(),
+            data=urlencode(_with_json(params), doseq=True).encode(),
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
 

@@ -23,6 +23,7 @@ from typing import Any
 
 FIXED_FIELDS = ("id", "title", "group", "price", "in_stock", "image", "model", "pca_version")
 VECTOR_FIELD = "vector"
+MAX_VECTOR_DIMS = 1024  # Lucene 9.12's HNSW vectors format limit: the widest vector field, the widest PCA
 # What SolrCloud routes a product by (``router.field``): its group, else its id, set inside Solr by
 # the products configset's update chain, so a design's variants share a shard. The leading
 # underscore keeps it out of every attribute list (query/schema.py skips such names).

@@ -32,7 +32,6 @@ from lookalike.solr_syntax import check_identifier, quote
 log = logging.getLogger(__name__)
 
 PAYLOAD_FIELD = "payload"
-META_CONFIGSET = "lookalike_meta"
 
 
 @dataclass(frozen=True)

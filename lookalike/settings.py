@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lookalike.fields import MAX_VECTOR_DIMS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -70,7 +72,7 @@ class Settings(BaseSettings):
     flip: bool = Field(default=False, description="Average each image's vector with its mirror image's (twice the embedding cost).")
     batch_size: int = Field(default=32, ge=1, description="Images per inference batch.")
     pca_dims: int = Field(
-        default=256, ge=2, le=1024,
+        default=256, ge=2, le=MAX_VECTOR_DIMS,
         description="Width of the reduced vectors (narrowed to images - 1 for a smaller catalog, and said so).",
     )
     pca_whiten: bool = Field(default=False, description="Whiten the PCA output.")

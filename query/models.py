@@ -13,6 +13,7 @@ Models are frozen pydantic v2 models. :func:`parse_request` turns validation err
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -221,19 +222,34 @@ def parse_request(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise BadRequest(describe_validation_error(err)) from err
+        raise BadRequest(describe_errors(err.errors())) from err
 
 
-def describe_validation_error(err: ValidationError) -> str:
+_LOCATIONS = ("query", "path", "header")
+
+
+def describe_errors(errors: Sequence[Mapping[str, Any]], *, http: bool = False) -> str:
+    """Validation errors (pydantic's, or FastAPI's with ``http=True``: their location starts with
+    ``query``, ``path``, ``header`` or ``body``) as one sentence: where, what is wrong, so what to fix."""
     parts = []
-    for e in err.errors()[:5]:
-        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "__root__")
-        msg = e.get("msg", "invalid")
-        msg = msg.removeprefix("Value error, ")
-        if e.get("type") == "extra_forbidden":
+    for e in list(errors)[:5]:
+        loc = [str(p) for p in e.get("loc", ()) if p != "__root__"]
+        if http and loc and loc[0] in _LOCATIONS:
+            where = f"{loc[0]} parameter {'.'.join(loc[1:])}"
+        elif http and loc and loc[0] == "body":
+            where = "body" + ("." + ".".join(loc[1:]) if len(loc) > 1 else "")
+        else:
+            where = ".".join(loc)
+        msg = str(e.get("msg", "is invalid")).removeprefix("Value error, ")
+        kind = e.get("type")
+        if kind == "extra_forbidden":
             msg = "is not a known option"
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    return "; ".join(parts)
+        elif http and kind == "missing":
+            msg = "is required"
+        elif http and kind == "json_invalid":
+            msg = "is not valid JSON"
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts) or "the request is not valid"
 
 
 # -- answers -------------------------------------------------------------------------------

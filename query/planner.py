@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from lookalike.settings import Settings
 from query.models import SearchRequest
 
-EXACT_MAX_DOCS = 20_000
+EXACT_MAX_DOCS = Settings.model_fields["exact_max_docs"].default  # the setting's default, not a copy of it
 
 Resolved = Literal["approx", "exact"]
 

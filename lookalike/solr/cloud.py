@@ -29,7 +29,7 @@ from typing import Any
 
 from lookalike.connection import SolrClient
 from lookalike.errors import BadRequest, NotFound, SolrRequestError
-from lookalike.fields import ROUTE_FIELD, VECTOR_FIELD
+from lookalike.fields import MAX_VECTOR_DIMS, ROUTE_FIELD, VECTOR_FIELD
 from lookalike.settings import REPO_ROOT
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ CONFIGSETS_DIR = REPO_ROOT / "solr" / "configsets"
 PRODUCTS_CONFIGSET = "products"
 META_CONFIGSET = "lookalike_meta"
 BASE_CONFIGSETS = (PRODUCTS_CONFIGSET, META_CONFIGSET)
-MAX_DIMS = 1024  # Lucene 9.12's HNSW vectors format limit
+MAX_DIMS = MAX_VECTOR_DIMS
 SIMILARITY = "dot_product"  # on L2-normalised vectors: cosine similarity
 HNSW_MAX_CONNECTIONS = 16
 HNSW_BEAM_WIDTH = 100

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lookalike.errors import LookalikeError
+from query.models import describe_errors
 
 log = logging.getLogger(__name__)
 
@@ -47,29 +48,6 @@ def error_response(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "status": status}, status_code=status)
 
 
-def describe_request_error(err: RequestValidationError) -> str:
-    """FastAPI's validation errors as one sentence: where, what is wrong, and so what to fix."""
-    parts = []
-    for e in err.errors()[:5]:
-        loc = [str(p) for p in e.get("loc", ())]
-        where = ""
-        if loc and loc[0] in ("query", "path", "header"):
-            where = f"{loc[0]} parameter {'.'.join(loc[1:])}"
-        elif loc and loc[0] == "body":
-            where = "body" + ("." + ".".join(loc[1:]) if len(loc) > 1 else "")
-        elif loc:
-            where = ".".join(loc)
-        msg = str(e.get("msg", "is invalid")).removeprefix("Value error, ")
-        if e.get("type") == "missing":
-            msg = "is required"
-        elif e.get("type") == "extra_forbidden":
-            msg = "is not a known option"
-        elif e.get("type") == "json_invalid":
-            msg = "is not valid JSON"
-        parts.append(f"{where}: {msg}" if where else msg)
-    return "; ".join(parts) or "the request is not valid"
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LookalikeError)
     async def _lookalike(request: Request, err: LookalikeError) -> JSONResponse:
@@ -79,7 +57,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, err: RequestValidationError) -> JSONResponse:
-        return error_response(400, describe_request_error(err))
+        return error_response(400, describe_errors(err.errors(), http=True))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:
