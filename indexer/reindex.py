@@ -103,6 +103,7 @@ class Summary:
     dims: int = 0
     skipped: bool = False
     warnings: list[str] = field(default_factory=list)
+    segments: dict[str, int] = field(default_factory=dict)  # per shard, after the merge
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -120,6 +121,9 @@ class Summary:
             f"total {self.seconds_total:.1f}s, {self.images_per_s:.1f} images/s",
             f"vectors: {self.dims}-d (PCA {self.pca_version})",
         ]
+        if self.segments:
+            lines.append("segments per shard after the merge: "
+                         + ", ".join(f"{shard} {n}" for shard, n in self.segments.items()))
         if self.failed:
             lines.append(f"failures listed in {self.report}")
         lines += [f"warning: {w}" for w in self.warnings]
@@ -210,6 +214,10 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
         for product, vec in zip(kept, reduced):
             writer.add(product_doc(product, vec, model.identity, pca_version))
         writer.commit()
+    segments: dict[str, int] = {}
+    if settings.merge_segments:
+        with timer.stage("merge"):  # before verification: the alias moves to the merged index only
+            segments = cloud.force_merge(client, collection, settings.merge_segments)
 
     # verify, record, publish
     with timer.stage("verify"):
@@ -232,7 +240,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
         failed=report.count, failed_by_reason=report.counts_by_reason(), embedded=embedder.embedded,
         cache_hits=embedder.cache_hits, seconds_by_stage=timer.as_dict(), seconds_total=round(elapsed, 3),
         images_per_s=round(len(kept) / elapsed, 2) if elapsed else 0.0, report=str(report.path),
-        resumed=resumed, pca_version=pca_version, dims=dims, warnings=summary_notes,
+        resumed=resumed, pca_version=pca_version, dims=dims, warnings=summary_notes, segments=segments,
     )
     if record.warning():
         summary.warnings.append(record.warning())

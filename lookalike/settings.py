@@ -104,6 +104,11 @@ class Settings(BaseSettings):
         description="mode=auto runs the exact plugin when the filters leave at most this many products, else HNSW kNN.",
     )
 
+    merge_segments: int = Field(
+        default=1, ge=0,
+        description="Segments each shard of a new collection is merged down to before it is verified and published (0: no merge).",
+    )
+
     # HTTP API
     api_host: str = Field(default="127.0.0.1", description="Address `lookalike serve` listens on.")
     api_port: int = Field(default=8000, description="Port `lookalike serve` listens on.")

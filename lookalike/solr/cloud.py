@@ -302,3 +302,35 @@ def real_time_get(client: SolrClient, collection: str, ids: list[str] | tuple[st
     else:
         docs = [resp["doc"]] if resp.get("doc") else []
     return {d["id"]: d for d in docs}
+
+
+# -- segments -------------------------------------------------------------------------
+def segment_counts(client: SolrClient, collection: str) -> dict[str, int]:
+    """Segments of one active replica of each shard (``shard1: 9``), read from the cores' own luke."""
+    from lookalike.connection import SolrClient as _Client
+
+    status = client.collections_api("CLUSTERSTATUS", collection=collection)
+    coll = status.get("cluster", {}).get("collections", {}).get(collection)
+    if coll is None:
+        raise NotFound(f"collection {collection!r} does not exist")
+    out: dict[str, int] = {}
+    for shard, info in sorted(coll.get("shards", {}).items()):
+        active = [r for r in info.get("replicas", {}).values() if r.get("state") == "active"]
+        if not active:
+            continue
+        replica = sorted(active, key=lambda r: r.get("leader") != "true")[0]
+        with _Client(client.settings, replica["base_url"], failover=False) as core:
+            index = core.get(f"{replica['core']}/admin/luke", {"numTerms": 0, "show": "index"}).get("index", {})
+        out[shard] = int(index.get("segmentCount", 0))
+    return out
+
+
+def force_merge(client: SolrClient, collection: str, max_segments: int) -> dict[str, int]:
+    """Merge every shard of ``collection`` down to ``max_segments`` segments and wait for it;
+    returns the segments per shard after. A bulk-loaded collection has many segments, and each is
+    a separate HNSW graph that every approximate query searches: fewer segments, faster queries."""
+    if max_segments < 1:
+        raise ValueError("max_segments must be at least 1")
+    client.post(f"{collection}/update", {"optimize": "true", "maxSegments": max_segments, "waitSearcher": "true"},
+                json_body={}, timeout_s=max(client.timeout_s, 3600.0))
+    return segment_counts(client, collection)

@@ -87,6 +87,8 @@ def alias(solr, request):
 
 def test_index_reports_every_bad_item_and_serves_the_rest(solr, settings, catalog, alias):
     summary = reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    assert summary.segments == {"shard1": 1}  # merged before it was verified and published
+    assert "segments per shard after the merge: shard1 1" in summary.to_text()
 
     assert summary.read == GOOD + 6
     assert summary.indexed == GOOD
