@@ -65,30 +65,30 @@ class Settings(BaseSettings):
         default=None, description="Local weights file for the model (checked by SHA-256)."
     )
     trim: bool = Field(
-        default=False, description="Crop each image to the product (near-uniform borders cut, a margin kept) before embedding.",
+        default=True, description="Crop each image to the product (near-uniform borders cut, a margin kept) before embedding.",
     )
     pooling: str = Field(default="avg", description="Pooling of the model's last feature map: avg, gem or max.")
     gem_p: float = Field(default=3.0, ge=1.0, le=16.0, description="Power of GeM pooling.")
     flip: bool = Field(default=False, description="Average each image's vector with its mirror image's (twice the embedding cost).")
     batch_size: int = Field(default=32, ge=1, description="Images per inference batch.")
     pca_dims: int = Field(
-        default=256, ge=2, le=MAX_VECTOR_DIMS,
+        default=384, ge=2, le=MAX_VECTOR_DIMS,
         description="Width of the reduced vectors (narrowed to images - 1 for a smaller catalog, and said so).",
     )
-    pca_whiten: bool = Field(default=False, description="Whiten the PCA output.")
+    pca_whiten: bool = Field(default=True, description="Whiten the PCA output (with --no-adapt; the adaptation whitens itself).")
     adapt: bool = Field(
-        default=False,
+        default=True,
         description="Learn the projection from augmented views of the catalog's images (self-supervised; replaces whitening).",
     )
     adapt_sample: int = Field(
         default=1000, ge=16, description="Catalog images whose augmented view is embedded to fit the adaptation.",
     )
     pca_power: float = Field(
-        default=1.0, gt=0.0, le=1.0,
+        default=0.5, gt=0.0, le=1.0,
         description="Signed power normalisation of the model's vectors before the PCA (0.5: square root; 1: none).",
     )
     pca_shrinkage: float = Field(
-        default=0.0, ge=0.0, le=1.0,
+        default=0.1, ge=0.0, le=1.0,
         description="Whitening shrinkage: each variance moves this far towards the mean one (0: full whitening).",
     )
 

@@ -182,7 +182,9 @@ def real_index(solr, root: Path, name: str, *, count: int = 28, dims: int = 8, s
     try:
         summary = reindex(
             settings, solr.client,
-            ReindexOptions(catalog=catalog, alias=settings.alias, model="efficientnet_lite0", dims=dims),
+            # the defaults a new catalog gets (settings), at this width
+            ReindexOptions.from_settings(settings, catalog=catalog, alias=settings.alias, model="efficientnet_lite0",
+                                         dims=dims),
             show_progress=False,
         )
         yield settings, summary, catalog

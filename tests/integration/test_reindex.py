@@ -244,18 +244,21 @@ def test_an_index_built_with_random_weights_is_marked_and_warns(solr, settings, 
     assert "RANDOM model weights" in out.stderr
 
 
-def test_a_small_catalog_gets_the_width_it_allows_and_the_post_processing_is_recorded(solr, settings, catalog, alias):
-    """With the default width (256) a 24-product catalog is indexed at 23 dims, and says so;
-    the power and shrinkage reach the stored transform, which reproduces the stored vectors."""
-    options = ReindexOptions(catalog=catalog, alias=alias, model=MODEL, whiten=True, power=0.5, shrinkage=0.2)
+def test_a_small_catalog_indexes_with_the_defaults_at_the_width_it_allows(solr, settings, catalog, alias):
+    """With every default (width 384, framing, power 0.5, the adaptation) a 24-product catalog
+    is indexed at 23 dims, and says so; the recipe reaches the record and the stored transform."""
+    options = ReindexOptions.from_settings(settings, catalog=catalog, alias=alias)
     summary = reindex(settings, solr.client, options, show_progress=False)
     assert summary.dims == GOOD - 1
-    assert any(f"default PCA width 256 needs more than {GOOD} images" in w for w in summary.warnings)
+    assert any(f"default PCA width 384 needs more than {GOOD} images" in w for w in summary.warnings)
     assert f"vectors: {GOOD - 1}-d" in summary.to_text()
     record = live_record(settings, solr.client, alias)
-    assert record.dims == GOOD - 1 and record.recipe["power"] == 0.5 and record.recipe["shrinkage"] == 0.2
+    assert record.dims == GOOD - 1 and record.model == "efficientnet_lite0"
+    assert (record.recipe["power"], record.recipe["shrinkage"], record.recipe["adapt"]) == (0.5, 0.1, True)
+    assert record.recipe["embedding"]["trim"] is True
     reducer = MetadataStore(solr.client, settings).get_pca(record.pca_version)
-    assert (reducer.manifest_["power"], reducer.manifest_["shrinkage"], reducer.manifest_["whiten"]) == (0.5, 0.2, True)
+    m = reducer.manifest_
+    assert (m["power"], m["shrinkage"], m["adapt"], m["model"]) == (0.5, 0.1, True, "efficientnet_lite0+trim")
     assert cloud.vector_dims(solr.client, summary.collection) == GOOD - 1
     with pytest.raises(IndexJobError, match=f"choose at most {GOOD - 1}"):
         reindex(settings, solr.client, ReindexOptions(catalog=catalog, alias=alias, model=MODEL, dims=GOOD),
