@@ -1,15 +1,14 @@
 """The load and embed stages: image bytes -> content hash -> cached or fresh embedding.
 
 Loading (fetch, hash, decode, resize) runs in a small thread pool one chunk ahead of
-inference, so decoding overlaps the CNN on the second core. Every image is embedded at most
+inference (:func:`indexer.prefetch.prefetch`), so decoding overlaps the CNN. Every image is embedded at most
 once per (model and its options, weights): the cache is consulted by content hash before decoding.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -20,6 +19,8 @@ from lookalike.errors import ImageError
 from lookalike.settings import Settings
 
 from indexer import images
+from indexer.cache import image_key
+from indexer.prefetch import chunks, prefetch
 from indexer.timing import StageTimer
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class Embedder:
     def _load(self, product, base_dir: Path) -> Loaded | Failed:
         try:
             data = images.fetch_bytes(product.image, base_dir, self.settings)
-            sha = hashlib.sha256(data).hexdigest()
+            sha = image_key(data)
             cached = self.cache.get(self.model.identity, self.model.weights_sha256, sha)
             if cached is not None:
                 return Loaded(product, sha, vector=cached)
@@ -73,21 +74,24 @@ class Embedder:
         base_dir: Path,
         on_error: Callable[[Failed], None],
     ) -> Iterator[tuple[object, np.ndarray]]:
-        """Yield ``(product, embedding)`` in input order; failures go to ``on_error``."""
-        chunk_size = self.settings.batch_size
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="load") as pool:
-            pending: list[Future] | None = None
-            for chunk in _chunks(products, chunk_size):
-                submitted = [pool.submit(self._load, p, base_dir) for p in chunk]
-                if pending is not None:
-                    yield from self._finish(pending, on_error)
-                pending = submitted
-            if pending is not None:
-                yield from self._finish(pending, on_error)
+        """Yield ``(product, embedding)`` in input order; failures go to ``on_error``.
 
-    def _finish(self, futures: list[Future], on_error) -> Iterator[tuple[object, np.ndarray]]:
-        with self.timer.stage("load"):
-            results = [f.result() for f in futures]
+        The next chunk is loaded (by ``workers`` threads) while this one is embedded."""
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="load") as pool:
+            loaded = (list(pool.map(lambda p: self._load(p, base_dir), chunk))
+                      for chunk in chunks(products, self.settings.batch_size))
+            ahead = prefetch(loaded, 1, name="load-ahead")
+            try:
+                while True:
+                    with self.timer.stage("load"):
+                        results = next(ahead, None)
+                    if results is None:
+                        return
+                    yield from self._finish(results, on_error)
+            finally:
+                ahead.close()
+
+    def _finish(self, results: list[Loaded | Failed], on_error) -> Iterator[tuple[object, np.ndarray]]:
         fresh = [r for r in results if isinstance(r, Loaded) and r.vector is None]
         if fresh:
             with self.timer.stage("embed"):
@@ -106,13 +110,3 @@ class Embedder:
                     self.cache_hits += 1
                 yield r.product, r.vector
 
-
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -22,7 +22,6 @@ short ``reason`` from :data:`REASONS` and a message for a person.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import time
@@ -73,11 +72,6 @@ class ImageLoadError(ImageError):
 
     def __reduce__(self):
         return (ImageLoadError, (self.reason, self.message))
-
-
-def content_sha256(data: bytes) -> str:
-    """The hash the embedding cache keys an image by."""
-    return hashlib.sha256(data).hexdigest()
 
 
 def load_image(ref: str, base_dir: Path | str, settings: Settings) -> Image.Image:

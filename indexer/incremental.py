@@ -6,8 +6,6 @@ import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from lookalike.connection import SolrClient
 from lookalike.errors import IndexJobError
 from lookalike.fields import route_key
@@ -15,12 +13,10 @@ from lookalike.meta import live_record
 from lookalike.settings import Settings
 from lookalike.solr import cloud
 
-from indexer.embedding import Embedder, Failed
 from indexer.index_model import open_index_model
-from indexer.reindex import product_doc, read_products
+from indexer.pipeline import embed_products, product_docs, read_products, write_docs
 from indexer.report import ErrorReport
 from indexer.timing import StageTimer
-from indexer.writer import SolrWriter
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +37,6 @@ class UpsertSummary:
 
 def upsert(settings: Settings, client: SolrClient, catalog: Path, *, alias: str,
            allow_random_weights: bool = False) -> UpsertSummary:
-    from indexer.cache import EmbeddingCache
-
     if not catalog.is_file():
         raise IndexJobError(f"catalog {catalog} is not a file")
     record = live_record(settings, client, alias)
@@ -53,23 +47,12 @@ def upsert(settings: Settings, client: SolrClient, catalog: Path, *, alias: str,
     report = ErrorReport(runs_dir / f"{alias}-upsert-errors.jsonl")
     products = read_products(catalog, report)
     summary = UpsertSummary(collection=record.collection, read=len(products) + report.count)
-    embedder = Embedder(model, EmbeddingCache(settings.cache_dir), settings, StageTimer())
-
-    def on_error(f: Failed) -> None:
-        report.add_item_error(f.product.id, f.reason, f.message)
-
-    kept, vectors = [], []
-    for product, vec in embedder.run(products, catalog.parent, on_error):
-        kept.append(product)
-        vectors.append(vec)
+    embedded = embed_products(model, products, catalog.parent, settings, report, StageTimer())
+    kept = embedded.products
     if kept:
-        reduced = reducer.transform(np.stack(vectors).astype(np.float32))
-        docs = [product_doc(product, vec, model.identity, record.pca_version) for product, vec in zip(kept, reduced)]
+        docs = product_docs(kept, reducer.transform(embedded.vectors), model.identity, record.pca_version)
         _remove_moved(client, record.collection, docs)
-        writer = SolrWriter(client, record.collection)
-        for doc in docs:
-            writer.add(doc)
-        writer.commit()
+        write_docs(client, record.collection, docs)
     report.close()
     summary.indexed = len(kept)
     summary.failed = report.count

@@ -23,7 +23,8 @@ from lookalike.connection import SolrClient
 from lookalike.meta import IndexRecord, live_record
 from lookalike.settings import Settings
 
-from indexer.images import content_sha256, decode_image
+from indexer.cache import image_key
+from indexer.images import decode_image
 from indexer.index_model import open_index_model
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class PhotoEmbedder:
         """Decode (with the byte and pixel limits), embed and reduce one photo."""
         image = decode_image(data, self.settings)  # limits and format first: cheap, and no model needed
         loaded = self._load()
-        key = (loaded.collection, content_sha256(data))
+        key = (loaded.collection, image_key(data))
         with self._lock:
             if key in self._vectors:
                 self._vectors.move_to_end(key)

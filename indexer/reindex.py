@@ -25,16 +25,15 @@ from lookalike.settings import Settings
 from lookalike.solr import cloud
 from lookalike.solr_syntax import local_params, vector_literal
 
-from indexer.catalog import read_catalog
+from indexer.cache import EmbeddingCache
 from indexer.digest import file_sha256
-from indexer.embedding import Embedder, Failed
 from indexer.meta import IndexRecord, MetadataStore
 from indexer.models.options import EmbeddingOptions
+from indexer.pipeline import embed_products, product_docs, read_products, write_docs
 from indexer.progress import progress_bar
 from indexer.report import ErrorReport
 from indexer.timing import StageTimer
 from indexer.views import embed_views
-from indexer.writer import SolrWriter
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +130,6 @@ class Summary:
 
 
 def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, show_progress: bool = True) -> Summary:
-    from indexer.cache import EmbeddingCache
     from indexer.models import open_model
     from indexer.pca import VectorReducer
 
@@ -164,27 +162,17 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     with timer.stage("model"):
         model = open_model(options.model, settings, allow_random=options.allow_random_weights,
                            options=options.embedding)
-    cache = EmbeddingCache(settings.cache_dir)
     summary_notes: list[str] = []
-    embedder = Embedder(model, cache, settings, timer)
-    kept, vectors = [], []
-
-    def on_error(f: Failed) -> None:
-        report.add_item_error(f.product.id, f.reason, f.message)
-
     with progress_bar(len(products), "embed", enabled=show_progress) as bar:
-        for product, vector in embedder.run(products, options.catalog.parent, on_error):
-            kept.append(product)
-            vectors.append(vector)
-            bar.update(1)
-        bar.update(len(products) - bar.n)
+        embedded = embed_products(model, products, options.catalog.parent, settings, report, timer,
+                                  on_progress=bar.update)
+    kept, full = embedded.products, embedded.vectors
     if not kept:
         report.close()
         raise IndexJobError(f"no image could be embedded; see {report.path}; alias {options.alias} left unchanged")
 
     # reduce
     with timer.stage("reduce"):
-        full = np.stack(vectors).astype(np.float32)
         dims, note = choose_dims(options.dims, settings.pca_dims, full.shape)
         if note:
             summary_notes.append(note)
@@ -193,7 +181,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
         view_rows = views = None
         if options.adapt:
             with timer.stage("adapt"):
-                view_rows, views, embedded_views = embed_views(model, cache, kept, options.catalog.parent, settings,
+                view_rows, views, embedded_views = embed_views(model, EmbeddingCache(settings.cache_dir), kept, options.catalog.parent, settings,
                                                                sample=settings.adapt_sample)
             summary_notes.append(f"adaptation fitted on {len(views)} augmented views ({embedded_views} embedded now)")
         reducer.fit(full, model_name=model.identity, weights_sha256=model.weights_sha256, views=views,
@@ -209,11 +197,8 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
             cloud.create_collection(client, collection, dims=dims, shards=options.shards,
                                     replicas=options.replicas, configset=settings.configset)
         state.save(collection)
-    writer = SolrWriter(client, collection)
     with timer.stage("write"):
-        for product, vec in zip(kept, reduced):
-            writer.add(product_doc(product, vec, model.identity, pca_version))
-        writer.commit()
+        write_docs(client, collection, product_docs(kept, reduced, model.identity, pca_version))
     segments: dict[str, int] = {}
     if settings.merge_segments:
         with timer.stage("merge"):  # before verification: the alias moves to the merged index only
@@ -237,8 +222,8 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     elapsed = time.perf_counter() - started
     summary = Summary(
         alias=options.alias, collection=collection, previous=previous, read=read, indexed=len(kept),
-        failed=report.count, failed_by_reason=report.counts_by_reason(), embedded=embedder.embedded,
-        cache_hits=embedder.cache_hits, seconds_by_stage=timer.as_dict(), seconds_total=round(elapsed, 3),
+        failed=report.count, failed_by_reason=report.counts_by_reason(), embedded=embedded.embedded,
+        cache_hits=embedded.cache_hits, seconds_by_stage=timer.as_dict(), seconds_total=round(elapsed, 3),
         images_per_s=round(len(kept) / elapsed, 2) if elapsed else 0.0, report=str(report.path),
         resumed=resumed, pca_version=pca_version, dims=dims, warnings=summary_notes, segments=segments,
     )
@@ -266,26 +251,6 @@ def choose_dims(requested: int | None, default: int, shape: tuple[int, int]) -> 
         return allowed, (f"the default PCA width {default} needs more than {n} images: "
                          f"these vectors are {allowed}-d (the most {n} images allow)")
     return default, ""
-
-
-def read_products(catalog: Path, report: ErrorReport) -> list:
-    """The read stage: every valid product of the catalog; each bad line goes to the report."""
-    products = []
-    for item in read_catalog(catalog):
-        if isinstance(item, Exception):
-            report.add_catalog_error(item)
-        else:
-            products.append(item)
-    return products
-
-
-def product_doc(product, vector: np.ndarray, model_name: str, pca_version: str) -> dict:
-    """The Solr document of a product: its fields, its reduced vector and how it was made."""
-    doc = product.to_solr_doc()
-    # float32 has 7 significant digits; rounding first keeps the JSON short and fast to parse
-    doc.update({VECTOR_FIELD: np.round(vector.astype(np.float64), 7).tolist(),
-                "model": model_name, "pca_version": pca_version})
-    return doc
 
 
 def _current_record(meta: MetadataStore, collection: str) -> IndexRecord | None:

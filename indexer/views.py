@@ -19,6 +19,7 @@ from lookalike.settings import Settings
 
 from indexer import images
 from indexer.augment import augmented_view
+from indexer.cache import image_key
 
 VIEW = "view1"
 
@@ -40,7 +41,7 @@ def embed_views(model, cache, products: list, base_dir: Path, settings: Settings
         except ImageError:
             keys.append(None)
             continue
-        sha = hashlib.sha256(data).hexdigest()
+        sha = image_key(data)
         key = view_key(sha)
         keys.append(key)
         cached = cache.get(model.identity, model.weights_sha256, key)

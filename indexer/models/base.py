@@ -11,14 +11,15 @@ their names to factories; this module knows none of them.
 
 from __future__ import annotations
 
-import queue
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
+
+from indexer.prefetch import chunks
+from indexer.prefetch import prefetch as ahead_of
 
 from .options import EmbeddingOptions
 
@@ -83,55 +84,23 @@ class EmbeddingModel(ABC):
         """Embed ``(key, image)`` pairs in batches, yielding ``(keys, vectors)``.
 
         A worker thread pulls from ``items`` (so lazy image decoding happens there) and
-        preprocesses up to ``prefetch`` batches ahead while this thread runs the network.
-        An exception raised by ``items`` is re-raised here, after the batches before it.
+        preprocesses up to ``prefetch`` batches ahead while this thread runs the network
+        (:func:`indexer.prefetch.prefetch`). An exception raised by ``items`` is re-raised
+        here, after the batches before it.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        ready: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
-        stop = threading.Event()
-        done = object()
 
-        def put(entry: Any) -> bool:
-            while not stop.is_set():
-                try:
-                    ready.put(entry, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
+        def batches() -> Iterator[tuple[list[K], np.ndarray]]:
+            for chunk in chunks(items, batch_size):
+                yield [key for key, _ in chunk], self.preprocess([image for _, image in chunk])
 
-        def produce() -> None:
-            try:
-                keys: list = []
-                images: list = []
-                for key, image in items:
-                    keys.append(key)
-                    images.append(image)
-                    if len(keys) == batch_size:
-                        if not put((keys, self.preprocess(images))):
-                            return
-                        keys, images = [], []
-                if keys and not put((keys, self.preprocess(images))):
-                    return
-                put(done)
-            except BaseException as err:  # handed to the consumer, raised there
-                put(err)
-
-        worker = threading.Thread(target=produce, name=f"{self.name}-prefetch", daemon=True)
-        worker.start()
+        ahead = ahead_of(batches(), max(1, prefetch), name=f"{self.name}-prefetch")
         try:
-            while True:
-                entry = ready.get()
-                if entry is done:
-                    return
-                if isinstance(entry, BaseException):
-                    raise entry
-                keys, batch = entry
+            for keys, batch in ahead:
                 yield keys, self.embed(batch)
         finally:
-            stop.set()
-            worker.join(timeout=5)
+            ahead.close()
 
     def describe(self) -> dict[str, Any]:
         """What an index manifest records about the model."""

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from indexer import images
+from indexer.cache import image_key
 from indexer.images import ImageLoadError, decode_image, fetch_bytes, load_image
 from lookalike.errors import ImageError
 from lookalike.settings import Settings
@@ -205,7 +206,7 @@ def test_missing_unreadable_and_unsupported_references(settings, tmp_path):
 
 
 def test_content_hash_is_of_the_bytes():
-    assert images.content_sha256(b"abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert image_key(b"abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 
 # -- HTTP ------------------------------------------------------------------------------------
