@@ -4,7 +4,9 @@ Sections, in order (each can be skipped, see ``--help``): data (generate or open
 vectors), methods (numpy, scikit-learn trees, FAISS, hnswlib), solr (Solr HNSW, the exact
 plugin, the planner; needs ``make solr``), pca (overlap and real-embedding precision),
 embedding (images/s against TensorFlow's matmul rate), api (the HTTP API's latency over Solr's QTime
-and over direct Solr requests, at 100k products). Writes ``benchmarks/results/<mode>.json``,
+and over direct Solr requests, at 100k products), quality (recall@10, mAP@10 and rank-1 on the
+development sets per vector recipe, :mod:`benchmarks.quality_bench`; also written to
+``benchmarks/results/quality.json``). Writes ``benchmarks/results/<mode>.json``,
 the plots under ``benchmarks/plots/`` and ``BENCHMARKS.md`` (for the default and large modes;
 ``--quick`` writes ``benchmarks/results/quick.md`` instead, so a smoke run never overwrites
 the committed document).
@@ -24,10 +26,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("methods", "solr", "pca", "embedding", "api")
+SECTIONS = ("methods", "solr", "pca", "embedding", "api", "quality")
 # Sections whose rows are theirs alone: run with --only, their rows replace the same rows of the
 # existing results file and everything else there is kept.
-MERGEABLE = {"api": ("api", "api_node")}
+MERGEABLE = {"api": ("api", "api_node"), "quality": ("quality",)}
 
 log = logging.getLogger("benchmarks")
 
@@ -41,6 +43,7 @@ def parse_args(argv=None):
     p.add_argument("--only", nargs="*", default=None, choices=SECTIONS, help="run just these sections")
     p.add_argument("--solr-port", type=int, default=48983)
     p.add_argument("--api-port", type=int, default=48000, help="port of the app the api section starts")
+    p.add_argument("--quality-port", type=int, default=48990, help="port of the Solr node the quality section starts")
     p.add_argument("--demo-products", type=int, default=None, help="demo catalog size for the PCA precision")
     p.add_argument("--out", type=Path, default=None, help="where to write the Markdown report")
     return p.parse_args(argv)
@@ -64,16 +67,16 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
     res: dict = {"mode": mode, "machine": machine.describe(), "rows": [], "section_s": {}}
 
-    t0 = time.perf_counter()
-    ds = data.build(data.default_spec(quick=args.quick, large=args.large), settings.data_dir)
-    res["data"] = ds.meta
-    res["section_s"]["data"] = time.perf_counter() - t0
     gt_cache: dict = {}
-
     from benchmarks import inmemory, solr_bench
 
-    plan = inmemory.default_plan(ds.spec.sizes, quick=args.quick, large=args.large)
-    res["default_ef"] = plan.default_ef
+    if set(sections) - {"quality"}:  # the quality section reads no vectors of its own
+        t0 = time.perf_counter()
+        ds = data.build(data.default_spec(quick=args.quick, large=args.large), settings.data_dir)
+        res["data"] = ds.meta
+        res["section_s"]["data"] = time.perf_counter() - t0
+        plan = inmemory.default_plan(ds.spec.sizes, quick=args.quick, large=args.large)
+        res["default_ef"] = plan.default_ef
     if "methods" in sections:
         t0 = time.perf_counter()
         res["rows"] += inmemory.run(ds, plan, gt_cache)
@@ -140,6 +143,19 @@ def main(argv=None) -> int:
             log.exception("the api section failed")
             res["rows"].append({"section": "api_error", "error": str(err)})
         res["section_s"]["api"] = time.perf_counter() - t0
+
+    if "quality" in sections:
+        from benchmarks import quality_bench
+
+        t0 = time.perf_counter()
+        try:
+            rows = quality_bench.run(solr_settings, port=args.quality_port, quick=args.quick)
+            quality_bench.write_results(rows, res["machine"], ROOT / "benchmarks" / "results" / quality_bench.RESULTS)
+            res["rows"] += rows
+        except Exception as err:  # noqa: BLE001
+            log.exception("the quality section failed")
+            res["rows"].append({"section": "quality_error", "error": str(err)})
+        res["section_s"]["quality"] = time.perf_counter() - t0
 
     res["total_s"] = time.perf_counter() - t_start
     res["load_avg_end"] = os.getloadavg()

@@ -230,6 +230,9 @@ def _measure(settings: Settings, client: SolrClient, catalog: Path, alias: str, 
     report = EvalReport(catalog=str(catalog), key=options.key, filter_field=options.filter_field,
                         products=len(indexed), items=len(members), k=k, mode=options.mode)
     report.similar = metrics.summarize(((rankings[q], relevant(q)) for q in queries), k).as_dict()
+    if options.filter_field:  # the same measures by the query's own value (which seller took it)
+        report.by_value = {v: metrics.summarize(((rankings[q], relevant(q)) for q in queries if truth.value.get(q) == v),
+                                                k).as_dict() for v in sorted({truth.value.get(q) for q in queries} - {None})}
 
     values = sorted({truth.value[p] for p in indexed if p in truth.value})
     pairs = [(q, v) for q in queries for v in values if v != truth.value.get(q) and relevant(q, v)]

@@ -19,6 +19,7 @@ class EvalReport:
     mode: str
     similar: dict[str, Any] = field(default_factory=dict)  # metrics.Summary.as_dict()
     filtered: dict[str, Any] | None = None  # field, values, queries, rank1
+    by_value: dict[str, Any] | None = None  # filter value of the query -> metrics.Summary.as_dict()
     photo: dict[str, Any] | None = None
     baseline: dict[str, Any] | None = None  # side, grey: {...}, rgb: {...}
     index: dict[str, Any] = field(default_factory=dict)
@@ -39,6 +40,9 @@ class EvalReport:
         s = self.similar
         lines.append(f"similar-by-id ({s['queries']} queries, mode {self.mode}): recall@{k} {_f(s['recall_at_k'])}, "
                      f"mAP@{k} {_f(s['map_at_k'])}, rank-1 {_f(s['rank1'])}")
+        if self.by_value:
+            lines.append(f"  recall@{k} by the query's {self.filter_field}: "
+                         + ", ".join(f"{v} {_f(m['recall_at_k'])}" for v, m in self.by_value.items()))
         if self.filtered:
             f = self.filtered
             lines.append(f"under a {f['field']} filter ({f['queries']} queries over {f['values']} values): "

@@ -2,7 +2,8 @@
 
 Every sentence with a number is computed from the rows of this run; nothing is typed in.
 One renderer per section (:mod:`.search`: methods, trees, filters, the plugin, the planner;
-:mod:`.pipeline`: data, PCA, embedding, writes; :mod:`.api`); each returns its Markdown and
+:mod:`.pipeline`: data, PCA, embedding, writes; :mod:`.api`; :mod:`.quality`: retrieval quality on the
+development sets); each returns its Markdown and
 adds its findings to the run's conclusions and losses (:class:`Ctx`).
 """
 
@@ -15,6 +16,7 @@ from benchmarks.report.pipeline import (
     data_section, default_width_conclusion, embedding_section, pca_section, writes_section,
 )
 from benchmarks.report.plots import PLOTS_DIR, plots
+from benchmarks.report.quality import quality_section
 from benchmarks.report.search import (
     filters_section, hnsw_losses, methods_section, planner_section, plugin_section, trees_section,
 )
@@ -55,7 +57,8 @@ def header(res) -> list[str]:
 def render(res) -> str:
     c = Ctx(res)
     concl, loses = c.concl, c.loses
-    parts = [data_section(c), methods_section(c), trees_section(c), filters_section(c), plugin_section(c),
+    parts = [quality_section(res),
+             data_section(c), methods_section(c), trees_section(c), filters_section(c), plugin_section(c),
              planner_section(c), pca_section(c), embedding_section(c), writes_section(c), api_section(res, concl)]
     hnsw_losses(c)
     head = ["## Conclusions", ""] + [f"- {c}" for c in concl] + [""]

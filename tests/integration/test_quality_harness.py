@@ -11,7 +11,7 @@ import pytest
 from lookalike.cli import main
 from lookalike.errors import BadRequest
 from lookalike.solr import cloud
-from quality.devsets import PRESETS, generate_sellers
+from quality.devsets import PRESETS, SELLERS as SELLER_STYLES, generate_sellers
 from quality.harness import EVAL_META, EvalOptions, evaluate
 
 pytestmark = pytest.mark.integration
@@ -52,6 +52,8 @@ def test_every_measure_is_taken_through_the_index(kept):
     assert r.similar["queries"] == n and r.similar["unanswerable"] == 0
     assert r.filtered["queries"] == n * (SELLERS - 1) and r.filtered["values"] == SELLERS
     assert r.photo["queries"] == 12
+    assert sorted(r.by_value) == sorted(s.name for s in SELLER_STYLES[:SELLERS])
+    assert sum(m["queries"] for m in r.by_value.values()) == n
     assert r.index["dims"] == 32 and r.index["model"] == "efficientnet_lite0" and not r.index["random_weights"]
     assert r.index["indexed"] == n and r.index["embedded"] + r.index["cache_hits"] == n
     assert r.index["size_bytes"] and r.index["size_bytes"] > n * 32 * 4
