@@ -25,7 +25,7 @@ def quality_section(res: dict) -> list[str]:
            "the top 10; mAP@10; rank-1: the first answer is the same item. \"source rank-1\": for each query and "
            "each of the 3 other sellers, filtered to that seller, the first answer is the same item. Photo "
            "search: 50 catalog images uploaded through the photo path, their own product left out. Images/s: "
-           "embedding (load + network) with a cold cache. The floor ranks 16x16 thumbnails by L2 on raw pixels."
+           "embedding (load + network) with a cold cache, noisy on this shared machine (compare rows of one run). The floor ranks 16x16 thumbnails by L2 on raw pixels."
            + when, ""]
     header = ["option", "recall@10", "mAP@10", "rank-1", "source rank-1", "photo recall@10", "embedding images/s",
               "dims", "index MB"]
