@@ -98,6 +98,9 @@ class Target:
 
     vector: tuple[float, ...] | None = None
     groups: tuple[str, ...] = ()
+    # the client moved the examples' target along attribute directions (``more``/``less``): the
+    # exact mode then scores this vector inline instead of reading the examples' own vectors
+    steered: bool = False
 
 
 def cosine_to_score(cosine: float) -> float:
@@ -222,6 +225,15 @@ def _image_query(request: SearchRequest, schema: Schema, mode: str, target: Targ
             )
         return out
     lp: dict[str, Any] = {"f": field}
+    if target.steered:
+        out["vec"] = _vector_param(schema, target)
+        lp["vector"] = "$vec"
+        if request.min_similarity is not None:
+            lp["minSimilarity"] = number(request.min_similarity)
+        out["q"] = local_params("lookalike", **lp)
+        if request.text is not None:
+            out["img"] = out["q"]
+        return out
     if request.vector is not None:
         out["vec"] = _vector_param(schema, target)
         lp["vector"] = "$vec"

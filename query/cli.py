@@ -19,7 +19,7 @@ from lookalike.meta import live_record
 from lookalike.settings import Settings
 from query.client import SearchService
 from query.filters import parse_filters
-from query.models import SearchRequest, SearchResponse, SimilarRequest, parse_request
+from query.models import Filter, SearchRequest, SearchResponse, SimilarRequest, parse_request
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +44,11 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--filter", action="append", default=[], metavar="FIELD:VALUE",
                    help="color:red, color:red|blue, price:10..50, price:..20; repeatable, the same field twice "
                         "means either value; field=value works too")
+    p.add_argument("--more", action="append", default=[], metavar="FIELD:VALUE",
+                   help="move the target toward that value's look, e.g. --more print:hawaiian (repeatable)")
+    p.add_argument("--less", action="append", default=[], metavar="FIELD:VALUE",
+                   help="move the target away from that value's look (repeatable)")
+    p.add_argument("--direction-weight", type=float, default=0.5, help="how far --more/--less move it (default 0.5)")
     p.add_argument("-k", type=int, default=10, help="products to show (default 10)")
     p.add_argument("--offset", type=int, default=0, help="products to skip (paging)")
     p.add_argument("--candidates", type=int, default=100, help="size of the similar set without --min-similarity (default 100)")
@@ -66,6 +71,9 @@ def _add_options(p: argparse.ArgumentParser) -> None:
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "filters": parse_filters(args.filter),
+        "more": tuple(Filter.parse(m) for m in args.more),
+        "less": tuple(Filter.parse(m) for m in args.less),
+        "direction_weight": args.direction_weight,
         "k": args.k,
         "offset": args.offset,
         "candidates": args.candidates,

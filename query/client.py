@@ -41,13 +41,18 @@ from query.build import (
     DEFAULT_FIELDS,
 )
 from query.embedder import ImageEmbedder
-from query.models import CatalogPage, Facet, FacetBucket, Product, SearchRequest, SearchResponse, SimilarRequest
+from lookalike.solr_syntax import any_of
+from query.models import CatalogPage, Facet, FacetBucket, Filter, Product, SearchRequest, SearchResponse, SimilarRequest
+from query.directions import centred_direction, steer
+from query.filters import filter_query
 from query.planner import choose_mode, needs_count
 from query.schema import Schema
 
 log = logging.getLogger(__name__)
 
 SCHEMA_TTL_S = 60.0
+DIRECTION_SAMPLE = 2000  # products read per attribute direction (and per category mean)
+CATEGORY_FIELD = "category_s"  # what directions are centred on, when the catalog has it
 
 
 class SearchService:
@@ -71,6 +76,7 @@ class SearchService:
         self._shards: tuple[str, ...] = ()  # shard names, read with the schema (for real-time gets)
         self._schema_read_at = 0.0
         self._num_docs: int | None = None
+        self._directions: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
 
     # -- schema ----------------------------------------------------------------------------
     def schema(self) -> Schema:
@@ -84,6 +90,7 @@ class SearchService:
                 log.warning("schema of %s not refreshed (%s); serving the last one", self.collection, err)
             self._schema_read_at = time.monotonic()
             self._num_docs = None
+            self._directions.clear()
         return self._schema
 
     def refresh_schema(self) -> None:
@@ -223,8 +230,9 @@ class SearchService:
         """Vectors and groups of the examples, as far as ``mode`` and ``request`` need them."""
         need_groups = request.variants == "exclude" and bool(request.like)
         positives_inline = [np.asarray(request.vector)] if request.vector is not None else []
-        # exact: the plugin reads like/unlike vectors itself
-        need_vectors = mode == "approx" and request.has_image_target
+        steering = bool(request.more or request.less)
+        # exact: the plugin reads like/unlike vectors itself, unless the target is to be moved
+        need_vectors = (mode == "approx" or steering) and request.has_image_target
         if not request.example_ids or not (need_vectors or need_groups):
             vector = combine_vectors(positives_inline) if positives_inline else None
             return Target(vector=_tuple(vector))
@@ -241,8 +249,51 @@ class SearchService:
             return np.asarray(docs[i]["vector"], dtype=np.float64)
 
         likes = positives_inline + [vec(i) for i in request.like]
-        unlikes = [vec(i) for i in request.unlike] if mode == "approx" else []
-        return Target(vector=_tuple(combine_vectors(likes, unlikes, request.unlike_weight)), groups=groups)
+        unlikes = [vec(i) for i in request.unlike] if mode == "approx" or steering else []
+        target = combine_vectors(likes, unlikes, request.unlike_weight)
+        if steering:
+            return self._steered(request, target, groups)
+        return Target(vector=_tuple(target), groups=groups)
+
+    # -- attribute directions ----------------------------------------------------------------
+    def _steered(self, request: SearchRequest, target: np.ndarray, groups: tuple[str, ...]) -> Target:
+        schema = self.schema()
+        more = [self._direction(schema, f) for f in request.more]
+        less = [self._direction(schema, f) for f in request.less]
+        moved = steer(target, more, less, request.direction_weight)
+        return Target(vector=_tuple(moved), groups=groups, steered=True)
+
+    def _direction(self, schema: Schema, f: Filter) -> np.ndarray:
+        """The category-centred direction of ``f``'s value(s), from up to DIRECTION_SAMPLE products
+        that have it and as many of their categories; cached with the schema."""
+        key = (f.field, tuple(str(v) for v in f.values))
+        if key in self._directions:
+            return self._directions[key]
+        category = schema.fields.get(CATEGORY_FIELD)
+        cat = category.name if category is not None and category.kind == "string" and not category.multi_valued else None
+        fl = "id,vector" + (f",{cat}" if cat else "")
+        with_value = self._sample({"q": "*:*", "fq": filter_query(f, schema), "fl": fl})
+        if not with_value:
+            raise BadRequest(f"no product has {f.field} {'|'.join(map(str, f.values))}: nothing to move toward")
+        catalog = self._sample({"q": "*:*", "fl": fl})
+        catalog_mean = _unit_mean([d["vector"] for d in catalog])
+        means: dict[object, np.ndarray] | None = None
+        if cat:
+            by_cat: dict[object, list] = {}
+            for d in catalog:
+                by_cat.setdefault(d.get(cat), []).append(d["vector"])
+            for c in {d.get(cat) for d in with_value} - set(by_cat):  # categories the sample missed
+                rows = self._sample({"q": "*:*", "fq": any_of(cat, [str(c)]), "fl": fl})
+                by_cat[c] = [d["vector"] for d in rows]
+            means = {c: _unit_mean(vs) for c, vs in by_cat.items() if vs}
+        d = centred_direction(np.asarray([d["vector"] for d in with_value]),
+                              [d.get(cat) for d in with_value] if cat else None, means, catalog_mean)
+        self._directions[key] = d
+        return d
+
+    def _sample(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        resp = self._select({**params, "rows": DIRECTION_SAMPLE, "sort": "id asc"}, _Stats())
+        return [d for d in resp["response"]["docs"] if d.get("vector")]
 
     def _select(self, params: dict[str, Any], stats: _Stats) -> dict[str, Any]:
         try:
@@ -303,3 +354,9 @@ class _Stats:
 
 def _tuple(v: np.ndarray | None) -> tuple[float, ...] | None:
     return None if v is None else tuple(float(x) for x in v)
+
+
+def _unit_mean(vectors: list) -> np.ndarray:
+    x = np.asarray(vectors, dtype=np.float64)
+    x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return x.mean(axis=0)

@@ -88,6 +88,7 @@ class Filter(_Frozen):
 
 Mode = Literal["approx", "exact", "auto"]
 Variants = Literal["exclude", "collapse", "include"]
+MAX_DIRECTIONS = 5
 
 
 class QueryOptions(_Frozen):
@@ -100,6 +101,18 @@ class QueryOptions(_Frozen):
         "to its best product, or `include` them.",
     )
     filters: tuple[Filter, ...] = Field(default=(), max_length=30)
+    more: tuple[Filter, ...] = Field(
+        default=(), max_length=MAX_DIRECTIONS,
+        description="Move the target toward what products with these values look like (`print:hawaiian`): "
+        "the direction is their category-centred mean (see query/directions.py).",
+    )
+    less: tuple[Filter, ...] = Field(
+        default=(), max_length=MAX_DIRECTIONS, description="Move the target away from these values' look."
+    )
+    direction_weight: float = Field(
+        default=0.5, ge=0.0, le=5.0, description="How far `more` and `less` move the target (a unit target plus "
+        "this times each unit direction)."
+    )
     in_stock: bool | None = Field(default=None, description="Only products in stock (true) or out of stock (false).")
     facets: tuple[str, ...] = Field(default=(), max_length=20, description="Fields to count over the similar set.")
     facet_limit: int = Field(default=10, ge=1, le=100, description="Values per facet.")
@@ -121,6 +134,14 @@ class QueryOptions(_Frozen):
         "leave few products, else approx.",
     )
     fields: tuple[str, ...] | None = Field(default=None, max_length=50, description="Fields to return.")
+
+    @field_validator("more", "less")
+    @classmethod
+    def _directions(cls, directions: tuple[Filter, ...]) -> tuple[Filter, ...]:
+        for d in directions:
+            if not d.values:
+                raise ValueError(f"more and less take field:value, not a range ({d.field})")
+        return directions
 
     @field_validator("min_similarity")
     @classmethod
@@ -194,6 +215,10 @@ class SearchRequest(QueryOptions):
             raise ValueError("unlike examples need a positive target: like ids or an image")
         if self.min_similarity is not None and not self.has_image_target:
             raise ValueError("min_similarity needs an image target (like ids or an image), not text alone")
+        if (self.more or self.less) and not self.has_image_target:
+            raise ValueError("more and less move an image target: give like ids or an image")
+        if (self.more or self.less) and self.combine == "max" and len(self.like) + (self.vector is not None) > 1:
+            raise ValueError("more and less move one combined target: use combine=mean with several examples")
         return self
 
     @property

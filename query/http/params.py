@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Query
 
 from query.filters import parse_filters
-from query.models import MAX_K, MAX_OFFSET
+from query.models import MAX_K, MAX_OFFSET, Filter
 
 
 def options_from_query(
@@ -21,6 +21,9 @@ def options_from_query(
     mode: str,
     in_stock: bool | None,
     candidates: int | None,
+    more: list[str] = (),
+    less: list[str] = (),
+    direction_weight: float | None = None,
 ) -> dict[str, Any]:
     opts: dict[str, Any] = {
         "k": k,
@@ -32,6 +35,12 @@ def options_from_query(
         "mode": mode,
         "in_stock": in_stock,
     }
+    if more:
+        opts["more"] = tuple(Filter.parse(m) for m in more)
+    if less:
+        opts["less"] = tuple(Filter.parse(m) for m in less)
+    if direction_weight is not None:
+        opts["direction_weight"] = direction_weight
     if candidates is not None:
         opts["candidates"] = candidates
     elif min_similarity is None:
@@ -55,6 +64,10 @@ VariantsQ = Annotated[
 ModeQ = Annotated[Literal["approx", "exact", "auto"], Query(description="approx (HNSW), exact (plugin) or auto.")]
 InStock = Annotated[bool | None, Query(description="Only products in stock (true) or out of stock (false).")]
 Candidates = Annotated[int | None, Query(ge=1, le=1000, description="Size of the similar set (top products).")]
+More = Annotated[list[str], Query(description="Repeatable `field:value`: move the target toward that value's look "
+                                              "(\"like this, but more floral\").")]
+Less = Annotated[list[str], Query(description="Repeatable `field:value`: move the target away from that value's look.")]
+DirectionWeight = Annotated[float | None, Query(ge=0.0, le=5.0, description="How far more/less move the target (0.5).")]
 
 
 def query_options(
@@ -67,11 +80,15 @@ def query_options(
     mode: ModeQ = "auto",
     in_stock: InStock = None,
     candidates: Candidates = None,
+    more: More = [],  # noqa: B006
+    less: Less = [],  # noqa: B006
+    direction_weight: DirectionWeight = None,
 ) -> dict[str, Any]:
     """The search options every GET-style search endpoint takes from its query string (a dependency)."""
     return options_from_query(
         k=k, offset=offset, filter=filter, min_similarity=min_similarity, facet=facet,
         variants=variants, mode=mode, in_stock=in_stock, candidates=candidates,
+        more=more, less=less, direction_weight=direction_weight,
     )
 
 
