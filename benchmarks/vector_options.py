@@ -160,7 +160,7 @@ def _models(rows, catalog, record):
     for model in ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"):
         for trim, pooling, flip in ((False, "avg", False), (True, "avg", False), (False, "gem", False),
                                     (False, "avg", True)):
-            if model != "efficientnet_lite0" and (pooling != "avg" or flip):
+            if model != "efficientnet_lite0" and (pooling != "avg" or flip or trim):
                 continue
             x, rate = features(catalog, model, trim=trim, pooling=pooling, flip=flip)
             tag = model.replace("efficientnet_", "") + (" trim" if trim else "") + (f" {pooling}" if pooling != "avg" else "") + (" flip" if flip else "")
@@ -169,10 +169,10 @@ def _models(rows, catalog, record):
 
 def _ensembles(rows, catalog, record):
     parts = {}
-    for model in ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"):
-        for trim in (False, True):
-            x, rate = features(catalog, model, trim=trim)
-            parts[(model, trim)] = (reduce(x, dims=384, whiten=True, power=0.5, shrinkage=0.1), rate)
+    for model, trim in (("efficientnet_lite0", False), ("efficientnet_lite0", True), ("efficientnet_lite1", False),
+                        ("efficientnet_lite2", False)):
+        x, rate = features(catalog, model, trim=trim)
+        parts[(model, trim)] = (reduce(x, dims=384, whiten=True, power=0.5, shrinkage=0.1), rate)
     def combo(keys):
         vecs = np.concatenate([parts[k][0] for k in keys], axis=1)
         rate = 1.0 / sum(1.0 / parts[k][1] for k in keys)
@@ -180,8 +180,7 @@ def _ensembles(rows, catalog, record):
     for keys in ((("efficientnet_lite0", False), ("efficientnet_lite1", False)),
                  (("efficientnet_lite0", False), ("efficientnet_lite2", False)),
                  (("efficientnet_lite0", True), ("efficientnet_lite0", False)),
-                 (("efficientnet_lite0", True), ("efficientnet_lite1", True)),
-                 (("efficientnet_lite0", True), ("efficientnet_lite2", True))):
+                 (("efficientnet_lite0", True), ("efficientnet_lite2", False))):
         label = " + ".join(m.replace("efficientnet_", "") + (" trim" if t else "") for m, t in keys)
         record(f"concat {label} (384 each)", *combo(keys))
 

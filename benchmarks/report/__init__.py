@@ -17,6 +17,7 @@ from benchmarks.report.pipeline import (
 )
 from benchmarks.report.plots import PLOTS_DIR, plots
 from benchmarks.report.quality import quality_section
+from benchmarks.report.vectors import vectors_section
 from benchmarks.report.search import (
     filters_section, hnsw_losses, methods_section, planner_section, plugin_section, trees_section,
 )
@@ -57,7 +58,7 @@ def header(res) -> list[str]:
 def render(res) -> str:
     c = Ctx(res)
     concl, loses = c.concl, c.loses
-    parts = [quality_section(res),
+    parts = [quality_section(res), vectors_section(),
              data_section(c), methods_section(c), trees_section(c), filters_section(c), plugin_section(c),
              planner_section(c), pca_section(c), embedding_section(c), writes_section(c), api_section(res, concl)]
     hnsw_losses(c)

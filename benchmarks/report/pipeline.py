@@ -182,7 +182,7 @@ def writes_section(c: Ctx) -> list[str]:
     return w_md
 
 
-def default_width_conclusion(real: list[dict], syn: list[dict], *, keep: float = 0.9) -> str:
+def default_width_conclusion(real: list[dict], syn: list[dict], *, keep: float = 0.9, shipped: int | None = None) -> str:
     """Which PCA width the tables support, said against the width the indexer ships with.
 
     The rule: the smallest width whose top 10 keeps ``keep`` of the reference top 10 both on the demo
@@ -190,7 +190,7 @@ def default_width_conclusion(real: list[dict], syn: list[dict], *, keep: float =
     """
     from lookalike.settings import Settings
 
-    shipped = Settings.model_fields["pca_dims"].default
+    shipped = shipped or Settings.model_fields["pca_dims"].default
     demo = {int(r["width"]): r.get("overlap10_raw") or 0.0 for r in real if r["dims"] != "raw"}
     synth: dict[int, list[float]] = {}
     for r in syn:

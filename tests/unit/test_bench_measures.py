@@ -125,7 +125,7 @@ def test_default_width_rule_takes_the_smallest_width_good_on_both_data_and_names
     demo = [{"dims": "raw", "width": 1280, "overlap10_raw": 1.0}, real(128, 0.93), real(256, 0.95), real(512, 0.96)]
     # 256 is fine on the demo and at 100k but not at 500k: the rule must move to 512
     synth = [syn(128, 0.85), syn(256, 0.93), syn(256, 0.89, 500_000), syn(512, 0.95), syn(512, 0.92, 500_000)]
-    text = default_width_conclusion(demo, synth)
+    text = default_width_conclusion(demo, synth, shipped=256)
     assert "(every size) is 512" in text
     assert "shipped default (256" in text and "below the rule" in text
     text = default_width_conclusion(demo, [syn(128, 0.5), syn(256, 0.5), syn(512, 0.5)])
