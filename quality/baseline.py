@@ -23,16 +23,27 @@ def thumbnail(image: Image.Image, mode: str, side: int = SIDE) -> np.ndarray:
 
 
 def l2_rankings(features: np.ndarray, queries: Sequence[int], k: int,
-                allowed: np.ndarray | None = None) -> list[list[int]]:
+                allowed: np.ndarray | None = None, *, block: int = 256) -> list[list[int]]:
     """For each query row, the ``k`` nearest other rows by L2 (nearest first), among the rows
-    where ``allowed`` (a boolean mask over the rows, or one mask per query) is true."""
+    where ``allowed`` (a boolean mask over the rows) is true. Queries go ``block`` at a time,
+    so memory stays ``block x rows`` whatever the catalog's size."""
     x = np.asarray(features, dtype=np.float64)
     sq = (x * x).sum(axis=1)
-    q = x[list(queries)]
-    d = sq[None, :] - 2.0 * q @ x.T + (q * q).sum(axis=1)[:, None]
-    d[np.arange(len(queries)), list(queries)] = np.inf  # never the query itself
-    if allowed is not None:
-        mask = np.broadcast_to(np.asarray(allowed, dtype=bool), d.shape)
-        d = np.where(mask, d, np.inf)
-    order = np.argsort(d, axis=1, kind="stable")[:, :k]
-    return [[int(j) for j in row if np.isfinite(d[i, j])] for i, row in enumerate(order)]
+    queries = list(queries)
+    out: list[list[int]] = []
+    for lo in range(0, len(queries), block):
+        rows = queries[lo:lo + block]
+        q = x[rows]
+        d = sq[None, :] - 2.0 * q @ x.T + (q * q).sum(axis=1)[:, None]
+        d[np.arange(len(rows)), rows] = np.inf  # never the query itself
+        if allowed is not None:
+            d[:, ~np.asarray(allowed, dtype=bool)] = np.inf
+        n = d.shape[1]
+        if k < n:  # the k smallest, unordered, then ordered by (distance, row)
+            part = np.argpartition(d, k - 1, axis=1)[:, :k]
+        else:
+            part = np.broadcast_to(np.arange(n), (len(rows), n))
+        for i, cand in enumerate(part):
+            order = cand[np.lexsort((cand, d[i, cand]))]
+            out.append([int(j) for j in order if np.isfinite(d[i, j])])
+    return out

@@ -277,11 +277,15 @@ def _pixel_baseline(settings: Settings, catalog: Path, truth: _Truth, indexed: s
 
     ids = [p for p in truth.ids if p in indexed]
     row = {p: i for i, p in enumerate(ids)}
-    images = [decode_image(_image_bytes(settings, catalog, truth.image[p]), settings) for p in ids]
+    thumbs: dict[str, list[np.ndarray]] = {mode: [] for mode in baseline.MODES}
+    for p in ids:  # one decode per picture, its thumbnails kept, not the picture
+        image = decode_image(_image_bytes(settings, catalog, truth.image[p]), settings)
+        for mode in baseline.MODES:
+            thumbs[mode].append(baseline.thumbnail(image, mode))
     out: dict[str, Any] = {"side": baseline.SIDE}
     q_rows = [row[q] for q in queries]
     for mode in baseline.MODES:
-        feats = np.stack([baseline.thumbnail(im, mode) for im in images])
+        feats = np.stack(thumbs[mode])
         ranked = baseline.l2_rankings(feats, q_rows, k)
         result = metrics.summarize(((([ids[j] for j in r]), relevant(q)) for q, r in zip(queries, ranked)), k).as_dict()
         if pairs:

@@ -85,6 +85,7 @@ def test_l2_rankings_match_a_brute_force_sort(seed: int) -> None:
             assert [float(np.sum((x[j] - x[q]) ** 2)) for j in row] == pytest.approx(
                 [float(np.sum((x[j] - x[q]) ** 2)) for j in want])
             assert q not in row
+        assert baseline.l2_rankings(x, queries, k, allowed=mask, block=2) == got
 
 
 def test_thumbnail_is_a_flat_vector_of_the_picture() -> None:
