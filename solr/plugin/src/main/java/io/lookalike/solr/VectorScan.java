@@ -6,7 +6,8 @@ import org.apache.lucene.index.FloatVectorValues;
 /**
  * The similarity of the document a segment's {@link FloatVectorValues} iterator is on, however
  * the vector is read. {@link VectorScans#open} picks one implementation per segment; all of them
- * end in {@link TargetSimilarity#combine}, so they differ only in float rounding.
+ * compute it with {@link TargetSimilarity#similarity(TargetSimilarity.DocVector)}, so they differ
+ * only in float rounding.
  */
 interface VectorScan {
   /** Similarity of the current document of the iterator this scan was opened on. */

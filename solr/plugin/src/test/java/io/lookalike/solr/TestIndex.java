@@ -63,6 +63,18 @@ final class TestIndex implements Closeable {
       int dims,
       boolean everyDocHasVector)
       throws IOException {
+    this(similarity, unitVectors, directory, dims, everyDocHasVector, true);
+  }
+
+  /** As above; {@code deletions} false keeps every document live. */
+  TestIndex(
+      VectorSimilarityFunction similarity,
+      boolean unitVectors,
+      Directory directory,
+      int dims,
+      boolean everyDocHasVector,
+      boolean deletions)
+      throws IOException {
     this.directory = directory;
     this.dims = dims;
     Random random = new Random(20261123L);
@@ -73,7 +85,7 @@ final class TestIndex implements Closeable {
         String color = i % 10 == 3 ? "red" : "other";
         float[] vector =
             i % 7 == 5 && !everyDocHasVector ? null : randomVector(random, dims, unitVectors);
-        boolean live = i % 11 != 4;
+        boolean live = !deletions || i % 11 != 4;
         docs.add(new Doc(id, color, vector, live));
         Document doc = new Document();
         doc.add(new StringField("id", id, Field.Store.YES));
