@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replicas", type=int, default=None)
     p.add_argument("--if-changed", action="store_true",
                    help="do nothing when the alias already serves this catalog with this model and width")
+    p.add_argument("--no-swap", dest="swap", action="store_false",
+                   help="build and verify a candidate collection but leave the alias alone: compare it with "
+                   "`lookalike compare COLLECTION`, publish it with `lookalike promote COLLECTION`")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_index)
@@ -74,7 +77,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
     options = ReindexOptions.from_settings(
         settings, catalog=args.catalog, alias=args.collection or settings.alias,
-        shards=args.shards or None, replicas=args.replicas or None, if_changed=args.if_changed,
+        shards=args.shards or None, replicas=args.replicas or None, if_changed=args.if_changed, swap=args.swap,
         **recipe_from_args(args),
     )
     with SolrClient(settings) as client:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.connection import SolrClient
-from lookalike.errors import BadRequest, IndexJobError
+from lookalike.errors import BadRequest, IndexJobError, NotFound
 from lookalike.fields import VECTOR_FIELD
 from lookalike.settings import Settings
 from lookalike.solr import cloud
@@ -53,6 +53,7 @@ class ReindexOptions:
     replicas: int = 1
     allow_random_weights: bool = False  # unit tests only; the index is then marked
     if_changed: bool = False  # skip when the alias already serves this catalog with this recipe
+    swap: bool = True  # False: build and verify a candidate, leave the alias alone (`lookalike promote` swaps)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, catalog: Path, alias: str, **overrides) -> "ReindexOptions":
@@ -103,6 +104,7 @@ class Summary:
     skipped: bool = False
     warnings: list[str] = field(default_factory=list)
     segments: dict[str, int] = field(default_factory=dict)  # per shard, after the merge
+    published: bool = True  # False: a candidate (--no-swap); the alias still serves `previous`
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -111,8 +113,13 @@ class Summary:
         if self.skipped:
             return (f"alias {self.alias} already serves {self.collection}, built from this catalog "
                     "with the same model and width: nothing to do")
+        head = (f"alias {self.alias} -> {self.collection}" + (f" (was {self.previous})" if self.previous else "")
+                if self.published else
+                f"candidate {self.collection} built and verified; alias {self.alias} still serves "
+                f"{self.previous or 'nothing'}: `lookalike compare {self.collection}` shows what would change, "
+                f"`lookalike promote {self.collection}` publishes it")
         lines = [
-            f"alias {self.alias} -> {self.collection}" + (f" (was {self.previous})" if self.previous else ""),
+            head,
             f"read {self.read}, indexed {self.indexed}, failed {self.failed}"
             + (" (" + ", ".join(f"{r}: {n}" for r, n in sorted(self.failed_by_reason.items())) + ")" if self.failed else ""),
             f"embedded {self.embedded}, from cache {self.cache_hits}" + (", resumed a previous run" if self.resumed else ""),
@@ -214,9 +221,11 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
         recipe=options.recipe(),
     )
     meta.put_index_record(record)
-    _publish(client, options.alias, collection)
+    if options.swap:
+        _publish(client, options.alias, collection)
     state.clear()
-    _prune(client, meta, options.alias, keep=settings.keep_collections)
+    if options.swap:
+        _prune(client, meta, options.alias, keep=settings.keep_collections)
     report.close()
 
     elapsed = time.perf_counter() - started
@@ -226,6 +235,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
         cache_hits=embedded.cache_hits, seconds_by_stage=timer.as_dict(), seconds_total=round(elapsed, 3),
         images_per_s=round(len(kept) / elapsed, 2) if elapsed else 0.0, report=str(report.path),
         resumed=resumed, pca_version=pca_version, dims=dims, warnings=summary_notes, segments=segments,
+        published=options.swap,
     )
     if record.warning():
         summary.warnings.append(record.warning())
@@ -293,6 +303,23 @@ def _prune(client: SolrClient, meta: MetadataStore, alias: str, *, keep: int) ->
         cloud.delete_collection(client, record.collection)
         meta.delete_index_record(record.collection)
         log.info("removed old collection %s", record.collection)
+
+
+def promote(settings: Settings, client: SolrClient, alias: str, collection: str) -> str | None:
+    """Point ``alias`` at ``collection``, a candidate built for it (``lookalike index --no-swap``,
+    verified when it was built); returns the collection the alias served before."""
+    meta = MetadataStore(client, settings)
+    if collection not in cloud.list_collections(client):
+        raise NotFound(f"collection {collection} does not exist")
+    record = meta.index_record(collection)  # NotFound: not built by `lookalike index`
+    if record.alias != alias:
+        raise BadRequest(f"{collection} was built for alias {record.alias}, not {alias}")
+    previous = cloud.alias_target(client, alias)
+    if previous == collection:
+        return previous
+    _publish(client, alias, collection)
+    _prune(client, meta, alias, keep=settings.keep_collections)
+    return previous
 
 
 def rollback(settings: Settings, client: SolrClient, alias: str) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -12,6 +13,22 @@ from lookalike.settings import Settings
 
 def register(sub: argparse._SubParsersAction) -> None:
     from quality.devsets import DEFAULT_SELLERS, MAX_SELLERS, PRESETS, SETS
+
+    p = sub.add_parser("compare", help="how a candidate index (index --no-swap) would change the answers")
+    p.add_argument("candidate", help="the candidate collection (printed by `lookalike index --no-swap`)")
+    p.add_argument("--alias", default=None, help="the live alias (default: settings.alias)")
+    p.add_argument("--sample", type=int, default=200, help="products compared (seeded sample, default 200)")
+    p.add_argument("-k", type=int, default=10, help="top k compared (default 10)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_compare)
+
+    p = sub.add_parser("promote", help="point the alias at a candidate collection (built with index --no-swap)")
+    p.add_argument("candidate", help="the candidate collection")
+    p.add_argument("--alias", default=None, help="the alias (default: settings.alias)")
+    p.add_argument("--min-overlap", type=float, default=None,
+                   help="compare first and promote only if the mean overlap@10 with the live answers is at least this")
+    p.add_argument("--sample", type=int, default=200, help="products compared for --min-overlap (default 200)")
+    p.set_defaults(func=_promote)
 
     p = sub.add_parser("devset", help="generate a hard development set: products photographed by several sellers")
     p.add_argument("set", choices=list(SETS), help="sellers: the drawn demo designs; photos: crops of real photographs")
@@ -85,4 +102,33 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     with SolrClient(settings) as client:
         report = evaluate(settings, client, args.catalog, options, show_progress=not (args.no_progress or args.json))
     print(report.to_json() if args.json else report.to_text())
+    return 0
+
+
+def _compare(args: argparse.Namespace, settings: Settings) -> int:
+    from lookalike.connection import SolrClient
+    from quality.shadow import compare
+
+    with SolrClient(settings) as client:
+        report = compare(settings, client, args.alias or settings.alias, args.candidate, sample=args.sample, k=args.k)
+    print(json.dumps(report.as_dict(), sort_keys=True) if args.json else report.to_text())
+    return 0
+
+
+def _promote(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.reindex import promote
+    from lookalike.connection import SolrClient
+    from quality.shadow import compare
+
+    alias = args.alias or settings.alias
+    with SolrClient(settings) as client:
+        if args.min_overlap is not None:
+            report = compare(settings, client, alias, args.candidate, sample=args.sample)
+            print(report.to_text())
+            if report.overlap < args.min_overlap:
+                print(f"not promoted: overlap@10 {report.overlap:.3f} is below --min-overlap {args.min_overlap}; "
+                      f"alias {alias} still serves {report.live}")
+                return 1
+        previous = promote(settings, client, alias, args.candidate)
+    print(f"alias {alias} -> {args.candidate}" + (f" (was {previous}; `lookalike rollback` goes back)" if previous else ""))
     return 0

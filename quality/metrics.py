@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Hashable
 
+import numpy as np
+
 Ids = Sequence[Hashable]
 
 
@@ -81,3 +83,21 @@ def _check(relevant: set, k: int) -> None:
         raise ValueError(f"k must be at least 1, got {k}")
     if not relevant:
         raise ValueError("a query needs at least one relevant id")
+
+
+def overlap_at_k(a: Ids, b: Ids, k: int = 10) -> float:
+    """Share of the top ``k`` that two rankings have in common (1: the same products)."""
+    top_a, top_b = set(list(a)[:k]), set(list(b)[:k])
+    n = max(len(top_a), len(top_b))
+    return len(top_a & top_b) / n if n else 1.0
+
+
+def rank_correlation(a: Ids, b: Ids) -> float | None:
+    """Spearman's rho of the ranks of the products two rankings share; None below three shared."""
+    pos_b = {x: i for i, x in enumerate(b)}
+    shared = [x for x in a if x in pos_b]
+    if len(shared) < 3:
+        return None
+    ra = np.arange(len(shared), dtype=np.float64)
+    rb = np.argsort(np.argsort([pos_b[x] for x in shared])).astype(np.float64)
+    return float(1.0 - 6.0 * np.sum((ra - rb) ** 2) / (len(shared) * (len(shared) ** 2 - 1)))
