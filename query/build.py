@@ -225,26 +225,18 @@ def _image_query(request: SearchRequest, schema: Schema, mode: str, target: Targ
             )
         return out
     lp: dict[str, Any] = {"f": field}
-    if target.steered:
+    # a steered target (more/less) is scored inline: the client combined and moved the examples
+    if request.vector is not None or target.steered:
         out["vec"] = _vector_param(schema, target)
         lp["vector"] = "$vec"
-        if request.min_similarity is not None:
-            lp["minSimilarity"] = number(request.min_similarity)
-        out["q"] = local_params("lookalike", **lp)
-        if request.text is not None:
-            out["img"] = out["q"]
-        return out
-    if request.vector is not None:
-        out["vec"] = _vector_param(schema, target)
-        lp["vector"] = "$vec"
-    if request.like:
+    if request.like and not target.steered:
         out["like"] = ",".join(_plugin_id(i) for i in request.like)
         lp["like"] = "$like"
-    if request.unlike:
+    if request.unlike and not target.steered:
         out["unlike"] = ",".join(_plugin_id(i) for i in request.unlike)
         lp["unlike"] = "$unlike"
         lp["unlikeWeight"] = number(request.unlike_weight)
-    if len(request.like) + (request.vector is not None) > 1:
+    if len(request.like) + (request.vector is not None) > 1 and not target.steered:
         lp["combine"] = request.combine
     if request.min_similarity is not None:
         lp["minSimilarity"] = number(request.min_similarity)
