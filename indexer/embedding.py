@@ -43,6 +43,17 @@ class Failed:
     message: str
 
 
+def load_one(ref: str, base_dir: Path, settings: Settings, model, cache) -> tuple[str, np.ndarray | None, np.ndarray | None]:
+    """The load stage of one image: ``(content key, cached vector, None)`` when the cache has it,
+    else ``(content key, None, preprocessed pixels)``; :class:`ImageError` when it cannot be read."""
+    data = images.fetch_bytes(ref, base_dir, settings)
+    sha = image_key(data)
+    cached = cache.get(model.identity, model.weights_sha256, sha)
+    if cached is not None:
+        return sha, cached, None
+    return sha, None, model.preprocess([images.decode_image(data, settings)])[0]
+
+
 class Embedder:
     """Turns products into embeddings, reporting per-item failures through ``on_error``."""
 
@@ -57,16 +68,10 @@ class Embedder:
 
     def _load(self, product, base_dir: Path) -> Loaded | Failed:
         try:
-            data = images.fetch_bytes(product.image, base_dir, self.settings)
-            sha = image_key(data)
-            cached = self.cache.get(self.model.identity, self.model.weights_sha256, sha)
-            if cached is not None:
-                return Loaded(product, sha, vector=cached)
-            image = images.decode_image(data, self.settings)
-            pixels = self.model.preprocess([image])[0]
-            return Loaded(product, sha, pixels=pixels)
+            sha, cached, pixels = load_one(product.image, base_dir, self.settings, self.model, self.cache)
         except ImageError as err:
             return Failed(product, getattr(err, "reason", "image_error"), str(err))
+        return Loaded(product, sha, vector=cached, pixels=pixels)
 
     def run(
         self,

@@ -53,7 +53,12 @@ def embed_products(model, products: list, base_dir: Path, settings: Settings, re
     """The load and embed stages over ``products`` (images relative to ``base_dir``), through
     the embedding cache; a product whose image fails goes to the report. ``on_progress(n)`` is
     called per product done."""
-    embedder = Embedder(model, EmbeddingCache(settings.cache_dir), settings, timer)
+    if settings.embed_backend == "ray":
+        from indexer.distributed import RayEmbedder  # Ray is an install extra
+
+        embedder = RayEmbedder(model, settings)
+    else:
+        embedder = Embedder(model, EmbeddingCache(settings.cache_dir), settings, timer)
 
     def on_error(f: Failed) -> None:
         report.add_item_error(f.product.id, f.reason, f.message)

@@ -9,6 +9,7 @@ Every field is documented in the README's settings table (a unit test checks it)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -104,6 +105,16 @@ class Settings(BaseSettings):
         description="mode=auto runs the exact plugin when the filters leave at most this many products, else HNSW kNN.",
     )
 
+    embed_backend: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where indexing loads and embeds images: in this process (local) or on Ray (pip install 'lookalike[distributed]').",
+    )
+    ray_address: str | None = Field(
+        default=None, description="Ray cluster to embed on (e.g. ray://head:10001); unset: Ray's local mode on this machine."
+    )
+    ray_workers: int | None = Field(
+        default=None, ge=1, description="Ray embedding workers (each loads the model once); unset: this machine's cores."
+    )
     merge_segments: int = Field(
         default=1, ge=0,
         description="Segments each shard of a new collection is merged down to before it is verified and published (0: no merge).",
