@@ -48,7 +48,7 @@ def _add_options(p: argparse.ArgumentParser) -> None:
                    help="move the target toward that value's look, e.g. --more print:hawaiian (repeatable)")
     p.add_argument("--less", action="append", default=[], metavar="FIELD:VALUE",
                    help="move the target away from that value's look (repeatable)")
-    p.add_argument("--direction-weight", type=float, default=0.5, help="how far --more/--less move it (default 0.5)")
+    p.add_argument("--direction-weight", type=float, default=1.5, help="how far --more/--less move it (default 1.5)")
     p.add_argument("-k", type=int, default=10, help="products to show (default 10)")
     p.add_argument("--offset", type=int, default=0, help="products to skip (paging)")
     p.add_argument("--candidates", type=int, default=100, help="size of the similar set without --min-similarity (default 100)")

@@ -110,7 +110,7 @@ class QueryOptions(_Frozen):
         default=(), max_length=MAX_DIRECTIONS, description="Move the target away from these values' look."
     )
     direction_weight: float = Field(
-        default=0.5, ge=0.0, le=5.0, description="How far `more` and `less` move the target (a unit target plus "
+        default=1.5, ge=0.0, le=5.0, description="How far `more` and `less` move the target (a unit target plus "
         "this times each unit direction)."
     )
     in_stock: bool | None = Field(default=None, description="Only products in stock (true) or out of stock (false).")

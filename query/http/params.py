@@ -67,7 +67,7 @@ Candidates = Annotated[int | None, Query(ge=1, le=1000, description="Size of the
 More = Annotated[list[str], Query(description="Repeatable `field:value`: move the target toward that value's look "
                                               "(\"like this, but more floral\").")]
 Less = Annotated[list[str], Query(description="Repeatable `field:value`: move the target away from that value's look.")]
-DirectionWeight = Annotated[float | None, Query(ge=0.0, le=5.0, description="How far more/less move the target (0.5).")]
+DirectionWeight = Annotated[float | None, Query(ge=0.0, le=5.0, description="How far more/less move the target (1.5).")]
 
 
 def query_options(
