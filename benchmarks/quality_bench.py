@@ -31,6 +31,10 @@ ROWS: list[tuple[str, dict]] = [
      {"model": "efficientnet_lite0", "dims": 256, "whiten": False, "power": 1.0, "shrinkage": 0.0,
       "adapt": False, "trim": False, "pooling": "avg", "flip": False}),
     ("the defaults now (settings)", {}),
+    # what the defaults are made of, one lever at a time (measured first in benchmarks/vector_options.py)
+    ("signed sqrt + whitening (shrinkage 0.1), no adaptation, no framing",
+     {"adapt": False, "trim": False, "whiten": True, "power": 0.5, "shrinkage": 0.1}),
+    ("signed sqrt + adaptation, no framing", {"trim": False}),
 ]
 SETS = ("sellers", "photos")
 SELLERS = 4
