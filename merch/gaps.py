@@ -21,6 +21,7 @@ from merch.filters import filter_queries, load_schema
 from merch.batches import value_field
 from merch.propagation import MAX_CANDIDATES, list_proposals
 from merch.scoring import Scoring, candidate_params
+from lookalike.errors import BadRequest
 from merch.provenance import check_attribute
 from merch.store import physical_collection
 from lookalike.solr_syntax import check_identifier
@@ -43,12 +44,23 @@ def _buckets(facet: dict[str, Any]) -> dict[str | None, int]:
     return out
 
 
+def open_proposals_for(settings: Settings, client: SolrClient, collection: str, attribute: str) -> int:
+    return len(list_proposals(settings, client, collection=collection, attribute=attribute))
+
+
 def gap_report(settings: Settings, client: SolrClient, collection: str, attribute: str, *, by: str = "category",
                threshold: float | None = None) -> dict[str, Any]:
     check_attribute(attribute)
     physical = physical_collection(client, collection)
     schema = load_schema(client, physical)
     field = value_field(client, physical, attribute, schema)
+    if field not in schema.fields and open_proposals_for(settings, client, physical, attribute) == 0:
+        # a typo would otherwise read as "every product lacks it"
+        raise BadRequest(
+            f"no product has the attribute {attribute!r} and no proposal fills it; known attributes: "
+            f"{', '.join(schema.known_names())}. To add a new one, start with "
+            f"`lookalike propagate propose --attribute {attribute} --value VALUE --like ID`"
+        )
     by_field = check_identifier(schema.facet_field(by).name)
     resp = client.select(physical, facet_params(field, by_field))
     total = int(resp["response"]["numFound"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,8 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    if not (args.like or args.image or (args.text and args.text.strip())):
+        raise BadRequest("say what to search for: --like ID (a product), --image PHOTO or --text WORDS")
     data = {
         **_options(args),
         "like": args.like,
@@ -141,13 +144,15 @@ def _print(r: SearchResponse, as_json: bool) -> None:
 
 
 def format_table(r: SearchResponse) -> str:
-    lines = [f"{'#':>3}  {'similarity':>10}  {'score':>7}  {'id':<16} {'title':<32} {'group':<12} {'price':>8}"]
+    # the title takes what the terminal has left after the other columns (at least 48 characters)
+    tw = max(48, shutil.get_terminal_size((120, 24)).columns - 66)
+    lines = [f"{'#':>3}  {'similarity':>10}  {'score':>7}  {'id':<16} {'title':<{tw}} {'group':<12} {'price':>8}"]
     for n, p in enumerate(r.products, 1):
         sim = "-" if p.similarity is None else f"{p.similarity:.4f}"
         score = "-" if p.score is None else f"{p.score:.4f}"
         price = "" if p.price is None else f"{p.price:.2f}"
         lines.append(
-            f"{n:>3}  {sim:>10}  {score:>7}  {_cut(p.id, 16):<16} {_cut(p.title or '', 32):<32} "
+            f"{n:>3}  {sim:>10}  {score:>7}  {_cut(p.id, 16):<16} {_cut(p.title or '', tw):<{tw}} "
             f"{_cut(p.group or '', 12):<12} {price:>8}"
         )
     if not r.products:

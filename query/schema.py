@@ -45,6 +45,10 @@ class FieldInfo:
         return self.kind in ("long", "double")
 
 
+# fixed fields that are the index's bookkeeping, not a shopper's attributes
+INTERNAL_FIELDS = frozenset({"id", "image", "model", "pca_version"})
+
+
 @dataclass(frozen=True)
 class Schema:
     """The fields of one product collection; ``vector_dims`` is the width of ``vector``."""
@@ -98,9 +102,11 @@ class Schema:
 
     # -- the allow-list -----------------------------------------------------------------
     def known_names(self) -> list[str]:
-        """What a user may write: attribute names without suffix, fixed fields as they are."""
+        """What a user may write, as error messages list it: attribute names without suffix and
+        the fixed fields a shopper knows (the index's own bookkeeping, such as ``model`` or
+        ``pca_version``, still resolves but is not offered)."""
         names = {attribute_name(n) if self._aliases.get(attribute_name(n)) == n else n for n in self.fields}
-        return sorted(n for n in names if n != self.vector_field)
+        return sorted(n for n in names if n != self.vector_field and n not in INTERNAL_FIELDS)
 
     def resolve(self, name: str, *, purpose: str = "field") -> FieldInfo:
         """The field a user-supplied name means; :class:`BadRequest` when there is none."""

@@ -350,3 +350,12 @@ def test_preference_reranks_and_filters_a_category_page(solr, collection_factory
     within = order[5:12][::-1]
     res = navigation.prefer(solr.settings, solr.client, cat.name, liked=liked, disliked=disliked, within=within)
     assert [it["id"] for it in res["items"]] == order[5:12]
+
+
+def test_a_gap_report_of_an_attribute_nobody_has_is_an_error_not_all_lacking(solr, collection_factory):
+    from lookalike.errors import BadRequest
+
+    cat = make_catalog(solr, collection_factory)
+    with pytest.raises(BadRequest, match="no product has the attribute 'nosuch'") as err:
+        gaps.gap_report(solr.settings, solr.client, cat.name, "nosuch")
+    assert "pca_version" not in str(err.value) and "category" in str(err.value)
