@@ -79,7 +79,7 @@ def solr_node(settings: Settings, plan: SolrPlan):
 
     st = cluster.start(settings, nodes=1, port=plan.port, heap=plan.heap)
     try:
-        client = SolrClient(settings, node.base_url(plan.port))
+        client = SolrClient(settings, node.base_url(plan.port), role="admin")
         yield client, st
     finally:
         cluster.stop(settings)
@@ -161,7 +161,7 @@ def feed(settings: Settings, base_url: str, collection: str, vectors: np.ndarray
 
     def send(lo: int) -> None:
         if not hasattr(local, "client"):
-            local.client = SolrClient(settings, base_url)
+            local.client = SolrClient(settings, base_url, role="indexer")
         hi = min(lo + batch_docs, n)
         t0 = time.perf_counter()
         body = orjson.dumps(documents(vectors, buckets, lo, hi), option=orjson.OPT_SERIALIZE_NUMPY)
@@ -174,7 +174,7 @@ def feed(settings: Settings, base_url: str, collection: str, vectors: np.ndarray
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(send, range(0, n, batch_docs)))
     t_sent = time.perf_counter() - t0
-    with SolrClient(settings, base_url) as client:
+    with SolrClient(settings, base_url, role="indexer") as client:
         client.request("POST", f"{collection}/update", params={"commit": "true", "wt": "json"}, json_body={},
                        timeout_s=1800)
     total = time.perf_counter() - t0

@@ -80,7 +80,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         shards=args.shards or None, replicas=args.replicas or None, if_changed=args.if_changed, swap=args.swap,
         **recipe_from_args(args),
     )
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         summary = reindex(settings, client, options, show_progress=not (args.no_progress or args.json))
     print(summary.to_json() if args.json else summary.to_text())
     return 0
@@ -90,7 +90,7 @@ def _rollback(args: argparse.Namespace, settings: Settings) -> int:
     from indexer.reindex import rollback
 
     alias = args.alias or settings.alias
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         was, now = rollback(settings, client, alias)
     print(f"alias {alias} -> {now} (was {was})")
     return 0
@@ -99,7 +99,7 @@ def _rollback(args: argparse.Namespace, settings: Settings) -> int:
 def _upsert(args: argparse.Namespace, settings: Settings) -> int:
     from indexer.incremental import upsert
 
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         summary = upsert(settings, client, args.catalog, alias=args.collection or settings.alias)
     if args.json:
         print(json.dumps(summary.as_dict(), sort_keys=True))
@@ -114,7 +114,7 @@ def _upsert(args: argparse.Namespace, settings: Settings) -> int:
 def _delete(args: argparse.Namespace, settings: Settings) -> int:
     from indexer.incremental import delete
 
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         deleted, missing = delete(settings, client, args.ids, alias=args.collection or settings.alias)
     print(f"deleted {len(deleted)}" + (f"; not found: {', '.join(missing)}" if missing else ""))
     return 1 if missing and not deleted else 0

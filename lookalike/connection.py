@@ -17,6 +17,10 @@ while things work). When the node it talks to cannot be reached, it marks it dow
 seconds and sends the request to the next live node, so one dead node costs no failed request
 while another node serves. Answers that mean "the cluster cannot serve this right now"
 (ZooKeeper lost, no live replica of a shard) are :class:`SolrUnavailable` (503), never a 400.
+
+Every client speaks as one role (``admin``, ``indexer`` or ``search``, see
+:mod:`lookalike.credentials`) and sends that role's credential with every request; the
+default is ``search``, the one that cannot change anything.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
+from lookalike.credentials import Role, credential
 from lookalike.errors import SolrRequestError, SolrUnavailable
 from lookalike.settings import Settings
 
@@ -92,13 +97,14 @@ def _answer(resp: requests.Response, method: str, path: str) -> dict[str, Any]:
 
 
 class SolrClient:
-    """Talks to one Solr base URL (``http://host:port/solr``)."""
+    """Talks to one Solr base URL (``http://host:port/solr``) as one role."""
 
-    def __init__(self, settings: Settings, base_url: str | None = None, *, failover: bool = True,
-                 peers: list[str] | None = None):
+    def __init__(self, settings: Settings, base_url: str | None = None, *, role: Role = "search",
+                 failover: bool = True, peers: list[str] | None = None):
         self.settings = settings
         self.base_url = (base_url or settings.solr_url).rstrip("/")
         self.timeout_s = settings.solr_timeout_s
+        self.role: Role = role
         self._http = requests.Session()
         # keep-alive connections for every thread that may talk to Solr at once (the API's
         # thread pool): requests' default of 10 per host would close and reopen the rest
@@ -112,6 +118,13 @@ class SolrClient:
         self._nodes: list[str] = [self.base_url] + [u.rstrip("/") for u in peers or [] if u.rstrip("/") != self.base_url]
         self._nodes_read_at = 0.0
         self._down: dict[str, float] = {}
+        cred = credential(settings, role)
+        if cred is not None:
+            self._http.auth = cred.as_auth()
+
+    def at(self, base_url: str) -> "SolrClient":
+        """A client pinned to another node of the same cluster (no failover), as the same role."""
+        return SolrClient(self.settings, base_url, role=self.role, failover=False)
 
     def close(self) -> None:
         self._http.close()

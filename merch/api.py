@@ -128,7 +128,7 @@ def _query_filters(raw: list[str]) -> list[Filter]:
 
 
 def create_router(settings: Settings, client: SolrClient | None = None) -> APIRouter:
-    client = client or SolrClient(settings)
+    client = client or SolrClient(settings, role="indexer")
     coll = settings.alias
     router = APIRouter()
     state = {"meta_ready": False}

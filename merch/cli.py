@@ -150,7 +150,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from merch.filters import parse_filters
     from merch.store import MerchStore
 
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         MerchStore(client, settings).ensure()
         result = clusters.build(settings, client, _coll(args, settings), k=args.k,
                                 filters=parse_filters(args.filter), random_state=args.seed)
@@ -170,7 +170,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     from merch import clusters
 
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         result = clusters.load(settings, client, _coll(args, settings))
     if args.json:
         _dump(result.as_dict(centroids=False))
@@ -192,7 +192,7 @@ def _print_clusters(result: Any) -> None:
 def cmd_tag(args: argparse.Namespace, settings: Settings) -> int:
     from merch import batches
 
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         batch = batches.tag_cluster(settings, client, _coll(args, settings), args.cluster,
                                     attribute=args.attribute, value=args.value, user=_who(args),
                                     overwrite_human=args.overwrite_human)
@@ -206,7 +206,7 @@ def cmd_propose(args: argparse.Namespace, settings: Settings) -> int:
     from merch.filters import parse_filters
     from merch.store import MerchStore
 
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         MerchStore(client, settings).ensure()
         p = propagation.propose(
             settings, client, _coll(args, settings), attribute=args.attribute, value=args.value,
@@ -223,7 +223,7 @@ def cmd_propose(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_show_proposal(args: argparse.Namespace, settings: Settings) -> int:
     from merch import propagation
 
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         p = propagation.load_proposal(settings, client, args.proposal)
         cands, total = propagation.candidates(settings, client, p, threshold=args.threshold, limit=args.limit)
     _print_candidates(p, cands, total, p.threshold if args.threshold is None else args.threshold, args.json)
@@ -252,7 +252,7 @@ def _print_candidates(p: Any, cands: list[Any], total: int, threshold: float, as
 def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
     from merch import propagation
 
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         accept = list(args.accept)
         if args.accept_all:
             p = propagation.load_proposal(settings, client, args.proposal)
@@ -272,7 +272,7 @@ def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
     from merch import propagation
 
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         batch = propagation.apply(settings, client, args.proposal, user=_who(args),
                                   overwrite_human=args.overwrite_human)
     _print_batch(batch, args.json)
@@ -282,7 +282,7 @@ def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
     from merch import batches
 
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         batch = batches.undo(settings, client, args.batch, user=_who(args), force=args.force)
     if args.json:
         _dump(asdict(batch))
@@ -308,7 +308,7 @@ def _print_batch(batch: Any, as_json: bool) -> None:
 def cmd_batches(args: argparse.Namespace, settings: Settings) -> int:
     from merch import batches
 
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         found = batches.list_batches(settings, client, collection=_coll(args, settings), attribute=args.attribute)
     if args.json:
         _dump([asdict(b) for b in found])
@@ -322,7 +322,7 @@ def cmd_batches(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_close(args: argparse.Namespace, settings: Settings) -> int:
     from merch import propagation
 
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         p = propagation.close_proposal(settings, client, args.proposal)
     print(f"proposal {p.id} closed")
     return 0
@@ -331,7 +331,7 @@ def cmd_close(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     from merch import gaps
 
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         report = gaps.gap_report(settings, client, _coll(args, settings), args.attribute, by=args.by,
                                  threshold=args.threshold)
         warn_if_random_weights(settings, client, _coll(args, settings))

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"remove each product's average look of this attribute before comparing (default {DEFAULT_CENTER_BY}; none: raw vectors)")
     args = ap.parse_args(argv)
     settings = Settings()
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:
         result = evaluate(settings, client, args.collection or settings.alias, field=args.field, value=args.value,
                           positives=args.like, combine=args.combine, within=args.within,
                           within_value=args.within_value, center_by=args.center_by)

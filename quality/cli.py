@@ -99,7 +99,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
                           photo_queries=args.photo_queries, k=args.k, seed=args.seed, mode=args.mode,
                           alias=args.alias, meta_collection=args.meta_collection, index=index,
                           keep_index=args.keep, cold_cache=args.cold_cache, baseline=not args.no_baseline)
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:  # it indexes the catalog
         report = evaluate(settings, client, args.catalog, options, show_progress=not (args.no_progress or args.json))
     print(report.to_json() if args.json else report.to_text())
     return 0
@@ -121,7 +121,7 @@ def _promote(args: argparse.Namespace, settings: Settings) -> int:
     from quality.shadow import compare
 
     alias = args.alias or settings.alias
-    with SolrClient(settings) as client:
+    with SolrClient(settings, role="indexer") as client:  # it moves the alias
         if args.min_overlap is not None:
             report = compare(settings, client, alias, args.candidate, sample=args.sample)
             print(report.to_text())

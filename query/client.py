@@ -102,7 +102,7 @@ class SearchService:
         used: dict[str, dict[str, Any]] = {}
         for base_url, core in self._shard_cores():
             try:
-                with SolrClient(self.settings, base_url, failover=False) as node:
+                with self.client.at(base_url) as node:
                     fields = node.get(f"{core}/admin/luke", {"numTerms": 0}).get("fields", {})
             except SolrUnavailable:
                 # the node's own address is not reachable from here (Solr in a container):

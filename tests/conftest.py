@@ -20,12 +20,14 @@ from typing import Callable, Iterator
 
 import pytest
 
+from lookalike import credentials
 from lookalike.connection import SolrClient
 from lookalike.errors import LookalikeError
 from lookalike.settings import REPO_ROOT, Settings
 from lookalike.solr import cloud, cluster, node
 
 TEST_HEAP = "512m"
+CREDENTIALS_ENV = "LOOKALIKE_SOLR_CREDENTIALS_FILE"
 DOCKER_IMAGE = "solr:9.10"
 
 
@@ -38,6 +40,11 @@ class SolrHandle:
     client: SolrClient
     kind: str  # "local" (our runtime) or "docker"
     port: int
+
+    def auth(self, role: str = "search") -> tuple[str, str] | None:
+        """(user, password) of a Solr role, for raw requests that bypass :class:`SolrClient`."""
+        cred = credentials.credential(self.settings, role)  # type: ignore[arg-type]
+        return cred.as_auth() if cred else None
 
 
 def docker_skip_reason() -> str | None:
@@ -68,12 +75,22 @@ def _local_solr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SolrHandle
     port = node.free_base_port(1)
     settings = Settings(data_dir=data_dir, solr_url=node.base_url(port), solr_heap=TEST_HEAP)
     cluster.start(settings, nodes=1, port=port, heap=TEST_HEAP)
-    client = SolrClient(settings)
+    # Solr is locked: every Settings() a test builds (the CLI's, the app's) finds the
+    # credentials that start generated, wherever its data dir is.
+    creds_file = credentials.credentials_path(settings)
+    settings = settings.model_copy(update={"solr_credentials_file": creds_file})  # kept by every model_copy
+    saved = os.environ.get(CREDENTIALS_ENV)
+    os.environ[CREDENTIALS_ENV] = str(creds_file)
+    client = SolrClient(settings, role="admin")
     try:
         yield SolrHandle(url=settings.solr_url, settings=settings, client=client, kind="local", port=port)
     finally:
         client.close()
         cluster.stop(settings)
+        if saved is None:
+            os.environ.pop(CREDENTIALS_ENV, None)
+        else:
+            os.environ[CREDENTIALS_ENV] = saved
 
 
 def _docker_solr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SolrHandle]:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from lookalike.settings import Settings
 from lookalike.solr import cluster
@@ -49,6 +50,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(func=cmd_status)
 
+    sec = sub.add_parser(
+        "security-json",
+        help="write the security.json (and the healthcheck's env file) for a Solr we do not start, e.g. docker compose",
+    )
+    sec.add_argument("--out", type=Path, default=Path("var/solr/security.json"),
+                     help="where to write it (default var/solr/security.json, what docker-compose.yml mounts)")
+    sec.set_defaults(func=cmd_security_json)
+
 
 def cmd_start(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.solr_port
@@ -78,6 +87,16 @@ def cmd_add_node(args: argparse.Namespace, settings: Settings) -> int:
     print(f"node {st.nodes[-1].port} joined in {time.monotonic() - t0:.1f} s "
           "(new collections and ADDREPLICA use it; existing replicas stay where they are)")
     _print_status(st)
+
+
+def cmd_security_json(args: argparse.Namespace, settings: Settings) -> int:
+    from lookalike import credentials
+    from lookalike.solr import security
+
+    creds = credentials.ensure_file(settings)
+    path = security.write_security_json(creds, args.out)
+    env = security.write_health_env(creds, args.out.parent / security.HEALTH_ENV_FILE)
+    print(f"wrote {path} and {env} (mode 0600); the credentials are in {credentials.credentials_path(settings)}")
     return 0
 
 

@@ -1,8 +1,11 @@
 """Start, stop and inspect a local SolrCloud of 1..N nodes built from the Maven runtime.
 
 Node 1 listens on ``port`` and runs the embedded ZooKeeper on ``port + 1000``; node ``i``
-listens on ``port + i - 1`` and joins that ZooKeeper. ``start`` polls each node's health
-(never a fixed sleep), then uploads the ``products`` and ``lookalike_meta`` configsets.
+listens on ``port + i - 1`` and joins that ZooKeeper. Before anything else, ``start`` makes
+sure the data dir has Solr credentials (generated at the first start, mode 0600) and hands
+the first nodes the matching ``security.json``, which their launchers write to ZooKeeper
+before Solr starts: no request is ever served to a stranger. It then polls each node's health
+(never a fixed sleep, as the admin), then uploads the ``products`` and ``lookalike_meta`` configsets.
 ``stop`` stops every node recorded under ``<data_dir>/solr/`` and leaves no JVM behind.
 """
 
@@ -17,13 +20,15 @@ from typing import Any
 
 from lookalike.connection import SolrClient
 from lookalike.errors import ConfigError, LookalikeError, SolrNodeError
+from lookalike import credentials
 from lookalike.settings import Settings
-from lookalike.solr import cds, cloud, node
+from lookalike.solr import cds, cloud, node, security
 from lookalike.solr.java import find_jdk
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "cluster.json"
+SECURITY_FILE = "security.json"
 MAX_NODES = 9
 
 
@@ -118,6 +123,11 @@ def start(settings: Settings, nodes: int = 1, port: int = 8983, heap: str = "1g"
             raise ConfigError(f"{what} {p} is already in use: choose another with --port")
 
     settings.solr_dir.mkdir(parents=True, exist_ok=True)
+    # Solr is locked before it starts: the first nodes' launchers write security.json to
+    # ZooKeeper (whoever is first; the others find it there) before their Solr reads it.
+    creds = credentials.ensure_file(settings)
+    security_file = security.write_security_json(creds, settings.solr_dir / SECURITY_FILE)
+    admin = creds["admin"].as_auth()
     if zk_host is None:
         zk_host = ",".join(f"127.0.0.1:{c}" for c in node.zk_client_ports(port, servers))
     deadline = time.monotonic() + settings.solr_start_timeout_s
@@ -125,20 +135,21 @@ def start(settings: Settings, nodes: int = 1, port: int = 8983, heap: str = "1g"
     t0 = time.monotonic()
     try:
         if servers == 1:  # node 1 with ZooKeeper first, then the others join it
-            first = [node.spawn(_command(settings, jdk, files[0], heap, None), files[0])]
+            first = [node.spawn(_command(settings, jdk, files[0], heap, None, security_json=security_file), files[0])]
         else:  # an ensemble needs a quorum of its servers up at once; an external one is there
             first = [node.spawn(_command(settings, jdk, f, heap, None if servers else zk_host,
-                                         zk_ensemble=zk_host if servers else None, zk_id=i), f)
+                                         zk_ensemble=zk_host if servers else None, zk_id=i,
+                                         security_json=security_file), f)
                      for i, f in enumerate(files[: max(servers, 1)])]
         procs.extend(first)
         for proc, f in zip(first, files):
-            node.wait_healthy(proc, f, deadline)
+            node.wait_healthy(proc, f, deadline, auth=admin)
         rest = [node.spawn(_command(settings, jdk, f, heap, zk_host), f) for f in files[len(first):]]
         procs.extend(rest)
         for proc, f in zip(rest, files[len(first):]):
-            node.wait_healthy(proc, f, deadline)
+            node.wait_healthy(proc, f, deadline, auth=admin)
         _write_state(settings, ports, zk_host, jdk.describe(), heap, zk_servers=servers)
-        with SolrClient(settings, node.base_url(port), failover=False) as client:
+        with SolrClient(settings, node.base_url(port), role="admin", failover=False) as client:
             _wait_live_nodes(client, nodes, deadline)
             cloud.upload_base_configsets(client)
     except BaseException:
@@ -182,7 +193,8 @@ def add_node(settings: Settings) -> ClusterStatus:
     _spawn_member(settings, state, files, len(ports))
     state["ports"] = [*ports, port]
     _state_path(settings).write_text(json.dumps(state, indent=2) + "\n")
-    with SolrClient(settings, node.base_url(ports[0]), peers=[node.base_url(p) for p in state["ports"]]) as client:
+    with SolrClient(settings, node.base_url(ports[0]), role="admin",
+                    peers=[node.base_url(p) for p in state["ports"]]) as client:
         _wait_live_nodes(client, len(state["ports"]), time.monotonic() + settings.solr_start_timeout_s)
     return status(settings)
 
@@ -199,8 +211,10 @@ def _spawn_member(settings: Settings, state: dict[str, Any], files: node.NodeFil
     else:
         cmd = _command(settings, jdk, files, heap, state["zk_host"])
     proc = node.spawn(cmd, files)
+    admin = credentials.credential(settings, "admin")
     try:
-        node.wait_healthy(proc, files, time.monotonic() + settings.solr_start_timeout_s)
+        node.wait_healthy(proc, files, time.monotonic() + settings.solr_start_timeout_s,
+                          auth=admin.as_auth() if admin else None)
     except BaseException:
         node.stop_pids([proc.pid])
         files.pid_file.unlink(missing_ok=True)
@@ -208,10 +222,11 @@ def _spawn_member(settings: Settings, state: dict[str, Any], files: node.NodeFil
 
 
 def _command(settings: Settings, jdk, files: node.NodeFiles, heap: str, zk_host: str | None, *,
-             zk_ensemble: str | None = None, zk_id: int | None = None) -> list[str]:
+             zk_ensemble: str | None = None, zk_id: int | None = None,
+             security_json: Path | None = None) -> list[str]:
     extra = cds.flags(settings.solr_runtime_dir, jdk, files.port)
     return node.command(jdk, settings.solr_runtime_dir, files, heap=heap, zk_host=zk_host, extra_jvm_flags=extra,
-                        zk_ensemble=zk_ensemble, zk_id=zk_id)
+                        zk_ensemble=zk_ensemble, zk_id=zk_id, security_json=security_json)
 
 
 def _write_state(settings: Settings, ports: list[int], zk_host: str, java: str, heap: str, *,
@@ -308,6 +323,8 @@ def status(settings: Settings) -> ClusterStatus:
     state = _read_state(settings)
     url = state["url"] if state else settings.solr_url
     result = ClusterStatus(url=url, running=False)
+    admin_cred = credentials.credential(settings, "admin")
+    admin_auth = admin_cred.as_auth() if admin_cred else None
     if state:
         result.zk_host = state.get("zk_host")
         result.java = state.get("java")
@@ -320,13 +337,13 @@ def status(settings: Settings) -> ClusterStatus:
                     port=f.port,
                     pid=pid,
                     running=running,
-                    healthy=running and node.is_healthy(f.port),
+                    healthy=running and node.is_healthy(f.port, auth=admin_auth),
                     zookeeper=f.port in zk_nodes,
                     log=str(f.solr_log),
                 )
             )
     peers = [node.base_url(p) for p in (state or {}).get("ports", [])[1:]]
-    with SolrClient(settings, url, peers=peers) as client:  # answers while any node of ours lives
+    with SolrClient(settings, url, role="admin", peers=peers) as client:  # answers while any node of ours lives
         try:
             cluster = client.collections_api("CLUSTERSTATUS").get("cluster", {})
             result.live_nodes = sorted(cluster.get("live_nodes", []))

@@ -129,9 +129,11 @@ def command(
     extra_jvm_flags: list[str] | None = None,
     zk_ensemble: str | None = None,
     zk_id: int | None = None,
+    security_json: Path | None = None,
 ) -> list[str]:
     """The command line of one node; ``zk_host`` None means: run the embedded ZooKeeper (server
-    ``zk_id`` of ``zk_ensemble`` when given)."""
+    ``zk_id`` of ``zk_ensemble`` when given). ``security_json`` (one node only) is written to
+    ZooKeeper by that node's launcher before its Solr starts."""
     cmd = [
         str(jdk.java),
         f"-Xms{heap}",
@@ -160,6 +162,8 @@ def command(
         cmd += ["--zk-ensemble", zk_ensemble, "--zk-id", str(zk_id)]
     else:
         cmd += ["--zk-host", zk_host] if zk_host else ["--zk-run"]
+    if security_json is not None:
+        cmd += ["--security-json", str(security_json)]
     return cmd
 
 
@@ -197,10 +201,12 @@ def is_our_node(pid: int, port: int) -> bool:
         return False
 
 
-def is_healthy(port: int, timeout_s: float = 2.0) -> bool:
+def is_healthy(port: int, timeout_s: float = 2.0, auth: tuple[str, str] | None = None) -> bool:
     """The node answers its health check (connected to ZooKeeper, registered as live)."""
     try:
-        resp = requests.get(f"{base_url(port)}/admin/info/health", params={"wt": "json"}, timeout=timeout_s)
+        resp = requests.get(
+            f"{base_url(port)}/admin/info/health", params={"wt": "json"}, timeout=timeout_s, auth=auth
+        )
     except requests.RequestException:
         return False
     return resp.status_code == 200 and resp.json().get("status") == "OK"
@@ -234,7 +240,13 @@ def failure(files: NodeFiles, reason: str) -> SolrNodeError:
     return SolrNodeError(f"{reason}; last lines of {path}:\n{tail}\n(full log: {path})")
 
 
-def wait_healthy(proc: subprocess.Popen, files: NodeFiles, deadline: float, poll_s: float = 0.25) -> None:
+def wait_healthy(
+    proc: subprocess.Popen,
+    files: NodeFiles,
+    deadline: float,
+    poll_s: float = 0.25,
+    auth: tuple[str, str] | None = None,
+) -> None:
     """Poll the node until it is healthy; raise with its log when it exits or time runs out."""
     while True:
         code = proc.poll()
@@ -242,7 +254,7 @@ def wait_healthy(proc: subprocess.Popen, files: NodeFiles, deadline: float, poll
             if code == EXIT_PORT_IN_USE:
                 raise SolrNodeError(f"port {files.port} is already in use: choose another with --port")
             raise failure(files, f"Solr node on port {files.port} exited with code {code} while starting")
-        if is_healthy(files.port):
+        if is_healthy(files.port, auth=auth):
             return
         if time.monotonic() > deadline:
             raise failure(files, f"Solr node on port {files.port} did not become healthy in time")

@@ -44,8 +44,8 @@ def as_json(model: BaseModel) -> Response:
     return Response(model.model_dump_json(), media_type="application/json")
 
 
-def error_response(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status}, status_code=status)
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -53,7 +53,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _lookalike(request: Request, err: LookalikeError) -> JSONResponse:
         if err.http_status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, err)
-        return error_response(err.http_status, err.message)
+        retry = getattr(err, "retry_after_s", None)
+        return error_response(err.http_status, err.message, {"Retry-After": str(retry)} if retry else None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, err: RequestValidationError) -> JSONResponse:

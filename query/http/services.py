@@ -30,7 +30,10 @@ class Services:
     ):
         self.settings = settings
         self.images_root = images_root
-        self.client = SolrClient(settings)
+        # The shopper's routes read with Solr's search role; the merchandising routes write
+        # (proposals, decisions, applied values) and get the indexer role.
+        self.client = SolrClient(settings, role="search")
+        self.writer = SolrClient(settings, role="indexer")
         self.live = LiveIndex(settings, self.client)
         self.embedder = embedder(settings, self.client, self.live.record)
         self.search = SearchService(settings, self.client, embedder=self.embedder)
@@ -38,6 +41,7 @@ class Services:
 
     def close(self) -> None:
         self.client.close()
+        self.writer.close()
 
     def image_root(self) -> Path:
         return self.images_root if self.images_root is not None else self.live.catalog_dir()

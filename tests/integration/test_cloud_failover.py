@@ -41,7 +41,7 @@ def three_nodes(tmp_path_factory):
 
 def test_killing_a_node_costs_no_wrong_answer(three_nodes, tmp_path):
     settings, ports = three_nodes
-    admin = SolrClient(settings)
+    admin = SolrClient(settings, role="admin")
     collection = "failover_products"
     cloud.create_collection(admin, collection, dims=api_catalog.DIMS, shards=2, replicas=2)
     cat = api_catalog.build(admin, settings, tmp_path, collection)
@@ -84,7 +84,7 @@ def test_killing_a_node_costs_no_wrong_answer(three_nodes, tmp_path):
             assert health.status_code == 200 and health.json()["index"]["dims"] == api_catalog.DIMS, health.text
         assert statuses.count(200) >= len(statuses) - 3, statuses
         assert statuses[-len(requests_):] == [200] * len(requests_)
-        survivor = SolrClient(settings.model_copy(update={"solr_url": node.base_url(ports[2])}))
+        survivor = SolrClient(settings.model_copy(update={"solr_url": node.base_url(ports[2])}), role="admin")
         total = survivor.select(collection, {"q": "*:*", "rows": 0})["response"]["numFound"]
         assert total == len(cat.docs)
         # the cluster state can still change without node 1: ZooKeeper has its quorum

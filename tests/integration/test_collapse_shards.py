@@ -124,7 +124,7 @@ def test_a_partial_update_straight_to_solr_reaches_the_product(solr, collection_
     solr.client.add(name, DOCS, commit=True)
     for pid in sorted(BY_ID)[::11]:
         r = requests.post(f"{solr.url}/{name}/update", params={"commit": "true", "wt": "json"},
-                          json=[{"id": pid, "price": {"set": 999.5}}], timeout=30)
+                          json=[{"id": pid, "price": {"set": 999.5}}], timeout=30, auth=solr.auth("indexer"))
         assert r.status_code == 200, r.text
         found = solr.client.select(name, {"q": f'id:"{pid}"', "fl": "id,price,group"})["response"]
         assert found["numFound"] == 1 and found["docs"][0]["price"] == 999.5

@@ -98,9 +98,10 @@ def test_solr_itself_refuses_macros_even_when_the_client_asks_for_them(cat, solr
     """The configset's invariant: a raw request that leaves macros on still gets none."""
     base = f"{solr.url}/{cat.collection}"
     expanded = {"q": "color_s:\"${c}\"", "c": "red", "wt": "json", "expandMacros": "true"}
-    r = requests.get(f"{base}/select", params=expanded, timeout=10)
+    auth = solr.auth("search")
+    r = requests.get(f"{base}/select", params=expanded, timeout=10, auth=auth)
     assert r.status_code == 200 and r.json()["response"]["numFound"] == 0, r.text
-    r = requests.get(f"{base}/get", params={"id": "a1${x}", "wt": "json", "expandMacros": "true"}, timeout=10)
+    r = requests.get(f"{base}/get", params={"id": "a1${x}", "wt": "json", "expandMacros": "true"}, timeout=10, auth=auth)
     assert r.status_code == 200 and r.json()["doc"] is None, r.text
-    control = requests.get(f"{base}/select", params={"q": "color_s:red", "wt": "json"}, timeout=10).json()
+    control = requests.get(f"{base}/select", params={"q": "color_s:red", "wt": "json"}, timeout=10, auth=auth).json()
     assert control["response"]["numFound"] == sum(d["color_s"] == "red" for d in cat.docs.values())

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from lookalike.settings import Settings
 from lookalike.solr import cluster, node
@@ -142,14 +143,25 @@ def test_three_node_cloud_starts_and_stops_without_leftovers(tmp_path):
         from lookalike.solr import cloud
 
         settings = Settings(data_dir=tmp_path, solr_url=node.base_url(port + 2))
-        with SolrClient(settings) as client:
+        with SolrClient(settings, role="admin") as client:
             cloud.create_collection(client, "spread", dims=4, shards=3)
             shards = client.collections_api("CLUSTERSTATUS", collection="spread")["cluster"]["collections"]["spread"]["shards"]
             hosts = {r["node_name"] for s in shards.values() for r in s["replicas"].values()}
             assert len(hosts) == 3
             client.add("spread", [{"id": str(i), "vector": [1.0, 0.0, 0.0, 0.0]} for i in range(9)], commit=True)
-        with SolrClient(settings, node.base_url(port)) as client:
+        with SolrClient(settings, node.base_url(port), role="admin") as client:
             assert client.select("spread", {"q": "*:*"})["response"]["numFound"] == 9
+        # Locked cluster: strangers get 401 on every node; the search role's distributed
+        # requests (shard fan-out, the plugin's internal /get of like= ids on other nodes)
+        # pass between nodes on Solr's PKI signatures.
+        for p in (port, port + 1, port + 2):
+            anon = requests.get(f"{node.base_url(p)}/admin/collections", params={"action": "LIST"}, timeout=30)
+            assert anon.status_code == 401
+        with SolrClient(settings, node.base_url(port + 1), role="search") as reader:
+            assert len(cloud.real_time_get(reader, "spread", [str(i) for i in range(9)], fl="id")) == 9
+            like = reader.select("spread", {"q": "{!lookalike f=vector like=0,4,8}", "fl": "id,[shard]", "rows": 20})
+            assert like["response"]["numFound"] == 9
+            assert len({d["[shard]"] for d in like["response"]["docs"]}) == 3
     finally:
         out = run_cli(["solr", "stop"], tmp_path)
     assert out.returncode == 0, out.stderr

@@ -56,6 +56,36 @@ def test_three_official_solr_nodes_on_the_ensemble(compose):
                    for v in svc["volumes"]), name
 
 
+def test_security_json_is_in_zookeeper_before_any_node_starts(compose):
+    sec = compose["services"]["security"]
+    assert all(sec["depends_on"][zk]["condition"] == "service_healthy" for zk in ENSEMBLE)
+    assert any(v.startswith("./var/solr/security.json:") for v in sec["volumes"])
+    script = " ".join(sec["command"])
+    assert "zk:/security.json" in script and "exit 1" in script  # no file: no node starts open
+    for name, svc in _solr_nodes(compose).items():
+        assert svc["depends_on"]["security"]["condition"] == "service_completed_successfully", name
+        assert "LOOKALIKE_HEALTH_AUTH" in " ".join(svc["healthcheck"]["test"]), name
+    assert not any("ports" in compose["services"][zk] for zk in ENSEMBLE)
+
+
+def test_the_security_json_command_writes_what_compose_mounts(tmp_path, monkeypatch):
+    import json
+    import stat
+
+    from lookalike.cli import main
+
+    monkeypatch.setenv("LOOKALIKE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("LOOKALIKE_SOLR_CREDENTIALS_FILE", raising=False)
+    out = tmp_path / "var" / "solr" / "security.json"
+    assert main(["solr", "security-json", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["authentication"]["blockUnknown"] is True
+    env = (out.parent / "solr.env").read_text()
+    creds = json.loads((tmp_path / "data" / "solr" / "credentials.json").read_text())
+    assert env == f"LOOKALIKE_HEALTH_AUTH=lookalike-search:{creds['search']['password']}\n"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600 == stat.S_IMODE((out.parent / "solr.env").stat().st_mode)
+
+
 def test_configsets_are_uploaded(compose):
     init = compose["services"]["configsets"]
     assert any(v.startswith("./solr/configsets:") for v in init["volumes"])

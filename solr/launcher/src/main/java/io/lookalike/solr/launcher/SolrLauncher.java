@@ -1,18 +1,23 @@
 package io.lookalike.solr.launcher;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.BindException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import javax.servlet.DispatcherType;
 import javax.servlet.http.HttpServlet;
 import javax.servlet.http.HttpServletRequest;
 import javax.servlet.http.HttpServletResponse;
+import org.apache.solr.cloud.SolrZkServer;
+import org.apache.solr.common.cloud.SolrZkClient;
 import org.apache.solr.servlet.CoreContainerProvider;
 import org.apache.solr.servlet.SolrDispatchFilter;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
@@ -26,6 +31,8 @@ import org.eclipse.jetty.servlet.FilterHolder;
 import org.eclipse.jetty.servlet.ServletContextHandler;
 import org.eclipse.jetty.servlet.ServletHolder;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,8 +48,15 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * java -cp 'runtime/lib/*' io.lookalike.solr.launcher.SolrLauncher \
  *      --port 8983 --home DIR (--zk-run | --zk-host HOST:PORT | --zk-ensemble LIST --zk-id N)
- *      [--host 127.0.0.1]
+ *      [--host 127.0.0.1] [--security-json FILE]
  * </pre>
+ *
+ * <p>{@code --zk-run} starts the embedded ZooKeeper in the launcher itself (Solr's own {@link
+ * SolrZkServer}, as {@code zkRun} would), so that, given {@code --security-json}, the file is
+ * written to ZooKeeper's {@code /security.json} before Solr connects, whatever the ZooKeeper (an
+ * ensemble: once it has a quorum; an external one): the node never serves a request to a
+ * stranger. An existing non-empty {@code /security.json} is left as it is (it may have been
+ * edited through Solr's security API).
  *
  * Exit codes: 0 after a clean stop (SIGTERM), 1 when Solr fails to start, 2 for bad arguments,
  * 3 when the port is in use. The solr home gets our {@code solr.xml} and {@code zoo.cfg} if it
@@ -75,18 +89,38 @@ public final class SolrLauncher {
     }
     Logger log = LoggerFactory.getLogger(SolrLauncher.class);
     Server server;
+    SolrZkServer zk = null;
     FilterHolder dispatch = new FilterHolder(SolrDispatchFilter.class);
     try {
       prepareHome(args.home);
       startEnsembleServer(args);
       configureSystemProperties(args);
+      if (args.zkRun) {
+        zk = startZooKeeper(args);
+      }
+      if (args.securityJson != null) {
+        installSecurity(System.getProperty("zkHost"), args.securityJson, log);
+      }
       server = buildServer(args, dispatch);
-    } catch (IOException | RuntimeException e) {
+    } catch (Exception e) {
       log.error("Could not prepare the Solr node", e);
       System.err.println("solr launcher: could not prepare the node: " + e);
+      stopQuietly(zk);
       System.exit(EXIT_FAILED);
       return;
     }
+    final SolrZkServer embeddedZk = zk;
+    final Server jetty = server;
+    // One shutdown hook, in order: Solr first (it closes its cores and leaves ZooKeeper), then
+    // the ZooKeeper it was talking to.
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  stopQuietly(jetty);
+                  stopQuietly(embeddedZk);
+                },
+                "lookalike-shutdown"));
     try {
       server.start();
       // Jetty starts even when Solr's CoreContainer did not load (bad solr.xml, ZooKeeper
@@ -99,8 +133,7 @@ public final class SolrLauncher {
           bind
               ? "solr launcher: port " + args.port + " is already in use"
               : "solr launcher: Solr failed to start: " + e);
-      stopQuietly(server);
-      System.exit(bind ? EXIT_PORT_IN_USE : EXIT_FAILED);
+      System.exit(bind ? EXIT_PORT_IN_USE : EXIT_FAILED); // the shutdown hook stops Jetty and ZooKeeper
       return;
     }
     log.info("Lookalike Solr node listening on http://{}:{}{}", args.host, args.port, CONTEXT);
@@ -151,9 +184,58 @@ public final class SolrLauncher {
       }
     } else if (args.zkHost != null) {
       System.setProperty("zkHost", args.zkHost);
-    } else {
-      // An empty zkRun means: run ZooKeeper inside this node on port + 1000, data in zoo_data/.
-      System.setProperty("zkRun", "");
+    }
+    // --zk-run: startZooKeeper runs it (as Solr's zkRun would) and sets zkHost
+  }
+
+  /**
+   * Runs ZooKeeper inside this JVM on port + 1000 with its data in {@code zoo_data/}, exactly as
+   * Solr's {@code -DzkRun} does (same class, same defaults), and points Solr at it with {@code
+   * zkHost}. Started here rather than by Solr so that {@code /security.json} can be written
+   * before Solr reads it.
+   */
+  static SolrZkServer startZooKeeper(LauncherArgs args) {
+    System.setProperty("zookeeper.jmx.log4j.disable", "true");
+    String dataHome =
+        System.getProperty("zkServerDataDir", args.home.resolve("zoo_data").toString());
+    String confHome = System.getProperty("zkServerConfDir", args.home.toString());
+    SolrZkServer zk = new SolrZkServer("", null, new File(dataHome), confHome, args.port);
+    zk.parseConfig();
+    zk.start();
+    System.setProperty("zkHost", zk.getClientString());
+    return zk;
+  }
+
+  /**
+   * Writes {@code file} to ZooKeeper's {@code /security.json} unless it already holds rules, so
+   * that Solr never serves a request unauthenticated. With an ensemble this waits for its quorum.
+   */
+  static void installSecurity(String zkHost, Path file, Logger log) throws Exception {
+    byte[] wanted = Files.readAllBytes(file);
+    try (SolrZkClient zk =
+        new SolrZkClient.Builder()
+            .withUrl(zkHost)
+            .withTimeout(30, TimeUnit.SECONDS)
+            .withConnTimeOut(120, TimeUnit.SECONDS)
+            .build()) {
+      String path = "/security.json";
+      if (!zk.exists(path, true)) {
+        try {
+          zk.create(path, wanted, CreateMode.PERSISTENT, true);
+          log.info("installed {} as ZooKeeper's {}", file, path);
+          return;
+        } catch (KeeperException.NodeExistsException e) {
+          // another server of the ensemble wrote it first: look at what it wrote
+        }
+      }
+      byte[] current = zk.getData(path, null, null, true);
+      String text = current == null ? "" : new String(current, StandardCharsets.UTF_8).trim();
+      if (text.isEmpty() || text.equals("{}")) {
+        zk.setData(path, wanted, true);
+        log.info("installed {} as ZooKeeper's {} (it was empty)", file, path);
+      } else {
+        log.info("ZooKeeper's {} already holds security rules: left as they are", path);
+      }
     }
   }
 
@@ -161,7 +243,8 @@ public final class SolrLauncher {
     QueuedThreadPool threads = new QueuedThreadPool(10000, 10);
     threads.setName("solr-jetty");
     Server server = new Server(threads);
-    server.setStopAtShutdown(true); // SIGTERM -> orderly stop: cores closed, ZooKeeper shut down
+    // SIGTERM -> orderly stop through main's shutdown hook: cores closed, then ZooKeeper.
+    server.setStopAtShutdown(false);
     server.setStopTimeout(15_000);
 
     HttpConfiguration http = new HttpConfiguration();
@@ -205,6 +288,17 @@ public final class SolrLauncher {
     return false;
   }
 
+  private static void stopQuietly(SolrZkServer zk) {
+    if (zk == null) {
+      return;
+    }
+    try {
+      zk.stop();
+    } catch (RuntimeException ignored) {
+      // stopping anyway
+    }
+  }
+
   private static void stopQuietly(Server server) {
     try {
       server.stop();
@@ -227,7 +321,8 @@ public final class SolrLauncher {
   static final class LauncherArgs {
     static final String USAGE =
         "usage: SolrLauncher --port PORT --home DIR"
-            + " (--zk-run | --zk-host HOST:PORT | --zk-ensemble H:P,H:P,H:P --zk-id N) [--host ADDR]";
+            + " (--zk-run | --zk-host HOST:PORT | --zk-ensemble H:P,H:P,H:P --zk-id N) [--host ADDR]"
+            + " [--security-json FILE]";
     int port = -1;
     Path home;
     String zkHost;
@@ -235,6 +330,7 @@ public final class SolrLauncher {
     String zkEnsemble;
     int zkId = -1;
     String host = "127.0.0.1";
+    Path securityJson;
 
     static LauncherArgs parse(String[] argv) {
       LauncherArgs a = new LauncherArgs();
@@ -250,6 +346,7 @@ public final class SolrLauncher {
           case "--zk-ensemble":
           case "--zk-id":
           case "--host":
+          case "--security-json":
             break;
           default:
             throw new IllegalArgumentException("unknown argument " + flag);
@@ -274,6 +371,9 @@ public final class SolrLauncher {
             break;
           case "--zk-ensemble":
             a.zkEnsemble = value;
+            break;
+          case "--security-json":
+            a.securityJson = Paths.get(value).toAbsolutePath().normalize();
             break;
           case "--zk-id":
             try {
