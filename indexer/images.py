@@ -11,9 +11,12 @@ a cached image is fetched but never decoded.
   broken connection, by urllib3's :class:`~urllib3.util.Retry` (:func:`retry_policy`). A 4xx
   is never retried.
 * :func:`decode_image` checks the pixel count against ``settings.max_image_pixels`` from the
-  header, before any pixel is decoded; applies the EXIF orientation; keeps the first frame of
-  an animation; converts CMYK, palette, greyscale and 16-bit images to RGB and composites any
-  transparency on white. A truncated file is an error: Pillow's ``LOAD_TRUNCATED_IMAGES`` is
+  header, before any pixel is decoded; decodes a picture larger than :data:`DECODE_MAX_SIDE`
+  reduced (a JPEG in the DCT domain with Pillow's ``draft``, so its full size is never in
+  memory; other formats by an integer box ``reduce`` right after decoding, before any copy or
+  conversion: a 6300x6300 PNG costs its one decoded buffer, not four); applies the EXIF
+  orientation; keeps the first frame of an animation; converts CMYK, palette, greyscale and
+  16-bit images to RGB and composites any transparency on white. A truncated file is an error: Pillow's ``LOAD_TRUNCATED_IMAGES`` is
   left False, so a partial picture is never embedded.
 
 Every failure raises :class:`ImageLoadError` (an :class:`~lookalike.errors.ImageError`) with a
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -56,6 +60,15 @@ REASONS = (
 )
 
 CHUNK_BYTES = 64 * 1024
+# Larger pictures are decoded reduced to at least this many pixels on their long side: the
+# models look at 224-299 px, so nothing they see is lost.
+DECODE_MAX_SIDE = 1024
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 BACKOFF_S = 0.25
 BACKOFF_MAX_S = 4.0
 
@@ -212,7 +225,7 @@ def decode_image(data: bytes, settings: Settings) -> Image.Image:
     except UnidentifiedImageError:
         raise ImageLoadError("not_an_image", f"not an image file (starts with {data[:8]!r})") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise ImageLoadError("too_many_pixels", f"image is too large to decode: {err}") from err
+        raise _bomb(err, settings) from err
     except Exception as err:  # noqa: BLE001 - untrusted bytes: any decoder failure is per item
         raise ImageLoadError("corrupt", f"cannot read image header: {err}") from err
     with im:
@@ -220,12 +233,18 @@ def decode_image(data: bytes, settings: Settings) -> Image.Image:
         try:
             if getattr(im, "n_frames", 1) > 1:
                 im.seek(0)
+            orientation = _orientation(im)
+            _draft(im)
             im.load()
-            return _to_rgb(ImageOps.exif_transpose(im))
+            small = _reduce(im)
+            if orientation in _TRANSPOSE:
+                small = small.transpose(_TRANSPOSE[orientation])
+            rgb = _to_rgb(small)
+            return rgb.copy() if rgb is im else rgb  # the opened image is closed on the way out
         except ImageLoadError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-            raise ImageLoadError("too_many_pixels", f"image is too large to decode: {err}") from err
+            raise _bomb(err, settings) from err
         except OSError as err:
             if "truncated" in str(err) or "broken data stream" in str(err):
                 raise ImageLoadError("truncated", f"{im.format} file ends before the image does ({err})") from err
@@ -234,6 +253,46 @@ def decode_image(data: bytes, settings: Settings) -> Image.Image:
             raise ImageLoadError("too_many_pixels", "not enough memory to decode the image") from err
         except Exception as err:  # noqa: BLE001 - SyntaxError, ValueError, struct.error from plugins
             raise ImageLoadError("corrupt", f"cannot decode {im.format} image: {err}") from err
+
+
+def _bomb(err: Exception, settings: Settings) -> ImageLoadError:
+    """Pillow's own decompression-bomb refusal, told with the configured limit (not Pillow's)."""
+    found = re.search(r"\((\d+) pixels\)", str(err))
+    pixels = int(found.group(1)) if found else None
+    limit = settings.max_image_pixels
+    if pixels is not None and pixels > limit:
+        return ImageLoadError("too_many_pixels", f"image is {pixels:,} pixels; the limit is {limit:,}")
+    return ImageLoadError("too_many_pixels", "image is too large to decode" + (f" ({pixels:,} pixels)" if pixels else ""))
+
+
+def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
+    w, h = size
+    scale = side / max(w, h)
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def _orientation(im: Image.Image) -> int | None:
+    try:
+        return im.getexif().get(_EXIF_ORIENTATION)
+    except Exception:  # noqa: BLE001 - a broken EXIF block is no reason to refuse the picture
+        return None
+
+
+def _draft(im: Image.Image) -> None:
+    """A large JPEG decodes at 1/2, 1/4 or 1/8 scale (still at least DECODE_MAX_SIDE long)."""
+    if im.format == "JPEG" and max(im.size) > DECODE_MAX_SIDE:
+        im.draft(None, _fit(im.size, DECODE_MAX_SIDE))
+
+
+def _reduce(im: Image.Image) -> Image.Image:
+    """What was decoded, reduced by an integer factor to about DECODE_MAX_SIDE (or ``im`` itself)."""
+    factor = max(im.size) // DECODE_MAX_SIDE
+    if factor < 2:
+        return im
+    try:
+        return im.reduce(factor)  # box filter, no intermediate copy of the full picture
+    except ValueError:  # modes reduce does not take (palette, 1-bit, 16-bit)
+        return im.resize((max(1, im.width // factor), max(1, im.height // factor)), Image.Resampling.NEAREST)
 
 
 def _check_pixels(size: tuple[int, int], settings: Settings) -> None:
@@ -257,7 +316,7 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, rgba).convert("RGB")
     if im.mode == "RGB":
-        return im.copy()
+        return im
     try:
         return im.convert("RGB")
     except ValueError as err:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from lookalike.connection import SolrClient
+from lookalike.errors import Busy
 from lookalike.meta import IndexRecord, live_record
 from lookalike.settings import Settings
 
@@ -51,6 +52,9 @@ class PhotoEmbedder:
         self.client = client
         self.record = record
         self._lock = threading.Lock()
+        # Decoding is where a photo costs memory (up to one full-size buffer of a large PNG):
+        # at most this many at once; the next one is told to come back (503, Retry-After).
+        self._decodes = threading.BoundedSemaphore(settings.max_concurrent_decodes)
         self._loaded: _Loaded | None = None
         self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
@@ -75,7 +79,15 @@ class PhotoEmbedder:
 
     def embed_query_image(self, data: bytes) -> np.ndarray:
         """Decode (with the byte and pixel limits), embed and reduce one photo."""
-        image = decode_image(data, self.settings)  # limits and format first: cheap, and no model needed
+        if not self._decodes.acquire(blocking=False):
+            raise Busy(
+                f"{self.settings.max_concurrent_decodes} photo(s) are being decoded already; retry in a second",
+                retry_after_s=1,
+            )
+        try:
+            image = decode_image(data, self.settings)  # limits and format first: cheap, and no model needed
+        finally:
+            self._decodes.release()
         loaded = self._load()
         key = (loaded.collection, image_key(data))
         with self._lock:

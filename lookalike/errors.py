@@ -44,6 +44,16 @@ class PayloadTooLarge(BadRequest):
     http_status = 413
 
 
+class Busy(LookalikeError):
+    """A bounded resource is full (concurrent image decodes); retry after ``retry_after_s``."""
+
+    http_status = 503
+
+    def __init__(self, message: str, retry_after_s: int = 1):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class SolrUnavailable(LookalikeError):
     """Solr cannot be reached (connection refused, timeout)."""
 

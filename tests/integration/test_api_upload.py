@@ -108,3 +108,38 @@ def test_an_upload_filter_value_cannot_choose_its_own_value(api, real, products)
     assert r.status_code == 200 and r.json()["products"] == [], r.text
     control = upload(api, data, k=6, filter=f"category:{category}").json()
     assert control["products"] and control["products"][0]["id"] == product["id"]
+
+
+def test_a_full_decoder_answers_503_with_retry_after_and_frees_up(api, real, products):
+    _, _, catalog = real
+    data = (catalog.parent / products[0]["image"]).read_bytes()
+    slots = api.app.state.services.embedder._decodes
+    held = [slots.acquire(blocking=False) for _ in range(real[0].max_concurrent_decodes)]
+    assert all(held)  # every decode slot taken, as by as many slow uploads
+    try:
+        r = upload(api, data, k=3)
+        assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+        assert "being decoded" in r.json()["error"]
+    finally:
+        for _ in held:
+            slots.release()
+    assert upload(api, data, k=3).status_code == 200
+
+
+def test_a_large_png_is_decoded_reduced_and_the_bomb_error_quotes_our_limit(api, real, tmp_path):
+    from indexer.images import DECODE_MAX_SIDE, decode_image
+
+    settings = real[0]
+    buf = io.BytesIO()
+    Image.new("RGB", (6300, 6300), (200, 30, 30)).save(buf, "PNG")
+    big = buf.getvalue()
+    assert len(big) < 200_000 and 6300 * 6300 < settings.max_image_pixels
+    decoded = decode_image(big, settings)  # what the upload route embeds: never the 6300 px picture
+    assert max(decoded.size) < 2 * DECODE_MAX_SIDE
+    assert upload(api, big, name="big.png", k=3).status_code == 200
+
+    buf = io.BytesIO()
+    Image.new("1", (14000, 14000)).save(buf, "PNG")  # 196 Mpx: over Pillow's own bomb limit too
+    r = upload(api, buf.getvalue(), name="bomb.png")
+    assert r.status_code == 413
+    assert f"{settings.max_image_pixels:,}" in r.json()["error"] and "178,956,970" not in r.json()["error"]

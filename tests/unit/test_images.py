@@ -350,3 +350,52 @@ def test_a_fifo_is_refused_instead_of_blocking(settings, tmp_path):
 
     os.mkfifo(tmp_path / "pipe.jpg")
     assert reason_of(fetch_bytes, "pipe.jpg", tmp_path, settings) == "unreadable"
+
+
+_PEAK_RSS_SCRIPT = r"""
+import io, sys
+from PIL import Image
+from lookalike.settings import Settings
+from indexer.images import decode_image
+buf = io.BytesIO()
+Image.new("RGB", (6300, 6300), (200, 30, 30)).save(buf, sys.argv[1])
+data = buf.getvalue()
+def peak_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) // 1024
+open("/proc/self/clear_refs", "w").write("5")  # reset the high-water mark
+before = peak_mb()
+im = decode_image(data, Settings())
+print(peak_mb() - before, im.size[0], im.size[1])
+"""
+
+
+@pytest.mark.parametrize("fmt,limit_mb", [("PNG", 200), ("JPEG", 60)])
+def test_a_40_mpx_picture_decodes_in_bounded_memory(fmt, limit_mb):
+    """6300x6300 (under the 40 Mpx limit): the full decode and its copies cost 454 MB before;
+    now a PNG costs its one decoded buffer (~156 MB) and a JPEG is decoded at 1/4 scale (~19 MB)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if not Path("/proc/self/clear_refs").exists():
+        pytest.skip("needs Linux /proc to read the peak RSS")
+    out = subprocess.run([sys.executable, "-c", _PEAK_RSS_SCRIPT, fmt], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-1000:]
+    added_mb, width, height = map(int, out.stdout.split())
+    assert added_mb <= limit_mb, f"decoding a 6300x6300 {fmt} added {added_mb} MB of peak RSS"
+    assert 1024 <= max(width, height) < 2048 and width == height
+
+
+def test_a_large_jpeg_keeps_its_exif_orientation_when_decoded_reduced(tmp_path):
+    from indexer.images import DECODE_MAX_SIDE
+
+    im = Image.new("RGB", (3000, 1500), RED)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: rotate 90 degrees clockwise to view
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", exif=exif.tobytes())
+    out = decode_image(buf.getvalue(), Settings(data_dir=tmp_path))
+    assert out.mode == "RGB" and out.height > out.width  # portrait once turned
+    assert DECODE_MAX_SIDE <= out.height < 2 * DECODE_MAX_SIDE
