@@ -1,4 +1,15 @@
-"""Incremental updates against the live alias, with the model and PCA the index was built with."""
+"""Incremental updates against the live alias, with the model and PCA the index was built with.
+
+An attribute keeps the Solr type the live collection already has for it (``lookalike.fields``
+names a field by its value's type, so ``"tags": "summer"`` would otherwise start a second
+field ``tags_s`` beside the catalog's ``tags_ss`` and split the facet). A value that converts
+without loss is coerced to the existing type, with a warning and a count: a string into a
+list of strings, an integer into a number. Any other change is refused: that product is not
+written and its line is reported (reason ``attribute_type``) with the type the collection has.
+
+A job that indexes nothing (every line failed, or an empty file) raises
+:class:`IndexJobError`, so the CLI exits non-zero.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +24,7 @@ from lookalike.meta import live_record
 from lookalike.settings import Settings
 from lookalike.solr import cloud
 
+from indexer.attribute_types import AttributeTypes, TypeChange
 from indexer.index_model import open_index_model
 from indexer.pipeline import embed_products, product_docs, read_products, write_docs
 from indexer.report import ErrorReport
@@ -28,6 +40,7 @@ class UpsertSummary:
     indexed: int = 0
     failed: int = 0
     failed_by_reason: dict[str, int] = field(default_factory=dict)
+    coerced: int = 0
     report: str = ""
     warnings: list[str] = field(default_factory=list)
 
@@ -49,17 +62,36 @@ def upsert(settings: Settings, client: SolrClient, catalog: Path, *, alias: str,
     summary = UpsertSummary(collection=record.collection, read=len(products) + report.count)
     embedded = embed_products(model, products, catalog.parent, settings, report, StageTimer())
     kept = embedded.products
+    written = 0
     if kept:
         docs = product_docs(kept, reducer.transform(embedded.vectors), model.identity, record.pca_version)
-        _remove_moved(client, record.collection, docs)
-        write_docs(client, record.collection, docs)
+        types = AttributeTypes.of(client, record.collection, docs)
+        kept_docs = []
+        for doc in docs:
+            try:
+                kept_docs.append(types.conform(doc))
+            except TypeChange as change:
+                report.add_item_error(doc["id"], "attribute_type", str(change))
+        if kept_docs:
+            _remove_moved(client, record.collection, kept_docs)
+            write_docs(client, record.collection, kept_docs)
+        written = len(kept_docs)
+        summary.coerced = types.coerced_docs
+        summary.warnings += types.warnings()
     report.close()
-    summary.indexed = len(kept)
+    summary.indexed = written
     summary.failed = report.count
     summary.failed_by_reason = report.counts_by_reason()
     summary.report = str(report.path)
     if record.warning():
         summary.warnings.append(record.warning())
+    if not written:
+        reasons = ", ".join(f"{r}: {n}" for r, n in sorted(summary.failed_by_reason.items()))
+        raise IndexJobError(
+            f"nothing in {catalog} was indexed into {alias}: "
+            + (f"all {summary.failed} line(s) failed ({reasons}); see {report.path}" if summary.failed
+               else "it has no product line")
+        )
     return summary
 
 

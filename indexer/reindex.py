@@ -3,14 +3,22 @@
 The alias the storefront queries is changed in exactly one place, :func:`_publish`, after
 the new collection is committed and verified. A failed, interrupted or rejected run leaves
 the alias as it was. A run writes its staging collection's name to
-``<data_dir>/runs/<alias>.json`` first; re-running the same job finds it and resumes there
-(embeddings already computed come from the cache, documents are rewritten by id).
+``<data_dir>/runs/<alias>.json`` before it creates it; re-running the same job finds it and
+resumes there (embeddings already computed come from the cache, documents are rewritten by
+id), or recreates it when the kill came in the middle of its creation (no vector field of
+the right width yet).
+
+The collections of failed runs (named like a staging collection of this alias, never
+verified, so without an index record, not served) are removed by the next run, before it
+creates its own and again before pruning; pruning deletes no good collection while one of
+them still stands.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -198,12 +206,15 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
 
     # write, into the staging collection (resumed or new)
     state = _RunState(runs_dir / f"{options.alias}.json", options, catalog_sha)
-    collection, resumed = state.collection_to_use(client, previous)
+    collection, resumed = state.collection_to_use(client, previous, dims)
+    removed = remove_failed_runs(client, meta, options.alias, keep={collection})
     if not resumed:
+        state.save(collection)  # first, so that a kill during the creation is found by the next run
         with timer.stage("create"):
+            if collection in cloud.list_collections(client):  # half-created by a killed run
+                cloud.delete_collection(client, collection)
             cloud.create_collection(client, collection, dims=dims, shards=options.shards,
                                     replicas=options.replicas, configset=settings.configset)
-        state.save(collection)
     with timer.stage("write"):
         write_docs(client, collection, product_docs(kept, reduced, model.identity, pca_version))
     segments: dict[str, int] = {}
@@ -239,6 +250,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     )
     if record.warning():
         summary.warnings.append(record.warning())
+    summary.warnings += [f"removed {name}, the collection of a failed run" for name in removed]
     return summary
 
 
@@ -292,8 +304,42 @@ def _publish(client: SolrClient, alias: str, collection: str) -> None:
     log.info("alias %s now serves %s", alias, collection)
 
 
+def staging_name(alias: str) -> str:
+    return f"{alias}_{datetime.now(timezone.utc).strftime('%Y%m%d%H%M%S%f')[:-3]}"
+
+
+def failed_runs(client: SolrClient, meta: MetadataStore, alias: str) -> list[str]:
+    """Collections of this alias's runs that never completed: a staging name, no index record
+    (written only after verification), not served by the alias."""
+    pattern = re.compile(re.escape(alias) + r"_\d{17}")
+    live = cloud.alias_target(client, alias)
+    recorded = {r.collection for r in meta.index_records(alias)}
+    return [name for name in cloud.list_collections(client)
+            if pattern.fullmatch(name) and name not in recorded and name != live]
+
+
+def remove_failed_runs(client: SolrClient, meta: MetadataStore, alias: str, *, keep: set[str]) -> list[str]:
+    """Delete :func:`failed_runs` except ``keep`` (the run in progress); returns the names deleted."""
+    removed = []
+    for name in failed_runs(client, meta, alias):
+        if name in keep:
+            continue
+        cloud.delete_collection(client, name)
+        log.warning("removed %s, the collection of a failed %s run", name, alias)
+        removed.append(name)
+    return removed
+
+
 def _prune(client: SolrClient, meta: MetadataStore, alias: str, *, keep: int) -> None:
-    """Delete the alias's collections beyond the newest ``keep`` (the live one always stays)."""
+    """Delete the alias's collections beyond the newest ``keep`` (the live one always stays).
+
+    Failed runs go first; while one of them still stands, no good collection is deleted.
+    """
+    remove_failed_runs(client, meta, alias, keep=set())
+    standing = failed_runs(client, meta, alias)
+    if standing:
+        log.warning("not pruning %s: the failed run(s) %s could not be removed", alias, ", ".join(standing))
+        return
     live = cloud.alias_target(client, alias)
     existing = set(cloud.list_collections(client))
     records = [r for r in meta.index_records(alias) if r.collection in existing]
@@ -346,18 +392,24 @@ class _RunState:
         self.key = {"catalog_sha256": catalog_sha, **options.recipe(),
                     "shards": options.shards, "replicas": options.replicas}
 
-    def collection_to_use(self, client: SolrClient, live: str | None) -> tuple[str, bool]:
+    def collection_to_use(self, client: SolrClient, live: str | None, dims: int) -> tuple[str, bool]:
+        """(name, resumed): the unfinished run's collection when it is usable, else a new name.
+
+        A collection the killed run had not finished creating (no vector field of this width)
+        is not resumed: its name is returned with resumed=False and it is recreated.
+        """
         if self.path.exists():
             try:
                 state = json.loads(self.path.read_text())
             except ValueError:
                 state = {}
             name = state.get("collection")
-            if (state.get("key") == self.key and name and name != live
-                    and name in cloud.list_collections(client)):
-                log.info("resuming the unfinished run into %s", name)
-                return name, True
-        return f"{self.path.stem}_{datetime.now(timezone.utc).strftime('%Y%m%d%H%M%S%f')[:-3]}", False
+            if state.get("key") == self.key and name and name != live:
+                if name in cloud.list_collections(client) and cloud.vector_dims(client, name) == dims:
+                    log.info("resuming the unfinished run into %s", name)
+                    return name, True
+                return name, False
+        return staging_name(self.path.stem), False
 
     def save(self, collection: str) -> None:
         tmp = self.path.with_suffix(".tmp")

@@ -331,3 +331,76 @@ def test_an_onnx_model_indexes_and_the_photo_path_reloads_it_from_the_record(sol
         (catalog.parent / row["image"]).read_bytes())
     stored = solr.client.get(f"{alias}/get", {"id": row["id"], "fl": "id,vector"})["doc"]
     assert float(np.dot(vec, stored["vector"])) > 0.9999
+
+
+def test_a_failed_runs_collection_is_removed_by_the_next_run_and_good_ones_stay(solr, settings, catalog, alias):
+    """A run killed right after creating its collection (before it could note it anywhere)."""
+    first = reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    orphan = f"{alias}_20200101000000000"
+    cloud.create_collection(solr.client, orphan, dims=DIMS)  # empty, never verified, not served
+    second = reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    names = set(cloud.list_collections(solr.client))
+    assert orphan not in names
+    assert {first.collection, second.collection} <= names  # keep_collections=2: both good ones stay
+    assert f"removed {orphan}, the collection of a failed run" in second.warnings
+    assert cloud.alias_target(solr.client, alias) == second.collection
+
+
+def test_a_run_killed_while_creating_its_collection_is_recreated_under_the_noted_name(solr, settings, catalog,
+                                                                                       alias):
+    from indexer.digest import file_sha256
+    from indexer.reindex import _RunState
+
+    first = reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    options = _options(catalog, alias)
+    state = _RunState(settings.data_dir / "runs" / f"{alias}.json", options, file_sha256(catalog))
+    half = f"{alias}_20200101000000001"
+    cloud.create_collection(solr.client, half, dims=4)  # the kill came before its vector field was right
+    state.save(half)
+    summary = reindex(settings, solr.client, options, show_progress=False)
+    assert summary.collection == half and not summary.resumed
+    assert cloud.vector_dims(solr.client, half) == DIMS
+    assert solr.client.select(alias, {"q": "*:*", "rows": 0})["response"]["numFound"] == GOOD
+    assert first.collection in cloud.list_collections(solr.client)
+
+
+def test_upsert_keeps_each_attribute_in_the_type_the_catalog_has(solr, settings, catalog, alias, tmp_path):
+    reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    rows = [json.loads(line) for line in catalog.read_text().splitlines()[:3]]
+    before = solr.client.select(alias, {"q": "*:*", "fq": "tags_ss:[* TO *]", "rows": 0})["response"]["numFound"]
+    rows[0]["tags"] = "summer"  # a string where the catalog has lists of strings: coerced
+    rows[1]["rating"] = "high"  # a string where the catalog has numbers: refused
+    rows[2]["rating"] = 4       # an integer where the catalog has numbers: coerced
+    update = catalog.parent / "types.jsonl"  # image paths are relative to the catalog
+    update.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    summary = upsert(settings, solr.client, update, alias=alias)
+    assert (summary.indexed, summary.failed, summary.coerced) == (2, 1, 2)
+    assert summary.failed_by_reason == {"attribute_type": 1}
+    assert any("'tags'" in w and "list of strings (tags_ss)" in w for w in summary.warnings)
+    refused = json.loads(Path(summary.report).read_text().splitlines()[0])
+    assert refused["id"] == rows[1]["id"] and "a number (rating_d)" in refused["message"]
+    count = lambda fq: solr.client.select(alias, {"q": "*:*", "fq": fq, "rows": 0})["response"]["numFound"]  # noqa: E731
+    assert count("tags_s:[* TO *]") == 0 and count("rating_s:[* TO *]") == 0 and count("rating_l:[* TO *]") == 0
+    assert count("tags_ss:summer") == 1 and count("tags_ss:[* TO *]") == before
+
+
+def test_delete_with_one_id_and_a_job_where_every_line_fails(solr, settings, catalog, alias, tmp_path):
+    reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    one = json.loads(catalog.read_text().splitlines()[0])["id"]
+    assert delete(settings, solr.client, [one], alias=alias) == ([one], [])
+    assert solr.client.get(f"{alias}/get", {"id": one})["doc"] is None
+    assert delete(settings, solr.client, [one], alias=alias) == ([], [one])
+
+    import zipfile
+
+    archive = tmp_path / "catalog.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("catalog.jsonl", catalog.read_text())
+    with pytest.raises(IndexJobError, match="nothing in .* was indexed"):
+        upsert(settings, solr.client, archive, alias=alias)
+    env = {**os.environ, "LOOKALIKE_DATA_DIR": str(settings.data_dir), "LOOKALIKE_SOLR_URL": solr.url}
+    out = subprocess.run([sys.executable, "-m", "lookalike.cli", "upsert", str(archive), "--collection", alias],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0 and "all" in out.stderr and "failed" in out.stderr, out.stderr[-500:]
+    assert solr.client.select(alias, {"q": "*:*", "rows": 0})["response"]["numFound"] == GOOD - 1
