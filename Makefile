@@ -57,6 +57,8 @@ demo: venv solr
 	@test -f "$(DATA_DIR)/demo/catalog.jsonl" || $(BIN)/lookalike demo-catalog "$(DATA_DIR)/demo" --count $(DEMO_COUNT)
 	$(BIN)/lookalike index "$(DATA_DIR)/demo/catalog.jsonl" --if-changed
 	$(BIN)/lookalike clusters build
+	@# the merchandiser who signs in to /merch: the token is printed once, when it is made
+	$(BIN)/lookalike merchandiser add demo --exist-ok
 	$(BIN)/lookalike serve
 
 # Benchmarks: regenerates BENCHMARKS.md, benchmarks/plots/ and benchmarks/results/ (about 23 min from a fresh clone;

@@ -37,7 +37,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     if args.images_root is not None:
         settings = settings.model_copy(update={"images_root": args.images_root})
-    print(f"Lookalike storefront: http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/", flush=True)
+    from merch import identities
+
+    base = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
+    print(f"Lookalike storefront: {base}/", flush=True)
+    names = sorted(identities.load(identities.merchandisers_path(settings)))
+    print(f"Merchandising: {base}/merch, signed in with a merchandiser's token "
+          + (f"({', '.join(names)}; a new one: `lookalike merchandiser add NAME`)" if names
+             else "(none yet: `lookalike merchandiser add NAME` prints one)"), flush=True)
     # uvicorn picks uvloop and httptools (installed with uvicorn[standard]) by itself
     if workers == 1:
         from app.web import create_app

@@ -55,7 +55,7 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
     app.add_middleware(BodyLimit, limits=body_limits(settings), uploads=frozenset({UPLOAD_PATH}))
     app.add_middleware(ResponseTime)
     app.include_router(query_router(services))
-    app.include_router(merch_router(settings, services.writer))
+    app.include_router(merch_router(settings, services.writer, reader=services.client))
     document_400_not_422(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "query.cli",
     "app.serve_cli",
     "merch.cli",
+    "merch.identities_cli",
     "quality.cli",
 ]
 

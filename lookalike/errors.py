@@ -21,6 +21,15 @@ class LookalikeError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that belong with this error's answer (none by default)."""
+        return {}
+
+    @property
+    def public_message(self) -> str:
+        """What an HTTP client is told; the full message is for the CLI and the log."""
+        return self.message
+
 
 class ConfigError(LookalikeError):
     """A setting or the environment is wrong (Java missing, runtime not built, bad value)."""
@@ -30,6 +39,21 @@ class BadRequest(LookalikeError):
     """The caller's input is wrong; the message says what to fix."""
 
     http_status = 400
+
+
+class Unauthorized(LookalikeError):
+    """The request needs a credential it did not bring, or brought one that is not known."""
+
+    http_status = 401
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="lookalike merchandising"'}
+
+
+class Forbidden(LookalikeError):
+    """The caller may not do this here (the server does not allow it to anyone, or not to them)."""
+
+    http_status = 403
 
 
 class NotFound(LookalikeError):
@@ -53,6 +77,9 @@ class Busy(LookalikeError):
         super().__init__(message)
         self.retry_after_s = retry_after_s
 
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
 
 class SolrUnavailable(LookalikeError):
     """Solr cannot be reached (connection refused, timeout)."""
@@ -61,17 +88,32 @@ class SolrUnavailable(LookalikeError):
 
 
 class SolrRequestError(LookalikeError):
-    """Solr answered with an error; ``solr_status`` and Solr's own message are kept."""
+    """Solr answered with an error; ``solr_status`` and Solr's own message are kept.
+
+    Solr's 4xx is never a 502: 404 stays 404, 409 stays 409, 401/403 (Solr refused this
+    server's own credential: a configuration fault) is 503, any other 4xx (a request too long,
+    a query Solr cannot parse) is the caller's 400. Only Solr's 5xx is a 502. What an HTTP
+    client is told (:attr:`public_message`) names no collection and echoes no query: Solr's
+    message goes to the log and the CLI.
+    """
 
     http_status = 502
 
     def __init__(self, message: str, solr_status: int | None = None):
         super().__init__(message)
         self.solr_status = solr_status
-        if solr_status == 400:
-            self.http_status = 400
-        elif solr_status == 404:
-            self.http_status = 404
+        if solr_status is not None and 400 <= solr_status < 500:
+            self.http_status = {404: 404, 409: 409, 401: 503, 403: 503}.get(solr_status, 400)
+
+    @property
+    def public_message(self) -> str:
+        return {
+            400: "the search engine could not run this request: check the filters, the text and the ids",
+            404: "not found",
+            409: "the search engine refused this change as a conflict: try again",
+            503: "the search engine refused this server's credentials: the operator needs to check "
+                 "LOOKALIKE_SOLR_USER or LOOKALIKE_SOLR_CREDENTIALS_FILE",
+        }.get(self.http_status, "the search engine failed on this request")
 
 
 class SolrNodeError(LookalikeError):

@@ -141,8 +141,10 @@ class Settings(BaseSettings):
     images_root: Path | None = Field(
         default=None, description="Folder product images are served from; unset: the folder of the catalog the index was built from."
     )
-    merchandiser_token: str | None = Field(
-        default=None, description="Credential required by the merchandising write endpoints."
+    merchandisers_file: Path | None = Field(
+        default=None,
+        description="Named merchandisers and the SHA-256 of their tokens (`lookalike merchandiser add NAME`); "
+        "unset: `<data dir>/merchandisers.json`.",
     )
 
     @property

@@ -7,6 +7,8 @@ anything else is logged and answers 500 with a generic sentence. Every error bod
 
 from __future__ import annotations
 
+import json
+
 import logging
 from typing import Any
 
@@ -44,17 +46,24 @@ def as_json(model: BaseModel) -> Response:
     return Response(model.model_dump_json(), media_type="application/json")
 
 
+class _AsciiJSON(JSONResponse):
+    """JSON with every non-ASCII character escaped: an error may quote the caller's text, and
+    text with a lone surrogate cannot be encoded as UTF-8 (it would turn a 400 into a 500)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
+    return _AsciiJSON({"error": message, "status": status}, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LookalikeError)
     async def _lookalike(request: Request, err: LookalikeError) -> JSONResponse:
-        if err.http_status >= 500:
+        if err.http_status >= 500 or err.public_message != err.message:
             log.warning("%s %s: %s", request.method, request.url.path, err)
-        retry = getattr(err, "retry_after_s", None)
-        return error_response(err.http_status, err.message, {"Retry-After": str(retry)} if retry else None)
+        return error_response(err.http_status, err.public_message, err.headers() or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, err: RequestValidationError) -> JSONResponse:
@@ -64,6 +73,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:
         message = {404: f"there is no {request.url.path}", 405: f"{request.method} is not allowed on {request.url.path}"}
         return error_response(err.status_code, message.get(err.status_code, str(err.detail)))
+
+    @app.exception_handler(UnicodeError)
+    async def _unicode(request: Request, err: UnicodeError) -> JSONResponse:
+        return error_response(400, "the request holds text that is not valid Unicode (a lone UTF-16 surrogate "
+                                   "such as \\ud800): send UTF-8 text")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:

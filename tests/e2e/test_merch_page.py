@@ -10,12 +10,10 @@ from collections import Counter
 import pytest
 
 import api_catalog
-from merch.api import create_router
 from merch.catalog import get_docs, iter_docs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
-TOKEN = "e2e-merch-token"
 TIMEOUT_MS = 60_000
 
 
@@ -27,9 +25,10 @@ def merch_site(solr, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("e2e-merch")
     with api_catalog.real_index(solr, root, "e2emerch", count=40, dims=16) as (settings, summary, _catalog):
-        settings = settings.model_copy(update={"merchandiser_token": TOKEN})
+        from merch import identities
+
+        token = identities.add(settings, "e2e-ann")
         app = create_app(settings)
-        app.include_router(create_router(settings))
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
         thread = threading.Thread(target=server.run, name="uvicorn-e2e-merch", daemon=True)
         thread.start()
@@ -40,14 +39,14 @@ def merch_site(solr, tmp_path_factory):
             time.sleep(0.05)
         port = server.servers[0].sockets[0].getsockname()[1]
         try:
-            yield f"http://127.0.0.1:{port}", settings, summary.collection
+            yield f"http://127.0.0.1:{port}", settings, summary.collection, token
         finally:
             server.should_exit = True
             thread.join(timeout=10)
 
 
 def test_review_accept_apply_and_undo_in_the_page(solr, merch_site, page):
-    base, settings, collection = merch_site
+    base, settings, collection, token = merch_site
     docs = list(iter_docs(solr.client, collection, fl="id,pattern_s,group"))
     pattern = Counter(d["pattern_s"] for d in docs).most_common(1)[0][0]
     examples = []
@@ -57,8 +56,9 @@ def test_review_accept_apply_and_undo_in_the_page(solr, merch_site, page):
     examples = [e["id"] for e in examples[:2]]
 
     page.goto(base + "/merch")
-    page.fill("#token", TOKEN)
-    page.fill("#user", "e2e-ann")
+    page.fill("#token", token)
+    page.locator("#token").dispatch_event("change")
+    page.wait_for_selector("#who:has-text('signed in as e2e-ann')", timeout=TIMEOUT_MS)
     page.click("nav button[data-tab=propagate]")
     page.fill("#p-attr", "print")
     page.fill("#p-value", "look-e2e")

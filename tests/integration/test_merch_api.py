@@ -1,7 +1,8 @@
 """The merchandising HTTP routes in the storefront app, against the real Solr.
 
-Writes need the merchandiser credential; shoppers' routes do not; a full review flow over
-HTTP (cluster, propose, decide, apply, gap report, undo) leaves the catalog exactly as before.
+Merchandising reads and writes need a named merchandiser's token (the recorded user is the
+token's, never the body's); shoppers' routes do not; a full review flow over HTTP (cluster,
+propose, decide, apply, gap report, undo) leaves the catalog exactly as before.
 """
 
 from __future__ import annotations
@@ -10,19 +11,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lookalike.solr import cloud
-from merch.api import TOKEN_HEADER, create_router
 from app.web import create_app
+from merch import identities
 from merch_catalog import make_catalog, snapshot
 
 pytestmark = pytest.mark.integration
-TOKEN = "s3cret-token"
 
 
-def app_for(solr, alias: str, token: str | None) -> TestClient:
-    settings = solr.settings.model_copy(update={"alias": alias, "merchandiser_token": token})
-    app = create_app(settings)
-    app.include_router(create_router(settings))
-    return TestClient(app)
+def app_for(solr, alias: str, tmp_path, *names: str) -> tuple[TestClient, dict[str, dict[str, str]]]:
+    """The app with merchandisers ``names``; returns it and each one's Authorization header."""
+    settings = solr.settings.model_copy(update={"alias": alias, "merchandisers_file": tmp_path / "merch.json"})
+    auth = {name: {"Authorization": f"Bearer {identities.add(settings, name)}"} for name in names}
+    return TestClient(create_app(settings)), auth
 
 
 @pytest.fixture
@@ -33,18 +33,32 @@ def served(solr, collection_factory):
     return cat, alias
 
 
-def test_writes_need_the_credential_and_reads_do_not(solr, served):
+def test_merchandising_needs_a_named_merchandiser_and_shopping_does_not(solr, served, tmp_path):
     cat, alias = served
-    http = app_for(solr, alias, TOKEN)
+    http, auth = app_for(solr, alias, tmp_path, "ann")
     body = {"attribute": "pattern", "value": "hawaiian", "positives": ["p002"]}
-    for headers in ({}, {TOKEN_HEADER: "wrong"}):
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic YW5uOng="}):
         r = http.post("/api/merch/proposals", json=body, headers=headers)
-        assert r.status_code == 401 and TOKEN_HEADER in r.json()["error"] and r.json()["status"] == 401
+        assert r.status_code == 401 and "token" in r.json()["error"] and r.json()["status"] == 401
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
     assert http.post("/api/merch/batches/b1/undo", json={}).status_code == 401
     assert http.post("/api/merch/clusters/build", json={}).status_code == 401
-    closed = app_for(solr, alias, None)
-    r = closed.post("/api/merch/proposals", json=body, headers={TOKEN_HEADER: TOKEN})
-    assert r.status_code == 403 and "LOOKALIKE_MERCHANDISER_TOKEN" in r.json()["error"]
+    # reads too: proposals, batches, clusters, gaps name merchandisers and their work
+    for path in ("/api/merch/proposals", "/api/merch/proposals/x", "/api/merch/batches", "/api/merch/clusters",
+                 "/api/merch/gaps/pattern", "/api/merch/me"):
+        assert http.get(path).status_code == 401, path
+    assert http.get("/api/merch/me", headers=auth["ann"]).json() == {"user": "ann"}
+    # the body cannot choose who is recorded
+    r = http.post("/api/merch/proposals", json={**body, "user": "mallory"}, headers=auth["ann"])
+    assert r.status_code == 400 and "user" in r.json()["error"]
+    # a server with no merchandiser at all has merchandising off
+    closed, _ = app_for(solr, alias, tmp_path / "none")
+    r = closed.post("/api/merch/proposals", json=body, headers=auth["ann"])
+    assert r.status_code == 403 and "lookalike merchandiser add" in r.json()["error"]
+    # the scheme is in OpenAPI, so /docs has an Authorize button
+    spec = http.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["merchandiser"]["scheme"] == "bearer"
+    assert {"merchandiser": []} in spec["paths"]["/api/merch/proposals"]["get"]["security"]
     # shoppers' routes answer without it
     r = http.get("/api/merch/navigate/p002", params={"k": 4, "pool": 10})
     assert r.status_code == 200 and len(r.json()["items"]) == 4
@@ -54,24 +68,24 @@ def test_writes_need_the_credential_and_reads_do_not(solr, served):
     assert http.get("/api/merch/navigate/p002", params={"k": 0}).status_code == 400
     r = http.get("/api/merch/navigate/p002", params={"filter": "nosuchfield:x"})
     assert r.status_code == 400 and "unknown filter field" in r.json()["error"]
-    r = http.post("/api/merch/proposals", json={**body, "positives": ["nope"]}, headers={TOKEN_HEADER: TOKEN})
+    r = http.post("/api/merch/proposals", json={**body, "positives": ["nope"]}, headers=auth["ann"])
     assert r.status_code == 404 and "nope" in r.json()["error"]
-    assert http.get("/api/merch/clusters").status_code == 404  # not clustered yet
+    assert http.get("/api/merch/clusters", headers=auth["ann"]).status_code == 404  # not clustered yet
 
 
-def test_a_review_flow_over_http_ends_exactly_where_it_started(solr, served):
+def test_a_review_flow_over_http_ends_exactly_where_it_started(solr, served, tmp_path):
     cat, alias = served
-    http = app_for(solr, alias, TOKEN)
-    auth = {TOKEN_HEADER: TOKEN}
+    http, people = app_for(solr, alias, tmp_path, "ann", "bob")
+    auth = people["ann"]
     r = http.post("/api/merch/clusters/build", json={"k": 3}, headers=auth)
     assert r.status_code == 200 and sum(c["size"] for c in r.json()["clusters"]) == 96
-    assert http.get("/api/merch/clusters").json()["k"] == 3
+    assert http.get("/api/merch/clusters", headers=auth).json()["k"] == 3
     start = http.get("/api/merch/navigate/start", params={"k": 3}).json()
     assert len(start["items"]) == 3
     before = snapshot(solr, cat.name)
 
     r = http.post("/api/merch/proposals", headers=auth, json={
-        "attribute": "pattern", "value": "hawaiian", "positives": ["p002", "p005"], "threshold": 0.0, "user": "ann"})
+        "attribute": "pattern", "value": "hawaiian", "positives": ["p002", "p005"], "threshold": 0.0})
     assert r.status_code == 200, r.text
     view = r.json()
     pid = view["proposal"]["id"]
@@ -81,14 +95,16 @@ def test_a_review_flow_over_http_ends_exactly_where_it_started(solr, served):
     r = http.post(f"/api/merch/proposals/{pid}/decisions", headers=auth,
                   json={"accept": free[:2], "reject": free[2:3], "threshold": 0.1})
     assert r.status_code == 200 and r.json()["threshold"] == 0.1
-    gaps = http.get("/api/merch/gaps/pattern").json()
+    gaps = http.get("/api/merch/gaps/pattern", headers=auth).json()
     assert gaps["would_fill"] is not None and gaps["lacking"] > 0
-    r = http.post(f"/api/merch/proposals/{pid}/apply", headers=auth, json={"user": "ann"})
+    assert view["proposal"]["created_by"] == "ann"
+    r = http.post(f"/api/merch/proposals/{pid}/apply", headers=auth, json={})
     assert r.status_code == 200 and r.json()["written"] == 2
     batch = r.json()["id"]
     assert snapshot(solr, cat.name)[free[0]]["pattern_s"] == "hawaiian"
-    assert [b["id"] for b in http.get("/api/merch/batches").json()][0] == batch
-    r = http.post(f"/api/merch/batches/{batch}/undo", headers=auth, json={"user": "ann"})
-    assert r.status_code == 200 and r.json()["state"] == "undone"
+    batches = http.get("/api/merch/batches", headers=auth).json()
+    assert batches[0]["id"] == batch and batches[0]["user"] == "ann"
+    r = http.post(f"/api/merch/batches/{batch}/undo", headers=people["bob"], json={})
+    assert r.status_code == 200 and r.json()["state"] == "undone" and r.json()["undone_by"] == "bob"
     assert snapshot(solr, cat.name) == before
     assert http.get("/merch").status_code == 200 and http.get("/navigate").status_code == 200
