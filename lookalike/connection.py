@@ -38,7 +38,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from lookalike.credentials import Role, credential
-from lookalike.errors import SolrRequestError, SolrUnavailable
+from lookalike.errors import BadRequest, SolrRequestError, SolrUnavailable
 from lookalike.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,9 @@ class SolrClient:
                 continue
             except requests.exceptions.RequestException as err:  # a timeout: the node is there but slow
                 raise SolrUnavailable(f"Solr is not reachable at {url}: {err.__class__.__name__}") from err
+            except UnicodeEncodeError as err:  # a lone UTF-16 surrogate (JSON's "\ud800") cannot become UTF-8
+                raise BadRequest(f"the request holds text that is not valid Unicode ({err.object[err.start:err.end]!r}): "
+                                 "send UTF-8 text without lone surrogates") from err
             self._maybe_refresh_nodes(url)
             return _answer(resp, method, path)
         where = self.base_url if len(tried) <= 1 else f"{self.base_url} or any of {len(tried) - 1} other live nodes"

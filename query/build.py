@@ -133,10 +133,14 @@ def combine_vectors(
 
 def _unit(v: np.ndarray, what: str = "a vector") -> np.ndarray:
     v = np.asarray(v, dtype=np.float64)
-    norm = float(np.linalg.norm(v))
-    if not math.isfinite(norm) or norm == 0.0:
+    if not np.all(np.isfinite(v)):
+        raise BadRequest(f"{what} has a value that is not a finite number")
+    # scaled first, so that values near the float limit (1e308) do not overflow the norm
+    largest = float(np.max(np.abs(v))) if v.size else 0.0
+    if largest == 0.0:
         raise BadRequest(f"{what} has length zero; it has no direction to search")
-    return v / norm
+    v = v / largest
+    return v / float(np.linalg.norm(v))
 
 
 # -- filters -----------------------------------------------------------------------------

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from lookalike.errors import BadRequest
 
@@ -25,6 +25,8 @@ MAX_K = 100
 MAX_CANDIDATES = 1000
 MAX_OFFSET = 1000
 MAX_ID_CHARS = 512
+# A product, proposal or batch id wherever it comes in (a path, a body): one limit, one message.
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS)]
 MAX_TEXT_CHARS = 500
 MAX_VALUE_CHARS = 500
 MAX_FILTER_VALUES = 50

@@ -28,7 +28,8 @@ Resolved = Literal["approx", "exact"]
 
 def needs_count(request: SearchRequest) -> bool:
     """Whether :func:`choose_mode` needs the filtered count to decide."""
-    return request.mode == "auto" and request.has_image_target and not _needs_exact(request)
+    return (request.mode == "auto" and request.has_image_target and not _needs_exact(request)
+            and _plugin_can_carry(request))
 
 
 def choose_mode(
@@ -41,6 +42,8 @@ def choose_mode(
         return "approx", "text only: no image query to plan"
     if _needs_exact(request):
         return "exact", "combine=max and unlike examples are exact-only"
+    if not _plugin_can_carry(request):
+        return "approx", "an example id has a comma or white space at an end, which the exact plugin's id lists cannot carry: HNSW kNN"
     if filtered_count is None:
         raise ValueError("choose_mode needs the filtered count for this request")
     if filtered_count <= exact_max_docs:
@@ -51,3 +54,8 @@ def choose_mode(
 def _needs_exact(request: SearchRequest) -> bool:
     examples = len(request.like) + (request.vector is not None)
     return (request.combine == "max" and examples > 1) or bool(request.unlike)
+
+
+def _plugin_can_carry(request: SearchRequest) -> bool:
+    """The plugin takes like/unlike as one comma-separated, trimmed list (query.build._plugin_id)."""
+    return all("," not in i and i == i.strip() for i in (*request.like, *request.unlike))

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from query.models import CatalogPage, Product
+from query.models import CatalogPage, Id, Product
 from query.product_images import LocalImage, resolve_image
 
 from .errors import as_json, errors
@@ -29,12 +29,12 @@ def router(services: Services) -> APIRouter:
 
     @api.get("/api/products/{product_id:path}", tags=["products"], summary="One product",
              responses=errors(404, 503), response_model=Product)
-    def product(product_id: str) -> Response:
+    def product(product_id: Id) -> Response:
         return as_json(services.search.get_product(product_id))
 
     @api.get("/images/{product_id:path}", tags=["products"], summary="A product's image", response_model=None,
              responses=errors(404, 503))
-    def image(product_id: str) -> FileResponse | RedirectResponse:
+    def image(product_id: Id) -> FileResponse | RedirectResponse:
         product = services.search.get_product(product_id)
         found = resolve_image(product.image or "", services.image_root())
         if isinstance(found, LocalImage):

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lookalike.errors import BadRequest, PayloadTooLarge, SolrRequestError
 from lookalike.settings import Settings
-from query.models import QueryOptions, SearchRequest, SearchResponse, SimilarRequest, parse_request
+from query.models import Id, QueryOptions, SearchRequest, SearchResponse, SimilarRequest, parse_request
 
 from .errors import as_json, errors
 from .params import OptionsQ
@@ -50,7 +50,7 @@ def router(services: Services) -> APIRouter:
 
     @api.get("/api/products/{product_id:path}/similar", tags=["search"], summary="Products that look like this one",
              responses=errors(400, 404, 503), response_model=SearchResponse)
-    def similar(product_id: str, opts: OptionsQ) -> Response:
+    def similar(product_id: Id, opts: OptionsQ) -> Response:
         request = parse_request(SimilarRequest, {"id": product_id, **opts})
         return as_json(run_search(services, request.to_search()))
 
