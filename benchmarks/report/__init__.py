@@ -18,6 +18,7 @@ from benchmarks.report.pipeline import (
 from benchmarks.report.plots import PLOTS_DIR, plots
 from benchmarks.report.quality import quality_section
 from benchmarks.report.vectors import vectors_section
+from benchmarks.report.security import security_section
 from benchmarks.report.search import (
     filters_section, hnsw_losses, methods_section, planner_section, plugin_section, trees_section,
 )
@@ -60,7 +61,8 @@ def render(res) -> str:
     concl, loses = c.concl, c.loses
     parts = [quality_section(res), vectors_section(),
              data_section(c), methods_section(c), trees_section(c), filters_section(c), plugin_section(c),
-             planner_section(c), pca_section(c), embedding_section(c), writes_section(c), api_section(res, concl)]
+             planner_section(c), pca_section(c), embedding_section(c), writes_section(c), api_section(res, concl),
+             security_section()]
     hnsw_losses(c)
     head = ["## Conclusions", ""] + [f"- {c}" for c in concl] + [""]
     head += ["## Where Lookalike loses", ""] + ([f"- {x}" for x in loses] or ["- Nothing measured in this run."]) + [""]
