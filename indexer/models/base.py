@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image
 
+from lookalike.errors import ModelError
+
 from indexer.prefetch import chunks
 from indexer.prefetch import prefetch as ahead_of
 
@@ -72,6 +74,14 @@ class EmbeddingModel(ABC):
     @abstractmethod
     def embed(self, batch: np.ndarray) -> np.ndarray:
         """A preprocessed batch -> ``float32[n, output_dim]``. Safe to call from any thread."""
+
+    def checked_batch(self, batch: np.ndarray) -> np.ndarray:
+        """``batch`` as float32 ``(n, input_size, input_size, 3)``; :class:`ModelError` otherwise."""
+        batch = np.asarray(batch, dtype=np.float32)
+        size = self.input_size
+        if batch.ndim != 4 or batch.shape[1:] != (size, size, 3):
+            raise ModelError(f"expected a batch of shape (n, {size}, {size}, 3), got {batch.shape}")
+        return batch
 
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
         if not images:

@@ -130,10 +130,7 @@ class OnnxEmbeddingModel(EmbeddingModel):
         return out.astype(np.float32, copy=False)
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
-        batch = np.asarray(batch, dtype=np.float32)
-        size = self.input_size
-        if batch.ndim != 4 or batch.shape[1:] != (size, size, 3):
-            raise ModelError(f"expected a batch of shape (n, {size}, {size}, 3), got {batch.shape}")
+        batch = self.checked_batch(batch)
         if len(batch) == 0:
             return np.zeros((0, self.output_dim), dtype=np.float32)
         y = self._run(batch)
