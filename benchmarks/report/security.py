@@ -35,6 +35,14 @@ def security_section(results_dir: Path = RESULTS_DIR) -> list[str]:
                table(["kind", "n", "p50 ms", "p95 ms", "status"],
                      [[k, v["n"], f(v["p50_ms"], 1), f(v["p95_ms"], 1), ", ".join(f"{c}: {n}" for c, n in v["status"].items())]
                       for k, v in ld["by_kind"].items()]), ""]
+        up = ld.get("upload_rss_mb")
+        if up:
+            md += [f"A 6300x6300 PNG upload ({up['how']}): with the model loaded the server holds "
+                   f"{up['model_loaded']} MB; one upload peaks at {up['one_png_peak']} MB "
+                   f"(+{up['one_png_peak'] - up['model_loaded']} MB) and leaves {up['after_one']} MB; three at once "
+                   f"answer {up['three_at_once_status']} (two decode, the third is told to retry) and peak at "
+                   f"{up['three_at_once_peak']} MB, leaving {up['after_three']} MB. Issue 13 measured +420 MB for one, "
+                   "a 1.87 GB peak for three and 1.35 GB kept.", ""]
     if fuzz_path.is_file():
         fz = json.loads(fuzz_path.read_text())
         md += [f"Seeded fuzz of the HTTP API (`LOOKALIKE_FUZZ_EXAMPLES={fz['examples']} pytest "
