@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import stat
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 from lookalike.errors import ConfigError
+from lookalike.private_file import write_private
 from lookalike.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -124,10 +124,7 @@ def ensure_file(settings: Settings) -> dict[Role, Credential]:
             raise ConfigError(f"the Solr credentials file {path} lacks the role(s) {', '.join(missing)} needed to start Solr")
         return creds
     creds = {role: Credential(USER_NAMES[role], secrets.token_urlsafe(PASSWORD_BYTES)) for role in ROLES}
-    path.parent.mkdir(parents=True, exist_ok=True)
     body = json.dumps({r: {"user": c.user, "password": c.password} for r, c in creds.items()}, indent=2) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(body)
+    write_private(path, body)
     log.info("generated Solr credentials in %s (mode 0600)", path)
     return creds

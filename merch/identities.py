@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
 from lookalike.errors import BadRequest, ConfigError, Forbidden, Unauthorized
+from lookalike.private_file import write_private
 from lookalike.settings import Settings
 
 TOKEN_BYTES = 32
@@ -51,14 +51,7 @@ def load(path: Path) -> dict[str, dict[str, str]]:
 
 
 def _save(path: Path, entries: dict[str, dict[str, str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(entries, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, path)
+    write_private(path, json.dumps(entries, indent=2, sort_keys=True) + "\n")
 
 
 def add(settings: Settings, name: str, *, replace: bool = False) -> str:

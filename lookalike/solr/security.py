@@ -14,12 +14,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import secrets
 from pathlib import Path
 from typing import Any
 
 from lookalike.credentials import Credential, Role
+from lookalike.private_file import write_private
 
 SALT_BYTES = 32
 HEALTH_ENV_FILE = "solr.env"
@@ -75,22 +75,9 @@ def security_json(creds: dict[Role, Credential]) -> dict[str, Any]:
 
 def write_security_json(creds: dict[Role, Credential], path: Path) -> Path:
     """Write ``security.json`` (password hashes only, still mode 0600) for the launcher to install."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(security_json(creds), fh, indent=2)
-        fh.write("\n")
-    os.replace(tmp, path)
-    return path
+    return write_private(path, json.dumps(security_json(creds), indent=2) + "\n")
 
 
 def write_health_env(creds: dict[Role, Credential], path: Path) -> Path:
     """``LOOKALIKE_HEALTH_AUTH=user:password`` of the search role, for docker-compose's healthcheck."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(f"LOOKALIKE_HEALTH_AUTH={creds['search'].user}:{creds['search'].password}\n")
-    return path
+    return write_private(path, f"LOOKALIKE_HEALTH_AUTH={creds['search'].user}:{creds['search'].password}\n")
