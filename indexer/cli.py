@@ -87,7 +87,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _rollback(args: argparse.Namespace, settings: Settings) -> int:
-    from indexer.reindex import rollback
+    from indexer.aliases import rollback
 
     alias = args.alias or settings.alias
     with SolrClient(settings, role="indexer") as client:

@@ -116,7 +116,7 @@ def _compare(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _promote(args: argparse.Namespace, settings: Settings) -> int:
-    from indexer.reindex import promote
+    from indexer.aliases import promote
     from lookalike.connection import SolrClient
     from quality.shadow import compare
 

@@ -23,7 +23,8 @@ from PIL import Image
 from indexer.demo_catalog import generate
 from indexer.incremental import delete, live_record, upsert
 from indexer.meta import MetadataStore
-from indexer.reindex import ReindexOptions, reindex, rollback
+from indexer.aliases import rollback
+from indexer.reindex import ReindexOptions, reindex
 from lookalike.errors import IndexJobError
 from lookalike.solr import cloud
 
