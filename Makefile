@@ -61,7 +61,7 @@ demo: venv solr
 	$(BIN)/lookalike merchandiser add demo --exist-ok
 	$(BIN)/lookalike serve
 
-# Benchmarks: regenerates BENCHMARKS.md, benchmarks/plots/ and benchmarks/results/ (about 23 min from a fresh clone;
+# Benchmarks: regenerates BENCHMARKS.md, benchmarks/plots/ and benchmarks/results/ (about 40 min from a fresh clone, 17 of them the quality section;
 # BENCH_FLAGS=--quick for a smoke run, --large adds 1M vectors).
 BENCH_FLAGS ?=
 bench: venv solr
