@@ -117,20 +117,18 @@ class Schema:
         return self.fields[solr_name]
 
     def filter_field(self, name: str) -> FieldInfo:
-        info = self.resolve(name, purpose="filter field")
-        if not info.filterable:
-            raise BadRequest(
-                f"cannot filter on {name!r}: it is a {info.kind} field; "
-                "filters work on string, number and boolean attributes"
-            )
-        return info
+        return self._usable(name, "filter")
 
     def facet_field(self, name: str) -> FieldInfo:
-        info = self.resolve(name, purpose="facet field")
+        return self._usable(name, "facet")
+
+    def _usable(self, name: str, use: str) -> FieldInfo:
+        """The field ``name`` means, if one can ``use`` (filter, facet) on it: string, number, boolean."""
+        info = self.resolve(name, purpose=f"{use} field")
         if not info.filterable:
             raise BadRequest(
-                f"cannot facet on {name!r}: it is a {info.kind} field; "
-                "facets work on string, number and boolean attributes"
+                f"cannot {use} on {name!r}: it is a {info.kind} field; "
+                f"{use}s work on string, number and boolean attributes"
             )
         return info
 
