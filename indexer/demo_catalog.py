@@ -20,17 +20,14 @@ Attributes: ``category``, ``style``, ``color``, ``secondary_color``, ``pattern``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from lookalike.machine import available_cpus
-
 from indexer.catalog import Product
+from indexer.catalog_files import draw_all, write_catalog
 from indexer.demo_drawing import COLOURS, PATTERNS, STYLES, Design, Variant, render_design, render_variant
 
 IMAGE_SIZE = 256
@@ -97,27 +94,8 @@ def generate(out_dir: Path | str, count: int = 2000, seed: int = 0, *, workers: 
     (out / "images").mkdir(parents=True, exist_ok=True)
     specs = plan(count, seed)
     jobs = [(spec, seed, str(out / "images")) for spec in specs]
-    workers = workers if workers is not None else min(available_cpus(), 4)
-    if workers > 1 and len(jobs) >= 2 * workers:
-        # threads, not processes: Pillow and numpy release the GIL in the heavy calls, and a
-        # caller's script needs no `if __name__ == "__main__"` guard (which spawn would demand)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="demo-draw") as pool:
-            per_design = list(pool.map(_render_spec, jobs))
-    else:
-        per_design = [_render_spec(job) for job in jobs]
-    catalog = out / "catalog.jsonl"
-    tmp = catalog.with_name(catalog.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for products in per_design:
-            for product in products:
-                f.write(json.dumps(product.to_json(), ensure_ascii=False) + "\n")
-    tmp.replace(catalog)
-    # pictures of an earlier, larger run into the same folder would only confuse: remove them
-    written = {f"{p.id}.jpg" for products in per_design for p in products}
-    for stale in (out / "images").glob("demo-*.jpg"):
-        if stale.name not in written:
-            stale.unlink()
-    return catalog
+    per_design = draw_all(_render_spec, jobs, workers=workers, name="demo-draw")
+    return write_catalog(out, (p.to_json() for products in per_design for p in products), images_glob="demo-*.jpg")
 
 
 def plan(count: int, seed: int) -> list[DesignSpec]:

@@ -77,6 +77,7 @@ class SearchService:
         self._schema_read_at = 0.0
         self._num_docs: int | None = None
         self._directions: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+        self._catalog: dict[str, list[dict[str, Any]]] = {}  # the centring sample, by fl
 
     # -- schema ----------------------------------------------------------------------------
     def schema(self) -> Schema:
@@ -91,6 +92,7 @@ class SearchService:
             self._schema_read_at = time.monotonic()
             self._num_docs = None
             self._directions.clear()
+            self._catalog.clear()
         return self._schema
 
     def refresh_schema(self) -> None:
@@ -275,7 +277,7 @@ class SearchService:
         with_value = self._sample({"q": "*:*", "fq": filter_query(f, schema), "fl": fl})
         if not with_value:
             raise BadRequest(f"no product has {f.field} {'|'.join(map(str, f.values))}: nothing to move toward")
-        catalog = self._sample({"q": "*:*", "fl": fl})
+        catalog = self._catalog_sample(fl)
         catalog_mean = _unit_mean([d["vector"] for d in catalog])
         means: dict[object, np.ndarray] | None = None
         if cat:
@@ -290,6 +292,12 @@ class SearchService:
                               [d.get(cat) for d in with_value] if cat else None, means, catalog_mean)
         self._directions[key] = d
         return d
+
+    def _catalog_sample(self, fl: str) -> list[dict[str, Any]]:
+        """The products every direction is centred on, read once per schema (not per value)."""
+        if fl not in self._catalog:
+            self._catalog[fl] = self._sample({"q": "*:*", "fl": fl})
+        return self._catalog[fl]
 
     def _sample(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         resp = self._select({**params, "rows": DIRECTION_SAMPLE, "sort": "id asc"}, _Stats())

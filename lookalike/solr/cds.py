@@ -5,8 +5,10 @@ The first node started while there is no archive records one (``-XX:ArchiveClass
 into ``<runtime>/cds/<key>.jsa.<port>.tmp`` when it exits; when ``stop`` sees that node exit
 on its own after SIGTERM, the file is renamed into place. Later nodes map it
 (``-XX:SharedArchiveFile``, checksummed with ``-XX:+VerifySharedSpaces``). The archive lives in
-the runtime dir, so ``make solr`` (which rebuilds that dir) drops it with the jars it
-describes; another JDK uses another file. A stale or mismatched archive is never fatal: the
+the runtime dir; ``make solr`` updates that dir in place and leaves the archive, but the JVM
+maps an archive only while the jars on the class path are the ones it was dumped from (it
+checks their size and modification time), so a rebuilt jar's classes are never replaced by
+stale ones; another JDK uses another file. A stale or mismatched archive is never fatal: the
 JVM prints a warning into console.log and loads classes the usual way.
 """
 

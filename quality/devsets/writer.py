@@ -8,11 +8,8 @@ order. The same seed gives a byte-identical catalog and images.
 
 from __future__ import annotations
 
-import json
-import os
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from indexer.catalog_files import draw_all, write_catalog
 from quality.devsets.sellers import MAX_SELLERS, SELLERS, photograph
 
 
@@ -60,21 +58,5 @@ def write_set(out_dir: Path | str, jobs: Sequence[Job], *, name: str, sellers: i
                          "source": seller.name, "background": photo.background, "image_size": photo.size})
         return rows
 
-    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    if workers > 1 and len(jobs) >= 2 * workers:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"devset-{name}") as pool:
-            per_item = list(pool.map(draw, jobs))
-    else:
-        per_item = [draw(job) for job in jobs]
-    catalog = out / "catalog.jsonl"
-    tmp = catalog.with_name(catalog.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for rows in per_item:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
-    tmp.replace(catalog)
-    written = {Path(row["image"]).name for rows in per_item for row in rows}
-    for stale in images.glob(f"{name}-*.jpg"):  # an earlier, larger run into the same folder
-        if stale.name not in written:
-            stale.unlink()
-    return catalog
+    per_item = draw_all(draw, jobs, workers=workers, name=f"devset-{name}")
+    return write_catalog(out, (row for rows in per_item for row in rows), images_glob=f"{name}-*.jpg", sort_keys=True)
