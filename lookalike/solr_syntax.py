@@ -23,8 +23,9 @@ from __future__ import annotations
 import math
 import re
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_LOCAL_VALUE = re.compile(r"^(\$[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9_.+\-]+(,[A-Za-z0-9_.+\-]+)*)$")
+# matched with fullmatch: ``$`` alone would also accept a trailing newline ("0\n")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LOCAL_VALUE = re.compile(r"(\$[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9_.+\-]+(,[A-Za-z0-9_.+\-]+)*)")
 
 
 def quote(value: str) -> str:
@@ -57,7 +58,7 @@ def text_terms(text: str) -> str:
 
 def check_identifier(name: str) -> str:
     """A field or tag name we splice into syntax must look like one; returns it."""
-    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
         raise ValueError(f"not an identifier: {name!r}")
     return name
 
@@ -92,7 +93,7 @@ def local_params(parser: str, /, **params: str | int | float | list[str] | None)
             if v is None:
                 continue
             token = number(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
-            if not _LOCAL_VALUE.match(token):
+            if not _LOCAL_VALUE.fullmatch(token):
                 raise ValueError(f"local param {key}={token!r} is not a plain token; pass it by $reference")
             parts.append(f"{key}={token}")
     return "{!" + " ".join(parts) + "}"

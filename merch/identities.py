@@ -26,7 +26,7 @@ from lookalike.private_file import write_private
 from lookalike.settings import Settings
 
 TOKEN_BYTES = 32
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")  # fullmatch: "$" would let a trailing newline in
 
 
 def merchandisers_path(settings: Settings) -> Path:
@@ -56,7 +56,7 @@ def _save(path: Path, entries: dict[str, dict[str, str]]) -> None:
 
 def add(settings: Settings, name: str, *, replace: bool = False) -> str:
     """Create merchandiser ``name`` (or give them a new token with ``replace``); returns the token."""
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise BadRequest(f"merchandiser name {name!r} is not allowed: 1-64 letters, digits, '.', '_', '@', '-'")
     path = merchandisers_path(settings)
     entries = load(path)

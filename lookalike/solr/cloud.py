@@ -43,11 +43,11 @@ SIMILARITY = "dot_product"  # on L2-normalised vectors: cosine similarity
 HNSW_MAX_CONNECTIONS = 16
 HNSW_BEAM_WIDTH = 100
 SCHEMA_UPDATE_TIMEOUT_S = 60  # the Schema API waits this long for every replica to apply a change
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")  # fullmatch: "$" would let a trailing newline in
 
 
 def check_name(name: str, what: str = "collection") -> str:
-    if not _NAME_RE.match(name or ""):
+    if not _NAME_RE.fullmatch(name or ""):
         raise BadRequest(
             f"{what} name {name!r} is not allowed: use letters, digits, '.', '_' and '-', not starting with '-' or '.'"
         )

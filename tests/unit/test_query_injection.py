@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from lookalike.errors import BadRequest
 from query.build import Target, build_params, count_params, facet_params
-from lookalike.solr_syntax import local_params, quote
+from lookalike.solr.cloud import check_name
+from lookalike.solr_syntax import check_identifier, local_params, quote
 from query.models import SearchRequest
 
 from test_query_schema import products_schema
@@ -170,3 +171,14 @@ def test_local_params_refuse_anything_but_plain_tokens(value):
         return  # a $reference or plain (comma-separated) tokens are allowed
     with pytest.raises(ValueError):
         local_params("knn", v=value)
+
+
+@pytest.mark.parametrize("value", ["0\n", "vector\n", "$vec\n"])
+def test_a_trailing_newline_is_not_a_plain_token(value):
+    """A regex ending in ``$`` also matches before a final newline: the checks use fullmatch."""
+    with pytest.raises(ValueError):
+        local_params("knn", topK=value)
+    with pytest.raises(ValueError):
+        check_identifier(value)
+    with pytest.raises(BadRequest):
+        check_name(value)
