@@ -15,12 +15,14 @@ route                                      who     what
 ``GET  /navigate/{id}``                    anyone  MMR neighbours of a chosen image
 ``POST /preference``                       anyone  re-rank / filter by liked and disliked
 ``GET  /clusters``                         merch   clusters, medoids, sizes, over-represented
+``GET  /clusters/{c}/members``             merch   a page of a cluster's products
 ``GET  /proposals``, ``/proposals/{id}``   merch   proposals and their candidates (read)
 ``GET  /batches``, ``GET /gaps/{attr}``    merch   batches; the attribute-gap report
 ``POST /clusters/build``                   merch   cluster the catalog
 ``POST /clusters/{c}/tag``                 merch   tag a cluster (one undoable batch)
 ``POST /proposals``                        merch   propose from examples
-``POST /proposals/{id}/decisions``         merch   accept / reject candidates, move threshold
+``POST /proposals/{id}/decisions``         merch   accept / reject candidates (or all above the
+                                                   threshold), move the threshold
 ``POST /proposals/{id}/apply``             merch   write the accepted ones as a batch
 ``POST /proposals/{id}/close``             merch   close a proposal
 ``POST /batches/{id}/undo``                merch   restore a batch's products exactly
@@ -49,9 +51,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from lookalike.connection import SolrClient
+from lookalike.errors import BadRequest
 from lookalike.settings import Settings
 from merch import batches, gaps, identities, propagation
-from merch.propagation import DEFAULT_CENTER_BY, DEFAULT_THRESHOLD, describe
+from merch.propagation import DEFAULT_CENTER_BY, DEFAULT_THRESHOLD, resolve_threshold, review
+from merch.records import MAX_MIN_CONFIDENCE
 from merch.store import MerchStore
 from query.filters import parse_filters
 from query.models import Filter, Id
@@ -89,7 +93,11 @@ class ProposeBody(_Body):
     value: str = Field(min_length=1, max_length=200)
     positives: Ids = Field(min_length=1, max_length=20)
     negatives: Ids = Field(default_factory=list, max_length=20)
-    threshold: float = Field(default=DEFAULT_THRESHOLD, ge=-1.0, le=1.0)
+    threshold: float = Field(default=DEFAULT_THRESHOLD, ge=-1.0, le=1.0,
+                             description="Minimum similarity (what Solr ranks by); prefer min_confidence.")
+    min_confidence: float | None = Field(default=None, ge=0.0, le=MAX_MIN_CONFIDENCE,
+                                         description="Minimum confidence 0-1 (0.5 is the default threshold); "
+                                                     "when given it sets the threshold.")
     combine: Literal["max", "mean"] = "mean"
     center_by: str | None = Field(
         default=DEFAULT_CENTER_BY, max_length=100,
@@ -105,6 +113,13 @@ class DecideBody(_Body):
     reject: Ids = Field(default_factory=list, max_length=5000)
     clear: Ids = Field(default_factory=list, max_length=5000)
     threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
+    min_confidence: float | None = Field(default=None, ge=0.0, le=MAX_MIN_CONFIDENCE,
+                                         description="Minimum confidence 0-1 (0.5 is the default threshold); "
+                                                     "when given it sets the threshold.")
+    accept_all: bool = Field(default=False, description="Accept every candidate above the threshold that is "
+                                                        "not rejected or blocked (the view's `acceptable`).")
+    expect: int | None = Field(default=None, ge=0, description="With accept_all: the count confirmed; a different "
+                                                               "count now is refused.")
 
 
 class ApplyBody(_Body):
@@ -192,6 +207,14 @@ def create_router(settings: Settings, client: SolrClient | None = None, *,
 
         return clusters.load(settings, client, coll).as_dict(centroids=False)
 
+    @router.get("/api/merch/clusters/{cluster_id}/members", tags=["merchandising"], dependencies=signed_in,
+                summary="A page of a cluster's products")
+    def get_members(cluster_id: int, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+                    rows: Annotated[int, Query(ge=1, le=200)] = 48) -> dict[str, Any]:
+        from merch import clusters
+
+        return clusters.members(settings, client, coll, cluster_id, page=page, rows=rows)
+
     @router.get("/api/merch/proposals", tags=["merchandising"], dependencies=signed_in, summary="Open proposals")
     def get_proposals(attribute: str | None = None, state_: Annotated[str, Query(alias="state")] = "open") -> list[dict[str, Any]]:
         return [asdict(p) for p in propagation.list_proposals(settings, client, collection=coll, attribute=attribute,
@@ -200,9 +223,10 @@ def create_router(settings: Settings, client: SolrClient | None = None, *,
     @router.get("/api/merch/proposals/{proposal_id}", tags=["merchandising"], dependencies=signed_in,
                 summary="A proposal and its candidates")
     def get_proposal(proposal_id: Id, threshold: Annotated[float | None, Query(ge=-1.0, le=1.0)] = None,
+                     min_confidence: Annotated[float | None, Query(ge=0.0, le=MAX_MIN_CONFIDENCE)] = None,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
         p = propagation.load_proposal(settings, client, proposal_id)
-        return _proposal_view(p, *propagation.candidates(settings, client, p, threshold=threshold, limit=limit), threshold)
+        return review(settings, client, p, threshold=resolve_threshold(threshold, min_confidence), limit=limit)
 
     @router.get("/api/merch/batches", tags=["merchandising"], dependencies=signed_in, summary="Batches, newest first")
     def get_batches(attribute: str | None = None) -> list[dict[str, Any]]:
@@ -233,17 +257,24 @@ def create_router(settings: Settings, client: SolrClient | None = None, *,
     def propose(body: ProposeBody, user: str = who) -> dict[str, Any]:
         meta()
         p = propagation.propose(settings, client, coll, attribute=body.attribute, value=body.value,
-                                positives=body.positives, negatives=body.negatives, threshold=body.threshold,
+                                positives=body.positives, negatives=body.negatives,
+                                threshold=resolve_threshold(body.threshold, body.min_confidence),
                                 combine=body.combine, unlike_weight=body.unlike_weight, filters=body.filters,
                                 center_by=body.center_by,
                                 user=user)
-        return _proposal_view(p, *propagation.candidates(settings, client, p, limit=body.limit), None)
+        return review(settings, client, p, limit=body.limit)
 
     @router.post("/api/merch/proposals/{proposal_id}/decisions", tags=["merchandising"], dependencies=signed_in,
                  summary="Accept or reject candidates; move the threshold")
     def decide(proposal_id: Id, body: DecideBody) -> dict[str, Any]:
+        threshold = resolve_threshold(body.threshold, body.min_confidence)
+        if body.accept_all:
+            if body.accept or body.reject or body.clear:
+                raise BadRequest("accept_all accepts every candidate above the threshold: send no ids with it")
+            return asdict(propagation.accept_all(settings, client, proposal_id, threshold=threshold,
+                                                 expect=body.expect))
         return asdict(propagation.decide(settings, client, proposal_id, accept=body.accept, reject=body.reject,
-                                         clear=body.clear, threshold=body.threshold))
+                                         clear=body.clear, threshold=threshold))
 
     @router.post("/api/merch/proposals/{proposal_id}/apply", tags=["merchandising"], dependencies=signed_in,
                  summary="Write the accepted candidates as one batch")
@@ -265,14 +296,14 @@ def create_router(settings: Settings, client: SolrClient | None = None, *,
     def page() -> FileResponse:
         return FileResponse(STATIC_DIR / "merch.html", media_type="text/html")
 
+    @router.get("/merch/{asset}", include_in_schema=False)
+    def page_asset(asset: Literal["merch.js", "merch.css", "map.js", "compare.js"]) -> FileResponse:
+        kind = "text/css" if asset.endswith(".css") else "text/javascript"
+        return FileResponse(STATIC_DIR / asset, media_type=kind)
+
     @router.get("/navigate", include_in_schema=False)
     def navigate_page() -> FileResponse:
         return FileResponse(STATIC_DIR / "navigate.html", media_type="text/html")
 
     return router
 
-
-def _proposal_view(p: Any, cands: list[Any], total: int, threshold: float | None) -> dict[str, Any]:
-    return {"proposal": asdict(p), "scoring": describe(p),
-            "threshold": p.threshold if threshold is None else threshold, "total": total,
-            "candidates": [c.as_dict() for c in cands]}

@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _attr_value(p)
     p.add_argument("--like", nargs="+", required=True, metavar="ID", help="positive example product ids")
     p.add_argument("--unlike", nargs="*", default=[], metavar="ID", help="negative example product ids")
-    p.add_argument("--threshold", type=float, default=None, help="minimum similarity (cosine, default 0.2)")
+    _confidence(p, "minimum confidence 0-1 (default 0.5)")
     p.add_argument("--center-by", default="category", metavar="ATTR",
                    help="compare after removing the average look of each product's ATTR (default category: "
                         "the print counts, not the shape); 'none': raw vectors")
@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     sh = psub.add_parser("show", help="a proposal's candidates, optionally at another threshold")
     sh.add_argument("proposal")
-    sh.add_argument("--threshold", type=float, default=None, help="move the threshold (not saved; `decide --threshold` saves it)")
+    _confidence(sh, "list at this minimum confidence (not saved; `decide --min-confidence` saves it)")
     _limit(sh)
     _json(sh)
     sh.set_defaults(func=cmd_show_proposal)
@@ -71,8 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("proposal")
     d.add_argument("--accept", nargs="*", default=[], metavar="ID")
     d.add_argument("--reject", nargs="*", default=[], metavar="ID")
-    d.add_argument("--accept-all", action="store_true", help="accept every candidate above the threshold not rejected or blocked")
-    d.add_argument("--threshold", type=float, default=None, help="save a new threshold for the proposal")
+    d.add_argument("--accept-all", action="store_true",
+                   help="accept every candidate above the minimum confidence not rejected or blocked by a human value")
+    _confidence(d, "save a new minimum confidence for the proposal")
     _json(d)
     d.set_defaults(func=cmd_decide)
 
@@ -104,7 +105,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("attribute")
     _collection(g)
     g.add_argument("--by", default="category", help="attribute to break down by (default category)")
-    g.add_argument("--threshold", type=float, default=None, help="count fills at this threshold instead of each proposal's")
+    _confidence(g, "count fills at this minimum confidence instead of each proposal's")
     _json(g)
     g.set_defaults(func=cmd_gaps)
 
@@ -121,6 +122,18 @@ def _json(p: argparse.ArgumentParser) -> None:
 def _attr_value(p: argparse.ArgumentParser) -> None:
     p.add_argument("--attribute", required=True, help="attribute name without type suffix, e.g. pattern")
     p.add_argument("--value", required=True, help="the value to write, e.g. hawaiian")
+
+
+def _confidence(p: argparse.ArgumentParser, text: str) -> None:
+    p.add_argument("--min-confidence", type=float, default=None, metavar="C", help=text)
+    p.add_argument("--threshold", type=float, default=None, metavar="S",
+                   help="the same cut as a similarity (what Solr ranks by; centred similarity may pass 1)")
+
+
+def _threshold(args: argparse.Namespace) -> float | None:
+    from merch.propagation import resolve_threshold
+
+    return resolve_threshold(args.threshold, args.min_confidence)
 
 
 def _user(p: argparse.ArgumentParser) -> None:
@@ -211,12 +224,12 @@ def cmd_propose(args: argparse.Namespace, settings: Settings) -> int:
         p = propagation.propose(
             settings, client, _coll(args, settings), attribute=args.attribute, value=args.value,
             positives=args.like, negatives=args.unlike,
-            threshold=propagation.DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
+            threshold=propagation.DEFAULT_THRESHOLD if _threshold(args) is None else _threshold(args),
             combine=args.combine, unlike_weight=args.unlike_weight, filters=parse_filters(args.filter),
             user=_who(args), center_by=args.center_by)
-        cands, total = propagation.candidates(settings, client, p, limit=args.limit)
+        view = propagation.review(settings, client, p, limit=args.limit)
         warn_if_random_weights(settings, client, _coll(args, settings))
-    _print_candidates(p, cands, total, p.threshold, args.json)
+    _print_candidates(view, args.json)
     return 0
 
 
@@ -225,47 +238,56 @@ def cmd_show_proposal(args: argparse.Namespace, settings: Settings) -> int:
 
     with SolrClient(settings, role="indexer") as client:
         p = propagation.load_proposal(settings, client, args.proposal)
-        cands, total = propagation.candidates(settings, client, p, threshold=args.threshold, limit=args.limit)
-    _print_candidates(p, cands, total, p.threshold if args.threshold is None else args.threshold, args.json)
+        view = propagation.review(settings, client, p, threshold=_threshold(args), limit=args.limit)
+    _print_candidates(view, args.json)
     return 0
 
 
-def _print_candidates(p: Any, cands: list[Any], total: int, threshold: float, as_json: bool) -> None:
-    from merch import propagation
-
+def _print_candidates(view: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        _dump({"proposal": asdict(p), "scoring": propagation.describe(p), "threshold": threshold, "total": total,
-               "candidates": [c.as_dict() for c in cands]})
+        _dump(view)
         return
-    print(f"proposal {p.id}: {p.attribute}={p.value} from {', '.join(p.positives)}"
-          + (f" (not like {', '.join(p.negatives)})" if p.negatives else "")
-          + f"; {total} candidate(s) at similarity >= {threshold}")
-    print(f"  {propagation.describe(p)}")
+    p, cands, total = view["proposal"], view["candidates"], view["total"]
+    print(f"proposal {p['id']} ({p['state']}): {p['attribute']}={p['value']} from {', '.join(p['positives'])}"
+          + (f" (not like {', '.join(p['negatives'])})" if p["negatives"] else "")
+          + f"; {total} candidate(s) at confidence >= {view['min_confidence']:.2f} (similarity {view['threshold']:.3f});"
+          + f" {view['accepted']} accepted, {view['rejected']} rejected")
+    print(f"  {view['scoring']}")
+    print(f"  {'':3s} {'confidence':>10s}  {'id':20s} {'title':40s} category")
     for c in cands:
-        flag = {"accept": "[x]", "reject": "[-]"}.get(c.decision or "", "[ ]")
-        note = f"  BLOCKED: {c.blocked}" if c.blocked else (f"  (now {c.current}, {c.origin})" if c.current else "")
-        print(f"  {flag} {c.id:20s} {c.similarity:.3f}  {c.reason()['text']}{note}")
+        flag = {"accept": "[x]", "reject": "[-]"}.get(c["decision"] or "", "[ ]")
+        note = f"  BLOCKED: {c['blocked']}" if c["blocked"] else (f"  (now {c['current']}, {c['origin']})" if c["current"] else "")
+        doc = c["doc"]
+        print(f"  {flag} {c['confidence']:10.3f}  {c['id']:20s} {str(doc.get('title') or '-')[:40]:40s} "
+              f"{doc.get('category_s') or '-'}  closest to {c['closest']}{note}")
     if total > len(cands):
         print(f"  ... and {total - len(cands)} more (--limit)")
+    if view["acceptable"] and p["state"] == "open":
+        print(f"  accept all {view['acceptable']}: `lookalike propagate decide {p['id']} --accept-all`; "
+              f"then `lookalike propagate apply {p['id']}` (the examples are tagged too)")
+    for b in view["batches"]:
+        print(f"  batch {b['id']}: {b['state']}, {b['written']} written by {b['user']} {b['created']}")
 
 
 def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
     from merch import propagation
 
     with SolrClient(settings, role="indexer") as client:
-        accept = list(args.accept)
+        if args.reject or args.accept:
+            p = propagation.decide(settings, client, args.proposal, accept=args.accept, reject=args.reject,
+                                   threshold=_threshold(args))
         if args.accept_all:
-            p = propagation.load_proposal(settings, client, args.proposal)
-            cands, _ = propagation.candidates(settings, client, p, threshold=args.threshold,
-                                              limit=propagation.MAX_CANDIDATES)
-            accept += [c.id for c in cands if not c.blocked and c.decision != "reject" and c.id not in args.reject]
-        p = propagation.decide(settings, client, args.proposal, accept=accept, reject=args.reject,
-                               threshold=args.threshold)
+            p = propagation.accept_all(settings, client, args.proposal, threshold=_threshold(args))
+        elif not (args.reject or args.accept):
+            p = propagation.decide(settings, client, args.proposal, threshold=_threshold(args))
     counts = {d: sum(1 for v in p.decisions.values() if v == d) for d in ("accept", "reject")}
+    from merch.records import confidence
+
     if args.json:
-        _dump({"proposal": p.id, "threshold": p.threshold, **counts})
+        _dump({"proposal": p.id, "threshold": p.threshold, "min_confidence": round(confidence(p.threshold), 4), **counts})
     else:
-        print(f"proposal {p.id}: {counts['accept']} accepted, {counts['reject']} rejected, threshold {p.threshold}")
+        print(f"proposal {p.id}: {counts['accept']} accepted, {counts['reject']} rejected, "
+              f"minimum confidence {confidence(p.threshold):.2f}; `lookalike propagate apply {p.id}` writes them")
     return 0
 
 
@@ -333,7 +355,7 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
 
     with SolrClient(settings, role="indexer") as client:
         report = gaps.gap_report(settings, client, _coll(args, settings), args.attribute, by=args.by,
-                                 threshold=args.threshold)
+                                 threshold=_threshold(args))
         warn_if_random_weights(settings, client, _coll(args, settings))
     if args.json:
         _dump(report)

@@ -209,6 +209,24 @@ def load(settings: Settings, client: SolrClient, collection: str) -> Clustering:
     return Clustering.from_dict(record)
 
 
+MEMBER_FIELDS = "id,title,category_s,group"
+
+
+def members(settings: Settings, client: SolrClient, collection: str, cluster_id: int, *, page: int = 1,
+            rows: int = 48) -> dict[str, Any]:
+    """One page of a cluster's products (id order), for browsing its thumbnails."""
+    cl = load(settings, client, collection)
+    info = cl.cluster(int(cluster_id))
+    page, rows = max(1, int(page)), max(1, min(int(rows), 200))
+    resp = client.select(cl.collection, {"q": "*:*", "fq": f"{CLUSTER_FIELD}:{int(info.id)}", "fl": MEMBER_FIELDS,
+                                         "rows": rows, "start": (page - 1) * rows, "sort": "id asc"})
+    total = int(resp["response"]["numFound"])
+    return {"cluster": info.id, "label": info.label, "medoid": info.medoid, "total": total, "page": page,
+            "rows": rows, "pages": max(1, -(-total // rows)),
+            "products": [{"id": d["id"], "title": d.get("title"), "category": d.get("category_s")}
+                         for d in resp["response"]["docs"]]}
+
+
 def save(settings: Settings, client: SolrClient, clustering: Clustering) -> None:
     MerchStore(client, settings).put("clusters", clustering.collection, clustering.as_dict(),
                                      collection_s=clustering.collection, created_s=clustering.created)

@@ -57,11 +57,12 @@ from lookalike.errors import BadRequest, NotFound
 from lookalike.fields import attribute_name
 from lookalike.settings import Settings
 from merch import centering
-from merch.batches import value_field, write_batch
+from merch.batches import load_batch, value_field, write_batch
 from merch.catalog import example_vectors, get_docs
 from merch.filters import filter_queries, load_schema
 from merch.provenance import HUMAN, origin, provenance_field
-from merch.records import DEFAULT_THRESHOLD, Batch, Candidate, Proposal, check_threshold, new_id
+from merch.records import (DEFAULT_THRESHOLD, Batch, Candidate, Proposal, check_threshold, confidence, new_id,
+                           similarity_at)
 from merch.scoring import Scoring, candidate_params
 from merch.store import MerchStore, now, physical_collection
 from merch.vectors import ExampleScorer, to_score
@@ -124,7 +125,8 @@ def describe(p: Proposal) -> str:
                 f"(what every product of that {by} shares, mostly its shape), so what they have in common "
                 f"beyond their {by} - the print, the colours - decides. Similarity is the cosine of those "
                 "differences, scaled by how far products of that category typically are from its average "
-                "(0: unrelated, about 1: the same; a product unusually far from its category's average can pass 1).")
+                "(0: unrelated, about 1: the same; a product unusually far from its category's average can pass 1). "
+                "Confidence is that similarity on a 0-1 scale (0.5 at the default threshold 0.2).")
     elif p.combine == "max":
         text = "Similarity is the cosine to the closest example (raw image features: shape counts as much as print)."
     else:
@@ -133,6 +135,42 @@ def describe(p: Proposal) -> str:
     if p.negatives:
         text += f" The negative examples' direction is subtracted (weight {p.unlike_weight:g})."
     return text
+
+
+def review(settings: Settings, client: SolrClient, p: Proposal, *, threshold: float | None = None,
+           limit: int = 100) -> dict[str, Any]:
+    """What the review screen shows (API, page and ``--json``): the proposal, how it scores, its
+    candidates at ``threshold`` (default: the proposal's) with their confidence, how many "accept
+    all" would accept, and the batches applied from it with their state (server state, so a
+    message about them survives a reload)."""
+    t = p.threshold if threshold is None else check_threshold(threshold)
+    cands, total = candidates(settings, client, p, threshold=t, limit=limit)
+    try:
+        acceptable_count: int | None = len(acceptable(settings, client, p, threshold=t)[0])
+    except BadRequest:
+        acceptable_count = None  # more than MAX_CANDIDATES: accept all is refused with the reason
+    applied = []
+    for b in reversed(p.batches):
+        try:
+            batch = load_batch(settings, client, b)
+        except NotFound:
+            continue
+        applied.append({"id": batch.id, "state": batch.state, "written": batch.written,
+                        "skipped": len(batch.skipped), "user": batch.user, "created": batch.created,
+                        "undone": batch.undone})
+    accepted = [i for i, d in p.decisions.items() if d == "accept"]
+    current = get_docs(client, p.collection, accepted, fl=f"id,{p.field}") if accepted else {}
+    pending = sum(1 for i in accepted if i in current and not _has_value(current[i].get(p.field), p.value))
+    return {"proposal": asdict(p), "scoring": describe(p), "threshold": t, "pending": pending,
+            "min_confidence": round(confidence(t), 4), "total": total, "acceptable": acceptable_count,
+            "accepted": sum(1 for d in p.decisions.values() if d == "accept"),
+            "rejected": sum(1 for d in p.decisions.values() if d == "reject"),
+            "batches": applied, "candidates": [c.as_dict() for c in cands]}
+
+
+def resolve_threshold(threshold: float | None, min_confidence: float | None) -> float | None:
+    """A similarity threshold from either way of saying it (``min_confidence`` wins when both)."""
+    return similarity_at(min_confidence) if min_confidence is not None else threshold
 
 
 def save_proposal(settings: Settings, client: SolrClient, p: Proposal) -> None:
@@ -188,6 +226,44 @@ def candidates(settings: Settings, client: SolrClient, p: Proposal, *, threshold
     return out, total
 
 
+def acceptable(settings: Settings, client: SolrClient, p: Proposal, *,
+               threshold: float | None = None) -> tuple[list[str], int]:
+    """The candidates "accept all" would accept at ``threshold`` (default: the proposal's): every one
+    above it, not rejected, not blocked by a human value; and how many candidates there are in all.
+    One request without vectors; more than :data:`MAX_CANDIDATES` candidates is refused."""
+    threshold = p.threshold if threshold is None else check_threshold(threshold)
+    src = provenance_field(p.attribute)
+    scoring = Scoring(settings, client, p)
+    fqs = filter_queries(client, p.collection, p.filter_objects())
+    resp = client.select(p.collection, candidate_params(p, threshold=threshold, rows=MAX_CANDIDATES, fqs=fqs,
+                                                        fl=f"id,{p.field},{src}", query=scoring.query(threshold)))
+    total = int(resp["response"]["numFound"])
+    if total > MAX_CANDIDATES:
+        raise BadRequest(f"{total} candidates are more than {MAX_CANDIDATES} to accept at once: "
+                         "raise the minimum confidence")
+    single = not p.field.endswith("_ss")
+    ids = [d["id"] for d in resp["response"]["docs"]
+           if p.decisions.get(d["id"]) != "reject" and not (single and origin(d, p.field, src) == HUMAN)]
+    return ids, total
+
+
+def accept_all(settings: Settings, client: SolrClient, proposal_id: str, *, threshold: float | None = None,
+               expect: int | None = None) -> Proposal:
+    """Accept every :func:`acceptable` candidate in one step (saving ``threshold`` when given).
+
+    ``expect``: the count the merchandiser confirmed; when the candidates changed since, nothing is
+    accepted and the error says how many there are now."""
+    p = load_proposal(settings, client, proposal_id)
+    if p.state != "open":
+        raise BadRequest(f"proposal {proposal_id} is {p.state}")
+    if threshold is not None:
+        p.threshold = check_threshold(threshold)
+    ids, _ = acceptable(settings, client, p)
+    if expect is not None and expect != len(ids):
+        raise BadRequest(f"{len(ids)} candidates can be accepted now, not the {expect} confirmed: review the count again")
+    return decide(settings, client, proposal_id, accept=ids, threshold=p.threshold)
+
+
 def decide(settings: Settings, client: SolrClient, proposal_id: str, *, accept: list[str] = (),
            reject: list[str] = (), clear: list[str] = (), threshold: float | None = None) -> Proposal:
     p = load_proposal(settings, client, proposal_id)
@@ -210,9 +286,12 @@ def decide(settings: Settings, client: SolrClient, proposal_id: str, *, accept: 
 
 def apply(settings: Settings, client: SolrClient, proposal_id: str, *, user: str,
           overwrite_human: bool = False) -> Batch:
-    """Write every accepted candidate not written yet, as one batch."""
+    """Write every accepted candidate, and the positive examples themselves, as one batch (a product
+    that has the value already is skipped, so applying again writes only what is new)."""
     p = load_proposal(settings, client, proposal_id)
-    accepted = [i for i, d in p.decisions.items() if d == "accept"]
+    if p.state != "open":
+        raise BadRequest(f"proposal {proposal_id} is {p.state}: reopen it by proposing again")
+    accepted = [i for i, d in p.decisions.items() if d == "accept" and i not in p.positives]
     if not accepted:
         raise BadRequest(f"proposal {proposal_id} has no accepted candidate to apply")
     scoring = Scoring(settings, client, p)
@@ -228,6 +307,11 @@ def apply(settings: Settings, client: SolrClient, proposal_id: str, *, user: str
         if centred_on:
             reason["centred_on"] = centred_on
         items.append((i, round(sim, 6), reason))
+    # the examples carry the value too (a merchandiser who picked them as "hawaiian" means it);
+    # those that have it already are left out rather than listed as skipped
+    have = get_docs(client, p.collection, p.positives, fl=f"id,{p.field}")
+    items = [(e, 1.0, {"example": True}) for e in p.positives
+             if not _has_value(have.get(e, {}).get(p.field), p.value)] + items
     source = {"kind": "proposal", "proposal": p.id, "positives": p.positives, "negatives": p.negatives,
               "combine": p.combine, "unlike_weight": p.unlike_weight, "threshold": p.threshold,
               "center_by": p.center_by,
@@ -239,6 +323,10 @@ def apply(settings: Settings, client: SolrClient, proposal_id: str, *, user: str
     p.batches.append(batch.id)
     save_proposal(settings, client, p)
     return batch
+
+
+def _has_value(current: Any, value: str) -> bool:
+    return value in current if isinstance(current, list) else current == value
 
 
 def close_proposal(settings: Settings, client: SolrClient, proposal_id: str) -> Proposal:

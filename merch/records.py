@@ -6,6 +6,7 @@ Stored as JSON in the metadata collection (:mod:`merch.store`); the workflow is
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -15,6 +16,16 @@ from lookalike.errors import BadRequest
 from query.models import Filter
 
 DEFAULT_THRESHOLD = 0.2  # centred similarity; measured on the demo catalog: see merch.propagation
+
+# Confidence: what a merchandiser reads and sets (0-1). The similarity a proposal ranks by is a
+# cosine for raw vectors, but category-centred similarity is scaled by each category's spread and
+# can pass 1 (1.122 seen on the demo). Confidence is the similarity through a logistic curve,
+# 0.5 at the default threshold: the same order and the same cut as the similarity, always in 0-1.
+# It is a bounded score, not a probability (on the demo's Hawaiian proposal, precision of the
+# candidates above 0.5 was 0.95).
+CONFIDENCE_MID = DEFAULT_THRESHOLD
+CONFIDENCE_SCALE = 0.15
+MAX_MIN_CONFIDENCE = 0.99  # similarity 0.89: a higher cut would be above what a raw cosine can reach
 
 
 @dataclass
@@ -44,7 +55,7 @@ class Proposal:
 @dataclass
 class Candidate:
     id: str
-    similarity: float  # cosine units, the plugin's combined similarity
+    similarity: float  # what Solr ranks by: a cosine, or the centred similarity (may pass 1)
     score: float  # (1 + similarity) / 2, Solr's score scale
     positives: dict[str, float]  # example id -> cosine
     negatives: dict[str, float]
@@ -74,6 +85,7 @@ class Candidate:
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["closest"] = self.closest
+        d["confidence"] = round(confidence(self.similarity), 4)
         d["reason"] = self.reason()["text"]
         return d
 
@@ -108,3 +120,19 @@ def check_threshold(t: float) -> float:
     if not -1.0 <= t <= 1.0:
         raise BadRequest(f"the threshold is a cosine similarity between -1 and 1, got {t}")
     return float(t)
+
+
+def confidence(similarity: float) -> float:
+    """The 0-1 confidence of a similarity (pure; see :data:`CONFIDENCE_MID`)."""
+    z = (float(similarity) - CONFIDENCE_MID) / CONFIDENCE_SCALE
+    return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+
+
+def similarity_at(min_confidence: float) -> float:
+    """The similarity threshold of a minimum confidence (pure): 0 means every product (-1)."""
+    c = float(min_confidence)
+    if not 0.0 <= c <= MAX_MIN_CONFIDENCE:
+        raise BadRequest(f"the minimum confidence is between 0 and {MAX_MIN_CONFIDENCE}, got {min_confidence}")
+    if c == 0.0:
+        return -1.0
+    return max(-1.0, CONFIDENCE_MID + CONFIDENCE_SCALE * math.log(c / (1.0 - c)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -45,44 +46,145 @@ def merch_site(solr, tmp_path_factory):
             thread.join(timeout=10)
 
 
-def test_review_accept_apply_and_undo_in_the_page(solr, merch_site, page):
-    base, settings, collection, token = merch_site
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def examples_of(solr, collection):
     docs = list(iter_docs(solr.client, collection, fl="id,pattern_s,group"))
     pattern = Counter(d["pattern_s"] for d in docs).most_common(1)[0][0]
     examples = []
     for d in sorted(docs, key=lambda d: d["id"]):
         if d["pattern_s"] == pattern and all(d["group"] != e["group"] for e in examples):
             examples.append(d)
-    examples = [e["id"] for e in examples[:2]]
+    return [e["id"] for e in examples[:2]]
 
-    page.goto(base + "/merch")
+
+def sign_in(page, base, token, tab="clusters"):
+    page.goto(f"{base}/merch#tab={tab}")
     page.fill("#token", token)
     page.locator("#token").dispatch_event("change")
     page.wait_for_selector("#who:has-text('signed in as e2e-ann')", timeout=TIMEOUT_MS)
+
+
+def snapshot(solr, collection):
+    return {d["id"]: d for d in iter_docs(solr.client, collection, fl="id,print_s,print_src_s")}
+
+
+def test_accept_a_whole_proposal_apply_reload_and_undo(solr, merch_site, page):
+    base, settings, collection, token = merch_site
+    examples = examples_of(solr, collection)
+    before = snapshot(solr, collection)
+    sign_in(page, base, token, "propagate")
+    page.fill("#p-attr", "print")
+    page.fill("#p-value", "look-e2e")
+    page.fill("#p-like", " ".join(examples))
+    page.locator("#p-thr").evaluate("el => { el.value = '0.2'; el.dispatchEvent(new Event('input')); }")
+    page.click("#propose-form button")
+    page.wait_for_selector("#candidates .card", timeout=TIMEOUT_MS)
+    first = page.locator("#candidates .card").first
+    assert first.get_attribute("data-id") not in examples
+    text = first.inner_text()
+    assert "confidence" in text and first.locator(".title").inner_text().strip()
+    conf = float(first.locator(".score").inner_text())
+    assert 0.2 <= conf <= 1.0
+    # the count before confirming is every candidate, not the ones shown
+    label = page.locator("#accept-all").inner_text()
+    count = int(label.split()[2])
+    shown = page.locator("#candidates .card").count()
+    assert count >= shown
+    page.click("#accept-all")
+    assert f"Accept all {count} candidates" in page.locator("#confirm-text").inner_text()
+    shot(page, "merch-accept-all-confirm")
+    page.click("#confirm-yes")
+    page.wait_for_selector(f"#apply:has-text('Apply {count} accepted')", timeout=TIMEOUT_MS)
+    page.click("#apply")
+    page.wait_for_selector("#proposal-batches li", timeout=TIMEOUT_MS)
+    after = snapshot(solr, collection)
+    tagged = {i for i, d in after.items() if d.get("print_s") == "look-e2e"}
+    assert set(examples) <= tagged and len(tagged) == count + len(examples)
+    # after a reload the page still says what was written: state from the server, not a toast
+    page.reload()
+    page.wait_for_selector("#proposal-batches li", timeout=TIMEOUT_MS)
+    assert f"written to {count + len(examples)} products" in page.locator("#proposal-batches").inner_text()
+    assert "look-e2e" in page.locator("#notice").inner_text()
+    shot(page, "merch-applied-after-reload")
+    page.click("#notice button[data-undo]")
+    page.wait_for_selector("#notice.undone", timeout=TIMEOUT_MS)
+    assert snapshot(solr, collection) == before
+    assert page.js_errors == []
+
+
+def test_resume_and_close_a_proposal(solr, merch_site, page):
+    base, settings, collection, token = merch_site
+    from merch import propagation
+
+    examples = examples_of(solr, collection)
+    p = propagation.propose(settings, solr.client, settings.alias, attribute="print", value="resumed-e2e",
+                            positives=examples[:1], user="e2e-ann")
+    sign_in(page, base, token, "propagate")
+    row = page.locator(f"#proposals-table tr[data-id='{p.id}']")
+    row.wait_for(timeout=TIMEOUT_MS)
+    row.locator("button.resume").click()
+    page.wait_for_selector("#proposal-title:has-text('print = resumed-e2e')", timeout=TIMEOUT_MS)
+    assert f"proposal={p.id}" in page.url
+    shot(page, "merch-resumed")
+    page.click("#close-proposal")
+    page.wait_for_selector("#proposal-title:has-text('(closed)')", timeout=TIMEOUT_MS)
+    page.wait_for_function(f"!document.querySelector(\"#proposals-table tr[data-id='{p.id}']\")")
+    assert propagation.load_proposal(settings, solr.client, p.id).state == "closed"
+    assert page.js_errors == []
+
+
+def test_cluster_members_are_browsable(solr, merch_site, page):
+    base, settings, collection, token = merch_site
+    sign_in(page, base, token)
+    page.fill("#build-k", "2")
+    page.click("#build-form button")
+    page.wait_for_selector("#clusters-grid .card", timeout=TIMEOUT_MS)
+    card = page.locator("#clusters-grid .card").first
+    cid = card.get_attribute("data-cluster")
+    card.locator(".members-btn").click()
+    page.wait_for_selector("#members-grid .card", timeout=TIMEOUT_MS)
+    shown = page.locator("#members-grid .card").evaluate_all("els => els.map(e => e.dataset.id)")
+    members = sorted(d["id"] for d in iter_docs(solr.client, collection, fl="id", fq=[f"cluster:{cid}"]))
+    assert shown == members[:48]
+    shot(page, "merch-cluster-members")
+    assert page.js_errors == []
+
+
+def test_review_accept_apply_and_undo_in_the_page(solr, merch_site, page):
+    base, settings, collection, token = merch_site
+    examples = examples_of(solr, collection)
+    sign_in(page, base, token)
     page.click("nav button[data-tab=propagate]")
     page.fill("#p-attr", "print")
     page.fill("#p-value", "look-e2e")
     page.fill("#p-like", " ".join(examples))
-    page.locator("#p-thr").evaluate("el => { el.value = '-1'; el.dispatchEvent(new Event('input')); }")
+    page.locator("#p-thr").evaluate("el => { el.value = '0'; el.dispatchEvent(new Event('input')); }")
     page.click("#propose-form button")
     page.wait_for_selector("#candidates .card", timeout=TIMEOUT_MS)
     first = page.locator("#candidates .card").first
     chosen = first.get_attribute("data-id")
     assert chosen not in examples
-    assert "cosine" in first.inner_text()
+    assert "confidence" in first.inner_text()
 
     first.locator("button.acc").click()
     page.wait_for_selector(f"#candidates .card.accept[data-id='{chosen}']")
     page.click("#apply")
-    page.wait_for_selector("#status.ok", timeout=TIMEOUT_MS)
-    assert "written to 1 products" in page.locator("#status").inner_text()
+    page.wait_for_selector("#proposal-batches li", timeout=TIMEOUT_MS)
+    assert "written to 3 products" in page.locator("#proposal-batches").inner_text()  # the two examples too
     doc = get_docs(solr.client, collection, [chosen], fl="id,print_s,print_src_s")[chosen]
     assert doc["print_s"] == "look-e2e" and doc["print_src_s"].startswith("propagated:")
 
     page.click("nav button[data-tab=batches]")
     page.wait_for_selector("#batches-table button[data-undo]")
     page.locator("#batches-table button[data-undo]").first.click()
-    page.wait_for_selector("#status.ok:has-text('undone')", timeout=TIMEOUT_MS)
+    page.wait_for_selector("#notice.undone", timeout=TIMEOUT_MS)
     doc = get_docs(solr.client, collection, [chosen], fl="id,print_s,print_src_s")[chosen]
     assert "print_s" not in doc and "print_src_s" not in doc
     assert page.js_errors == []

@@ -108,3 +108,79 @@ def test_a_review_flow_over_http_ends_exactly_where_it_started(solr, served, tmp
     assert r.status_code == 200 and r.json()["state"] == "undone" and r.json()["undone_by"] == "bob"
     assert snapshot(solr, cat.name) == before
     assert http.get("/merch").status_code == 200 and http.get("/navigate").status_code == 200
+
+
+def test_accept_all_with_its_count_tags_the_examples_and_undo_is_exact(solr, served, tmp_path):
+    cat, alias = served
+    http, people = app_for(solr, alias, tmp_path, "ann")
+    auth = people["ann"]
+    before = snapshot(solr, cat.name)
+    # an example lacking the value, so tagging the examples shows; value new to the catalog
+    lacking = sorted(i for i in cat.ids if "pattern_s" not in before[i])
+    examples = lacking[:2]
+    r = http.post("/api/merch/proposals", headers=auth, json={
+        "attribute": "pattern", "value": "tropical", "positives": examples, "min_confidence": 0.3, "limit": 5})
+    assert r.status_code == 200, r.text
+    view = r.json()
+    pid = view["proposal"]["id"]
+    # confidence is bounded, in the order of the similarity, and names the cut it was asked for
+    assert view["min_confidence"] == pytest.approx(0.3, abs=1e-3)
+    confs = [c["confidence"] for c in view["candidates"]]
+    assert confs and all(0.3 - 1e-6 <= c <= 1.0 for c in confs) and confs == sorted(confs, reverse=True)
+    assert {"title", "category_s"} <= set(view["candidates"][0]["doc"])
+    # accept all: every candidate above the cut (more than the 5 shown), minus rejected and human values
+    assert view["total"] > len(view["candidates"])
+    rejected = next(c["id"] for c in view["candidates"] if not c["blocked"])
+    http.post(f"/api/merch/proposals/{pid}/decisions", headers=auth, json={"reject": [rejected]})
+    view = http.get(f"/api/merch/proposals/{pid}", headers=auth, params={"limit": 1000}).json()
+    blocked = {c["id"] for c in view["candidates"] if c["blocked"]}
+    want = {c["id"] for c in view["candidates"]} - blocked - {rejected}
+    assert view["acceptable"] == len(want) == view["total"] - len(blocked) - 1
+    r = http.post(f"/api/merch/proposals/{pid}/decisions", headers=auth, json={"accept_all": True, "expect": 1})
+    assert r.status_code == 400 and f"{len(want)} candidates can be accepted now" in r.json()["error"]
+    r = http.post(f"/api/merch/proposals/{pid}/decisions", headers=auth,
+                  json={"accept_all": True, "expect": view["acceptable"]})
+    assert r.status_code == 200
+    decisions = r.json()["decisions"]
+    assert {i for i, d in decisions.items() if d == "accept"} == want and decisions[rejected] == "reject"
+    # listed as open, resumed with its decisions
+    listed = http.get("/api/merch/proposals", headers=auth).json()
+    assert pid in [p["id"] for p in listed]
+    resumed = http.get(f"/api/merch/proposals/{pid}", headers=auth).json()
+    assert resumed["accepted"] == resumed["pending"] == len(want)
+    # apply writes the accepted ones and the examples, and the view says so after a reload
+    r = http.post(f"/api/merch/proposals/{pid}/apply", headers=auth, json={})
+    assert r.status_code == 200 and r.json()["written"] == len(want) + 2
+    batch = r.json()["id"]
+    after = snapshot(solr, cat.name)
+    assert {i for i in after if after[i].get("pattern_s") == "tropical"} == want | set(examples)
+    view = http.get(f"/api/merch/proposals/{pid}", headers=auth).json()
+    assert view["batches"][0]["id"] == batch and view["batches"][0]["state"] == "applied"
+    assert view["batches"][0]["written"] == len(want) + 2 and view["pending"] == 0
+    # undo is exact, examples included; closing takes it off the open list
+    assert http.post(f"/api/merch/batches/{batch}/undo", headers=auth, json={}).status_code == 200
+    assert snapshot(solr, cat.name) == before
+    assert http.get(f"/api/merch/proposals/{pid}", headers=auth).json()["batches"][0]["state"] == "undone"
+    assert http.post(f"/api/merch/proposals/{pid}/close", headers=auth, json={}).json()["state"] == "closed"
+    assert pid not in [p["id"] for p in http.get("/api/merch/proposals", headers=auth).json()]
+    assert pid in [p["id"] for p in http.get("/api/merch/proposals", headers=auth, params={"state": "closed"}).json()]
+    r = http.post(f"/api/merch/proposals/{pid}/apply", headers=auth, json={})
+    assert r.status_code == 400 and "closed" in r.json()["error"]
+
+
+def test_cluster_members_are_paged(solr, served, tmp_path):
+    cat, alias = served
+    http, people = app_for(solr, alias, tmp_path, "ann")
+    auth = people["ann"]
+    built = http.post("/api/merch/clusters/build", json={"k": 3}, headers=auth).json()
+    c = max(built["clusters"], key=lambda c: c["size"])
+    seen = []
+    page = http.get(f"/api/merch/clusters/{c['id']}/members", headers=auth, params={"rows": 10}).json()
+    assert page["total"] == c["size"] and page["pages"] == -(-c["size"] // 10)
+    for n in range(1, page["pages"] + 1):
+        got = http.get(f"/api/merch/clusters/{c['id']}/members", headers=auth, params={"rows": 10, "page": n}).json()
+        seen += [p["id"] for p in got["products"]]
+    snap = snapshot(solr, cat.name)
+    assert seen == sorted(i for i in snap if snap[i].get("cluster") == c["id"])
+    r = http.get("/api/merch/clusters/99/members", headers=auth)
+    assert r.status_code == 404 and "no cluster 99" in r.json()["error"]
