@@ -10,6 +10,7 @@ by the job's :class:`~indexer.timing.StageTimer`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,8 +89,9 @@ def product_docs(products: list, reduced: np.ndarray, model_name: str, pca_versi
     return [product_doc(product, vec, model_name, pca_version) for product, vec in zip(products, reduced)]
 
 
-def write_docs(client: SolrClient, collection: str, docs: list[dict]) -> int:
-    """The write stage: every document into ``collection`` (batched, one batch in flight), committed."""
+def write_docs(client: SolrClient, collection: str, docs: Iterable[dict]) -> int:
+    """The write stage: every document into ``collection`` (batched, a few batches in flight, a batch
+    that meets a node's death sent again), committed. ``docs`` may be a generator."""
     writer = SolrWriter(client, collection)
     for doc in docs:
         writer.add(doc)

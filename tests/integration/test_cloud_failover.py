@@ -114,3 +114,71 @@ def test_a_killed_node_restarts_and_a_new_node_joins(three_nodes):
     assert all(c["health"] == "GREEN" for c in st.collections.values()), st.collections
     st = cluster.add_node(settings)
     assert len(st.live_nodes) == 4 and st.nodes[-1].port == ports[-1] + 1 and st.nodes[-1].healthy
+
+
+def _leader_ports(admin: SolrClient, collection: str) -> set[int]:
+    shards = admin.collections_api("CLUSTERSTATUS", collection=collection)["cluster"]["collections"][collection]["shards"]
+    return {int(r["node_name"].split("_")[0].rsplit(":", 1)[1])
+            for s in shards.values() for r in s["replicas"].values() if r.get("leader") == "true"}
+
+
+def test_killing_a_node_while_the_indexer_writes_loses_no_product(three_nodes):
+    """The indexer's write stage keeps writing through a node's death: the batches that met the
+    dead leader are sent again once a new leader is elected, so every product is there, on every
+    copy once the node is back (issue 14: a reindex that lost a node failed with
+    "Async exception during distributed update")."""
+    import threading
+
+    import numpy as np
+
+    from indexer.writer import SolrWriter
+
+    settings, ports = three_nodes
+    admin = SolrClient(settings, role="admin")
+    collection = "written_through_a_kill"
+    cloud.create_collection(admin, collection, dims=8, shards=2, replicas=2)
+    live = {f.port: f for f in cluster.node_files(settings) if f.read_pid() and node.is_our_node(f.read_pid(), f.port)}
+    # a node that leads a shard of this collection, and not the one the writer was pointed at
+    victim = next(p for p in sorted(_leader_ports(admin, collection)) if p != ports[0] and p in live)
+    n = 20_000
+    rng = np.random.default_rng(14)
+    vectors = rng.normal(size=(n, 8)).astype(np.float32)
+    writer = SolrWriter(SolrClient(settings, node.base_url(ports[0]), role="indexer"), collection, batch_size=250)
+    failure: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for i in range(n):
+                writer.add({"id": f"p{i}", "group": f"g{i // 3}", "vector": vectors[i]})
+            writer.commit()
+        except BaseException as err:  # noqa: BLE001 - reported by the assertion below
+            failure.append(err)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    while writer.written < n // 4 and thread.is_alive():
+        time.sleep(0.05)  # until a quarter is written
+    assert thread.is_alive(), "the write ended before the kill"
+    os.kill(live[victim].read_pid(), signal.SIGKILL)
+    thread.join(timeout=240)
+    assert not thread.is_alive() and not failure, failure
+    assert writer.written == n
+    survivor = SolrClient(settings.model_copy(update={"solr_url": node.base_url(ports[0])}), role="admin")
+    assert survivor.select(collection, {"q": "*:*", "rows": 0})["response"]["numFound"] == n
+    # back again, the dead node's copies recover to the same documents
+    cluster.restart_node(settings, victim)
+    deadline = time.monotonic() + 120
+    st = cluster.status(settings)
+    while time.monotonic() < deadline and st.collections[collection]["health"] != "GREEN":
+        time.sleep(1)
+        st = cluster.status(settings)
+    assert st.collections[collection]["health"] == "GREEN", st.collections[collection]
+    shards = admin.collections_api("CLUSTERSTATUS", collection=collection)["cluster"]["collections"][collection]["shards"]
+    per_shard = []
+    for shard in shards.values():
+        counts = {SolrClient(settings, r["base_url"], role="admin", failover=False).get(
+            f"{r['core']}/select", {"q": "*:*", "rows": 0, "distrib": "false"})["response"]["numFound"]
+            for r in shard["replicas"].values()}
+        assert len(counts) == 1, counts  # both copies of the shard hold the same products
+        per_shard.append(counts.pop())
+    assert sum(per_shard) == n
