@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.connection import SolrClient
-from lookalike.errors import BadRequest, IndexJobError
+from lookalike.errors import BadRequest, IndexJobError, SolrRequestError, SolrUnavailable
 from lookalike.fields import VECTOR_FIELD
 from lookalike.settings import Settings
 from lookalike.solr import cloud
@@ -215,16 +215,23 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
                 cloud.delete_collection(client, collection)
             cloud.create_collection(client, collection, dims=dims, shards=options.shards,
                                     replicas=options.replicas, configset=settings.configset)
-    with timer.stage("write"):
-        write_docs(client, collection, product_docs(kept, reduced, model.identity, pca_version))
     segments: dict[str, int] = {}
-    if settings.merge_segments:
-        with timer.stage("merge"):  # before verification: the alias moves to the merged index only
-            segments = cloud.force_merge(client, collection, settings.merge_segments)
-
-    # verify, record, publish
-    with timer.stage("verify"):
-        _verify(client, collection, expected=len(kept), probe=reduced[: min(5, len(kept))])
+    try:
+        with timer.stage("write"):
+            write_docs(client, collection, product_docs(kept, reduced, model.identity, pca_version))
+        if settings.merge_segments:
+            with timer.stage("merge"):  # before verification: the alias moves to the merged index only
+                segments = cloud.force_merge(client, collection, settings.merge_segments)
+        # verify, record, publish
+        with timer.stage("verify"):
+            _verify(client, collection, expected=len(kept), probe=reduced[: min(5, len(kept))])
+    except (SolrUnavailable, SolrRequestError) as err:
+        report.close()
+        raise IndexJobError(
+            f"writing {collection} failed: {err.message}. The alias {options.alias} was left unchanged"
+            f"{f' (still {previous})' if previous else ''}; run the same command again when the cluster is "
+            f"healthy (`lookalike solr status`): it resumes into {collection}, with the vectors from the "
+            "embedding cache") from err
     record = IndexRecord(
         collection=collection, alias=options.alias, model=model.name, weights_sha256=model.weights_sha256,
         pca_version=pca_version, dims=dims, random_weights=bool(model.random_weights),

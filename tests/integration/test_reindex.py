@@ -182,6 +182,31 @@ def test_killed_run_leaves_the_alias_and_resumes_from_the_cache(solr, settings, 
     assert cloud.alias_target(solr.client, alias) == summary["collection"] != first.collection
 
 
+def test_a_write_the_cluster_fails_says_the_alias_is_unchanged_and_the_rerun_resumes(solr, settings, catalog, alias,
+                                                                                      monkeypatch):
+    """The cluster fails the write stage (as a dead node does once the writer's retries run out)."""
+    import indexer.reindex as reindex_module
+    from lookalike.errors import SolrUnavailable
+
+    first = reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    real_write = reindex_module.write_docs
+
+    def failing_write(client, collection, docs):
+        raise SolrUnavailable("Solr cannot serve products right now: No registered leader was found")
+
+    monkeypatch.setattr(reindex_module, "write_docs", failing_write)
+    with pytest.raises(IndexJobError) as failed:
+        reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    message = str(failed.value)
+    assert f"alias {alias} was left unchanged (still {first.collection})" in message
+    assert "run the same command again" in message and "No registered leader" in message
+    assert cloud.alias_target(solr.client, alias) == first.collection
+    monkeypatch.setattr(reindex_module, "write_docs", real_write)
+    again = reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    assert again.resumed and again.collection in message  # into the collection the failed run made
+    assert cloud.alias_target(solr.client, alias) == again.collection != first.collection
+
+
 def test_upsert_and_delete_against_the_live_alias(solr, settings, catalog, alias, tmp_path):
     reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
     rows = [json.loads(line) for line in catalog.read_text().splitlines()[:2]]
