@@ -4,7 +4,10 @@ Sections, in order (each can be skipped, see ``--help``): data (generate or open
 vectors), methods (numpy, scikit-learn trees, FAISS, hnswlib), solr (Solr HNSW, the exact
 plugin, the planner; needs ``make solr``), pca (overlap and real-embedding precision),
 embedding (images/s against TensorFlow's matmul rate), api (the HTTP API's latency over Solr's QTime
-and over direct Solr requests, at 100k products), quality (recall@10, mAP@10 and rank-1 on the
+and over direct Solr requests, at 100k products), cloud (a three-node cloud of 3 shards x 2
+replicas through the indexer's write stage and the API: write rate, memory per node, latency,
+answers against numpy and a one-shard copy; 1M products with ``--large``,
+:mod:`benchmarks.cloud_bench`), quality (recall@10, mAP@10 and rank-1 on the
 development sets per vector recipe, :mod:`benchmarks.quality_bench`; also written to
 ``benchmarks/results/quality.json``). Writes ``benchmarks/results/<mode>.json``,
 the plots under ``benchmarks/plots/`` and ``BENCHMARKS.md`` (for the default and large modes;
@@ -26,10 +29,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("methods", "solr", "pca", "embedding", "api", "quality")
+SECTIONS = ("methods", "solr", "pca", "embedding", "api", "cloud", "quality")
 # Sections whose rows are theirs alone: run with --only, their rows replace the same rows of the
 # existing results file and everything else there is kept.
-MERGEABLE = {"api": ("api", "api_node"), "quality": ("quality",)}
+MERGEABLE = {"api": ("api", "api_node"), "quality": ("quality",),
+             "cloud": ("cloud", "cloud_write", "cloud_throughput", "cloud_collapse")}
 
 log = logging.getLogger("benchmarks")
 
@@ -43,6 +47,7 @@ def parse_args(argv=None):
     p.add_argument("--only", nargs="*", default=None, choices=SECTIONS, help="run just these sections")
     p.add_argument("--solr-port", type=int, default=48983)
     p.add_argument("--api-port", type=int, default=48000, help="port of the app the api section starts")
+    p.add_argument("--cloud-port", type=int, default=47983, help="first port of the cloud section's three nodes")
     p.add_argument("--quality-port", type=int, default=48990, help="port of the Solr node the quality section starts")
     p.add_argument("--demo-products", type=int, default=None, help="demo catalog size for the PCA precision")
     p.add_argument("--out", type=Path, default=None, help="where to write the Markdown report")
@@ -143,6 +148,19 @@ def main(argv=None) -> int:
             log.exception("the api section failed")
             res["rows"].append({"section": "api_error", "error": str(err)})
         res["section_s"]["api"] = time.perf_counter() - t0
+
+    if "cloud" in sections:
+        from benchmarks import cloud_bench
+
+        t0 = time.perf_counter()
+        cplan = cloud_bench.default_plan(quick=args.quick, large=args.large)
+        cplan = type(cplan)(**{**cplan.__dict__, "port": args.cloud_port})
+        try:
+            res["rows"] += cloud_bench.run(solr_settings, cplan, ds.vectors(cplan.width), ds.buckets(), ds.groups())
+        except Exception as err:  # noqa: BLE001
+            log.exception("the cloud section failed")
+            res["rows"].append({"section": "cloud_error", "error": str(err)})
+        res["section_s"]["cloud"] = time.perf_counter() - t0
 
     if "quality" in sections:
         from benchmarks import quality_bench

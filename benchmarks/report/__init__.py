@@ -10,6 +10,7 @@ adds its findings to the run's conclusions and losses (:class:`Ctx`).
 from __future__ import annotations
 
 from benchmarks.report.api import api_section
+from benchmarks.report.cloud import cloud_section
 from benchmarks.report.context import Ctx
 from benchmarks.report.fmt import f, table
 from benchmarks.report.pipeline import (
@@ -62,6 +63,7 @@ def render(res) -> str:
     parts = [quality_section(res), vectors_section(),
              data_section(c), methods_section(c), trees_section(c), filters_section(c), plugin_section(c),
              planner_section(c), pca_section(c), embedding_section(c), writes_section(c), api_section(res, concl),
+             cloud_section(res, concl),
              security_section()]
     hnsw_losses(c)
     head = ["## Conclusions", ""] + [f"- {c}" for c in concl] + [""]
