@@ -14,10 +14,12 @@ line is skipped and reading goes on):
     accepted and becomes its decimal string (many catalogs number their products); a float,
     a boolean or anything else is rejected. An id seen on an earlier line is rejected
     (``duplicate_id``; the first line wins).
-``image`` (required)
+``image`` or ``images`` (one of them required)
     A path relative to the catalog file's folder, an absolute path, a ``file://`` URL or an
     ``http(s)://`` URL. Other URL schemes are rejected. The reference is kept as written; the
-    image loader resolves it against the catalog's folder.
+    image loader resolves it against the catalog's folder. ``images`` is a non-empty list of
+    such references, the main image first (front, back, detail ...); with both keys,
+    ``images`` must start with ``image``. An image listed twice is rejected.
 ``title``, ``group`` (optional)
     Strings (``group`` may also be an integer). ``group`` names the variant parent.
 ``price`` (optional)
@@ -58,7 +60,8 @@ AttributeValue = Union[str, int, float, bool, list[str]]
 MAX_ID_LENGTH = 256
 MAX_ATTRIBUTE_NAME_LENGTH = 64
 ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
-PRODUCT_KEYS = ("id", "image", "title", "group", "price", "in_stock")
+PRODUCT_KEYS = ("id", "image", "images", "title", "group", "price", "in_stock")
+MAX_IMAGES_LISTED = 100  # a catalog line's ``images``; how many are embedded is LOOKALIKE_MAX_IMAGES
 RESERVED_NAMES = frozenset(FIXED_FIELDS) | {VECTOR_FIELD}
 URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 IMAGE_SCHEMES = ("http", "https", "file")
@@ -93,7 +96,8 @@ def _rebuild_catalog_error(detail: str, line: int, reason: str, id: str | None, 
 
 @dataclass(frozen=True)
 class Product:
-    """One catalog product. ``image`` is the reference as written in the catalog."""
+    """One catalog product. ``image`` is the reference as written in the catalog; ``images`` are
+    all its image references, main (``image``) first (a product with one image: ``(image,)``)."""
 
     id: str
     image: str
@@ -103,6 +107,13 @@ class Product:
     in_stock: bool | None = None
     attributes: Mapping[str, AttributeValue] = field(default_factory=dict, hash=False)
     line: int | None = field(default=None, compare=False)
+    images: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.images:
+            object.__setattr__(self, "images", (self.image,))
+        elif self.images[0] != self.image:
+            raise ValueError(f"product {self.id}: images must start with the main image {self.image!r}")
 
     def to_solr_doc(self) -> dict[str, Any]:
         """The product's Solr fields except the vector and index metadata (model, pca_version)."""
@@ -120,6 +131,8 @@ class Product:
     def to_json(self) -> dict[str, Any]:
         """The product as a catalog line (the inverse of parsing it)."""
         out: dict[str, Any] = {"id": self.id, "image": self.image}
+        if len(self.images) > 1:
+            out["images"] = list(self.images)
         for name in ("title", "group", "price", "in_stock"):
             value = getattr(self, name)
             if value is not None:
@@ -247,7 +260,7 @@ def _product_from(obj: dict[str, Any], line: int | None) -> Product:
     if not isinstance(obj, dict):
         raise _Reject("not_an_object", f"expected a JSON object, got {_type_name(obj)}")
     product_id = _id_value(obj.get("id"))
-    image = _image_value(obj.get("image"))
+    image, images = _images_value(obj.get("image"), obj.get("images"))
     title = _optional_str(obj, "title")
     group = _group_value(obj.get("group"))
     price = _price_value(obj.get("price"))
@@ -263,7 +276,7 @@ def _product_from(obj: dict[str, Any], line: int | None) -> Product:
             attributes[name] = checked
     return Product(
         id=product_id, image=image, title=title, group=group, price=price,
-        in_stock=in_stock, attributes=attributes, line=line,
+        in_stock=in_stock, attributes=attributes, line=line, images=images,
     )
 
 
@@ -297,6 +310,29 @@ def _image_value(value: Any) -> str:
         if scheme not in IMAGE_SCHEMES:
             raise _Reject("bad_image", f"image URL scheme {scheme!r} is not supported (use http, https, file or a path)")
     return value
+
+
+def _images_value(image: Any, images: Any) -> tuple[str, tuple[str, ...]]:
+    """``(main image, all images)`` from the line's ``image`` and/or ``images``."""
+    if images is None:
+        main = _image_value(image)
+        return main, (main,)
+    if not isinstance(images, list):
+        raise _Reject("bad_image", f"images must be a list of paths or URLs, got {_type_name(images)}")
+    if not images:
+        if image is None:
+            raise _Reject("missing_image", "images is an empty list and there is no image")
+        raise _Reject("bad_image", "images is an empty list; leave it out or list the main image first")
+    if len(images) > MAX_IMAGES_LISTED:
+        raise _Reject("bad_image", f"images lists {len(images)} images; at most {MAX_IMAGES_LISTED} are allowed")
+    refs = tuple(_image_value(ref) for ref in images)
+    twice = sorted({r for r in refs if refs.count(r) > 1})
+    if twice:
+        raise _Reject("bad_image", f"images lists {twice[0]!r} twice")
+    if image is not None and _image_value(image) != refs[0]:
+        raise _Reject("bad_image", f"image {image!r} is not the first of images ({refs[0]!r}); "
+                      "give images alone, main image first, or both with the same first image")
+    return refs[0], refs
 
 
 def _optional_str(obj: dict[str, Any], name: str) -> str | None:

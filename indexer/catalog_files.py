@@ -34,13 +34,13 @@ def draw_all(draw: Callable[[J], R], jobs: Sequence[J], *, workers: int | None, 
 
 def write_catalog(out: Path, rows: Iterable[dict[str, Any]], *, images_glob: str, sort_keys: bool = False) -> Path:
     """Write ``out/catalog.jsonl`` atomically, then delete the pictures matching ``images_glob``
-    under ``out/images`` that no row names; returns the catalog's path."""
+    under ``out/images`` that no row names (as ``image`` or in ``images``); returns the catalog's path."""
     catalog = out / "catalog.jsonl"
     tmp = catalog.with_name(catalog.name + ".tmp")
     written = set()
     with tmp.open("w", encoding="utf-8") as f:
         for row in rows:
-            written.add(Path(row["image"]).name)
+            written.update(Path(ref).name for ref in row.get("images") or [row["image"]])
             f.write(json.dumps(row, ensure_ascii=False, sort_keys=sort_keys) + "\n")
     tmp.replace(catalog)
     for stale in (out / "images").glob(images_glob):

@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, default=2000, help="number of products (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same catalog")
     p.add_argument("--workers", type=int, default=None, help="drawing threads (default: the CPU count, at most 4)")
+    p.add_argument("--images", type=int, default=1, choices=(1, 2, 3),
+                   help="pictures per product: 1, 2 (+ a back view) or 3 (+ a detail); default 1")
     p.set_defaults(func=_demo_catalog)
 
     p = sub.add_parser("import-fashion", help='convert the "Fashion Product Images" layout to a catalog')
@@ -36,9 +38,10 @@ def _demo_catalog(args: argparse.Namespace, settings: Settings) -> int:
         raise BadRequest(f"--count must be at least 1, got {args.count}")
     out = args.out or settings.data_dir / "demo"
     started = time.monotonic()
-    catalog = generate(out, count=args.count, seed=args.seed, workers=args.workers)
+    catalog = generate(out, count=args.count, seed=args.seed, workers=args.workers, images=args.images)
     designs = len(plan(args.count, args.seed))
-    print(f"wrote {args.count} products ({designs} designs) to {catalog} in {time.monotonic() - started:.1f} s")
+    per = f", {args.images} pictures each" if args.images > 1 else ""
+    print(f"wrote {args.count} products ({designs} designs{per}) to {catalog} in {time.monotonic() - started:.1f} s")
     return 0
 
 

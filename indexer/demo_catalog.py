@@ -14,6 +14,12 @@ the same drawing shifted, scaled and turned a little, its colour a shade lighter
 on a slightly different background, in another size. Variants of one design are the ground
 truth for "similar" in tests.
 
+With ``images=2`` or ``3`` each product has more pictures (``images`` in the catalog, the main
+one first): a *back* view (the drawing mirrored, on its own background, turned a little) and a
+*detail* (the middle of the front picture, enlarged), as ``<id>-back.jpg`` and
+``<id>-detail.jpg``. They are drawn from a random stream of their own, so the main pictures stay
+byte-identical to a one-image catalog of the same seed.
+
 Attributes: ``category``, ``style``, ``color``, ``secondary_color``, ``pattern``, ``brand``,
 ``material``, ``size`` (strings), ``rating`` (a float), ``tags`` (a list of strings).
 """
@@ -21,10 +27,11 @@ Attributes: ``category``, ``style``, ``color``, ``secondary_color``, ``pattern``
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from indexer.catalog import Product
 from indexer.catalog_files import draw_all, write_catalog
@@ -86,14 +93,21 @@ class DesignSpec:
         return " ".join(w for w in words if w) + f" by {self.brand}"
 
 
-def generate(out_dir: Path | str, count: int = 2000, seed: int = 0, *, workers: int | None = None) -> Path:
-    """Write ``count`` products (catalog + JPEG images) into ``out_dir``; returns the catalog path."""
+EXTRA_VIEWS = ("back", "detail")
+
+
+def generate(out_dir: Path | str, count: int = 2000, seed: int = 0, *, workers: int | None = None,
+             images: int = 1) -> Path:
+    """Write ``count`` products (catalog + JPEG images, ``images`` pictures each, 1 to 3) into
+    ``out_dir``; returns the catalog path."""
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
+    if not 1 <= images <= 1 + len(EXTRA_VIEWS):
+        raise ValueError(f"images must be 1 to {1 + len(EXTRA_VIEWS)}, got {images}")
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
     specs = plan(count, seed)
-    jobs = [(spec, seed, str(out / "images")) for spec in specs]
+    jobs = [(spec, seed, str(out / "images"), images) for spec in specs]
     per_design = draw_all(_render_spec, jobs, workers=workers, name="demo-draw")
     return write_catalog(out, (p.to_json() for products in per_design for p in products), images_glob="demo-*.jpg")
 
@@ -172,15 +186,35 @@ def variants(spec: DesignSpec, seed: int) -> Iterator[tuple[Product, Variant]]:
         yield product, variant
 
 
-def _render_spec(job: tuple[DesignSpec, int, str]) -> list[Product]:
-    spec, seed, image_dir = job
+def _render_spec(job: tuple[DesignSpec, int, str, int]) -> list[Product]:
+    spec, seed, image_dir, count = job
     cutout = render_design(spec.design, IMAGE_SIZE)
     products = []
+    extra_rng = np.random.default_rng([seed, spec.index, 2])  # the main pictures' stream stays as it is
     for product, variant in variants(spec, seed):
         picture = render_variant(cutout, variant)
         picture.save(Path(image_dir) / f"{product.id}.jpg", "JPEG", quality=JPEG_QUALITY)
+        views = EXTRA_VIEWS[: count - 1]
+        for view in views:
+            _extra_view(view, cutout, picture, variant, extra_rng).save(
+                Path(image_dir) / f"{product.id}-{view}.jpg", "JPEG", quality=JPEG_QUALITY)
+        if views:
+            product = replace(product, images=(product.image, *(f"images/{product.id}-{v}.jpg" for v in views)))
         products.append(product)
     return products
+
+
+def _extra_view(view: str, cutout: Image.Image, picture: Image.Image, variant: Variant,
+                rng: np.random.Generator) -> Image.Image:
+    """The back (mirrored drawing, another background and turn) or the detail (the middle, enlarged)."""
+    if view == "back":
+        base = int(rng.integers(225, 246))
+        back = replace(variant, angle=float(rng.uniform(-6, 6)), shade=variant.shade * float(rng.uniform(0.9, 1.0)),
+                       background=(base, base - int(rng.integers(0, 8)), base - int(rng.integers(0, 12))))
+        return render_variant(cutout.transpose(Image.Transpose.FLIP_LEFT_RIGHT), back)
+    s = picture.width
+    box = (s // 4, s // 4, s - s // 4, s - s // 4)
+    return picture.crop(box).resize((s, s), Image.Resampling.BICUBIC)
 
 
 def _second_colour(rng: np.random.Generator, colour: str) -> str:

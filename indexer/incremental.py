@@ -60,11 +60,17 @@ def upsert(settings: Settings, client: SolrClient, catalog: Path, *, alias: str,
     report = ErrorReport(runs_dir / f"{alias}-upsert-errors.jsonl")
     products = read_products(catalog, report)
     summary = UpsertSummary(collection=record.collection, read=len(products) + report.count)
-    embedded = embed_products(model, products, catalog.parent, settings, report, StageTimer())
+    # a product's images beyond the vector fields the live collection has are left out
+    fields = cloud.image_field_count(client, record.collection)
+    embedded = embed_products(model, products, catalog.parent, settings, report, StageTimer(),
+                              max_images=min(fields, settings.max_images))
+    if embedded.images_left_out:
+        summary.warnings.append(f"{embedded.images_left_out} images left out: {record.collection} has vector fields "
+                                f"for {fields} image(s) per product (reindex to add more)")
     kept = embedded.products
     written = 0
     if kept:
-        docs = product_docs(kept, reducer.transform(embedded.vectors), model.identity, record.pca_version)
+        docs = product_docs(embedded, reducer.transform, model.identity, record.pca_version)
         types = AttributeTypes.of(client, record.collection, docs)
         kept_docs = []
         for doc in docs:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.connection import SolrClient
-from lookalike.fields import VECTOR_FIELD
+from lookalike.fields import IMAGES_FIELD, image_vector_field
 from lookalike.settings import Settings
 
 from indexer.cache import EmbeddingCache
@@ -39,54 +39,121 @@ def read_products(catalog: Path, report: ErrorReport) -> list:
     return products
 
 
+@dataclass(frozen=True)
+class ImageItem:
+    """One image of a product as the load and embed stages see it: like a product, it has an
+    ``id`` (the product's, for the error report) and an ``image`` (this image's reference)."""
+
+    product: object
+    position: int  # 0: the main image
+    image: str
+
+    @property
+    def id(self) -> str:
+        return self.product.id
+
+
 @dataclass
 class Embedded:
-    """What the load and embed stages made: the products that have a vector, and the vectors."""
+    """What the load and embed stages made: the products that have a vector, and the vectors.
+
+    A product is kept when its main image embeds; an extra image that fails is reported and
+    left out, so ``images[i]`` lists the references of product i's images that have a vector,
+    in the order of ``image_vectors[i]``'s rows (the main image first)."""
 
     products: list
-    vectors: np.ndarray  # float32[len(products), model width]; shape (0, 0) when none
+    image_vectors: list[np.ndarray]  # per product: float32[its images, model width]
+    images: list[tuple[str, ...]]
     embedded: int  # vectors computed now
     cache_hits: int  # vectors that came from the cache
+    images_left_out: int = 0  # images beyond max_images
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The main images' vectors: float32[len(products), model width]; shape (0, 0) when none."""
+        return np.stack([v[0] for v in self.image_vectors]) if self.image_vectors else np.zeros((0, 0), np.float32)
+
+    @property
+    def all_vectors(self) -> np.ndarray:
+        """Every image's vector, product by product (what the PCA is fitted on)."""
+        return np.concatenate(self.image_vectors) if self.image_vectors else np.zeros((0, 0), np.float32)
+
+    def image_items(self) -> list[ImageItem]:
+        """Every embedded image as an item, in the order of :attr:`all_vectors`' rows."""
+        return [ImageItem(p, n, ref) for p, refs in zip(self.products, self.images) for n, ref in enumerate(refs)]
+
+    @property
+    def image_fields(self) -> int:
+        """Vector fields the products need: the most images any kept product has."""
+        return max((len(v) for v in self.image_vectors), default=1)
 
 
 def embed_products(model, products: list, base_dir: Path, settings: Settings, report: ErrorReport,
-                   timer: StageTimer, *, on_progress=None) -> Embedded:
-    """The load and embed stages over ``products`` (images relative to ``base_dir``), through
-    the embedding cache; a product whose image fails goes to the report. ``on_progress(n)`` is
-    called per product done."""
+                   timer: StageTimer, *, on_progress=None, max_images: int | None = None) -> Embedded:
+    """The load and embed stages over the images of ``products`` (relative to ``base_dir``), at
+    most ``max_images`` (default: the setting) per product, main first, through the embedding
+    cache; a product whose main image fails goes to the report, and so does an extra image that
+    fails (the product is kept without it). ``on_progress(n)`` is called per product done."""
     if settings.embed_backend == "ray":
         from indexer.distributed import RayEmbedder  # Ray is an install extra
 
         embedder = RayEmbedder(model, settings)
     else:
         embedder = Embedder(model, EmbeddingCache(settings.cache_dir), settings, timer)
+    limit = settings.max_images if max_images is None else max_images
+    items = [ImageItem(p, n, ref) for p in products for n, ref in enumerate(p.images[:limit])]
+    left_out = sum(max(0, len(p.images) - limit) for p in products)
+    by_product: dict[str, tuple[object, list[str], list[np.ndarray]]] = {}
+    failed: set[str] = set()
 
     def on_error(f: Failed) -> None:
-        report.add_item_error(f.product.id, f.reason, f.message)
-        if on_progress is not None:
+        item = f.product
+        if item.position == 0:
+            failed.add(item.id)
+            report.add_item_error(item.id, f.reason, f.message)
+            if on_progress is not None:
+                on_progress(1)
+        else:
+            report.add_item_error(item.id, f.reason, f"image {item.position + 1} ({item.image}): {f.message}",
+                                  source="extra_image")
+
+    for item, vector in embedder.run(items, base_dir, on_error):
+        if item.id in failed:
+            continue
+        entry = by_product.setdefault(item.id, (item.product, [], []))
+        entry[1].append(item.image)
+        entry[2].append(np.asarray(vector, dtype=np.float32))
+        if item.position == 0 and on_progress is not None:
             on_progress(1)
-
-    kept, vectors = [], []
-    for product, vector in embedder.run(products, base_dir, on_error):
-        kept.append(product)
-        vectors.append(vector)
-        if on_progress is not None:
-            on_progress(1)
-    stacked = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 0), np.float32)
-    return Embedded(kept, stacked, embedder.embedded, embedder.cache_hits)
+    kept = [by_product[p.id] for p in products if p.id in by_product and p.id not in failed]
+    return Embedded([p for p, _, _ in kept], [np.stack(vs) for _, _, vs in kept], [tuple(refs) for _, refs, _ in kept],
+                    embedder.embedded, embedder.cache_hits, left_out)
 
 
-def product_doc(product, vector: np.ndarray, model_name: str, pca_version: str) -> dict:
-    """The Solr document of a product: its fields, its reduced vector and how it was made."""
+def product_doc(product, vectors: np.ndarray, model_name: str, pca_version: str,
+                images: tuple[str, ...] = ()) -> dict:
+    """The Solr document of a product: its fields, its reduced vectors (one row per image, the
+    main image's first, into ``vector``, ``vector_1``, ...) and how they were made."""
     doc = product.to_solr_doc()
-    # float32 has 7 significant digits; rounding first keeps the JSON short and fast to parse
-    doc.update({VECTOR_FIELD: np.round(vector.astype(np.float64), 7).tolist(),
-                "model": model_name, "pca_version": pca_version})
+    rows = np.atleast_2d(vectors)
+    for n, row in enumerate(rows):
+        # float32 has 7 significant digits; rounding first keeps the JSON short and fast to parse
+        doc[image_vector_field(n)] = np.round(row.astype(np.float64), 7).tolist()
+    if len(rows) > 1:
+        doc[IMAGES_FIELD] = list(images)
+    doc.update({"model": model_name, "pca_version": pca_version})
     return doc
 
 
-def product_docs(products: list, reduced: np.ndarray, model_name: str, pca_version: str) -> list[dict]:
-    return [product_doc(product, vec, model_name, pca_version) for product, vec in zip(products, reduced)]
+def product_docs(embedded: Embedded, reduce, model_name: str, pca_version: str) -> list[dict]:
+    """The documents of ``embedded``'s products, each image's vector reduced by ``reduce``
+    (the fitted transform, applied once over all images)."""
+    reduced = reduce(embedded.all_vectors)
+    docs, row = [], 0
+    for product, vectors, images in zip(embedded.products, embedded.image_vectors, embedded.images):
+        docs.append(product_doc(product, reduced[row: row + len(vectors)], model_name, pca_version, images))
+        row += len(vectors)
+    return docs
 
 
 def write_docs(client: SolrClient, collection: str, docs: Iterable[dict]) -> int:

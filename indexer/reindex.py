@@ -27,7 +27,7 @@ import numpy as np
 
 from lookalike.connection import SolrClient
 from lookalike.errors import BadRequest, IndexJobError, SolrRequestError, SolrUnavailable
-from lookalike.fields import VECTOR_FIELD
+from lookalike.fields import VECTOR_FIELD, image_vector_fields
 from lookalike.settings import Settings
 from lookalike.solr import cloud
 from lookalike.solr_syntax import local_params, vector_literal
@@ -181,10 +181,20 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     with progress_bar(len(products), "embed", enabled=show_progress) as bar:
         embedded = embed_products(model, products, options.catalog.parent, settings, report, timer,
                                   on_progress=bar.update)
-    kept, full = embedded.products, embedded.vectors
+    # The PCA (and the adaptation) is fitted on every image, not only the main ones: every image
+    # has a stored vector that queries are compared with, and back or detail shots vary in
+    # directions of their own that a fit on main images alone would squeeze out.
+    kept, full = embedded.products, embedded.all_vectors
     if not kept:
         report.close()
         raise IndexJobError(f"no image could be embedded; see {report.path}; alias {options.alias} left unchanged")
+    image_fields = embedded.image_fields
+    if len(full) > len(kept):
+        summary_notes.append(f"{len(full)} images of {len(kept)} products embedded "
+                             f"(up to {image_fields} per product, vector fields {', '.join(image_vector_fields(image_fields))})")
+    if embedded.images_left_out:
+        summary_notes.append(f"{embedded.images_left_out} images beyond LOOKALIKE_MAX_IMAGES={settings.max_images} "
+                             "per product were left out")
 
     # reduce
     with timer.stage("reduce"):
@@ -196,17 +206,19 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
         view_rows = views = None
         if options.adapt:
             with timer.stage("adapt"):
-                view_rows, views, embedded_views = embed_views(model, EmbeddingCache(settings.cache_dir), kept, options.catalog.parent, settings,
-                                                               sample=settings.adapt_sample)
+                view_rows, views, embedded_views = embed_views(model, EmbeddingCache(settings.cache_dir),
+                                                               embedded.image_items(), options.catalog.parent,
+                                                               settings, sample=settings.adapt_sample)
             summary_notes.append(f"adaptation fitted on {len(views)} augmented views ({embedded_views} embedded now)")
         reducer.fit(full, model_name=model.identity, weights_sha256=model.weights_sha256, views=views,
                     view_rows=view_rows)
-        reduced = reducer.transform(full)
         pca_version = meta.put_pca(reducer)
+        docs = product_docs(embedded, reducer.transform, model.identity, pca_version)
+        probe = np.asarray([d[VECTOR_FIELD] for d in docs[: min(5, len(docs))]], dtype=np.float32)
 
     # write, into the staging collection (resumed or new)
     state = _RunState(runs_dir / f"{options.alias}.json", options, catalog_sha)
-    collection, resumed = state.collection_to_use(client, previous, dims)
+    collection, resumed = state.collection_to_use(client, previous, dims, image_fields)
     removed = remove_failed_runs(client, meta, options.alias, keep={collection})
     if not resumed:
         state.save(collection)  # first, so that a kill during the creation is found by the next run
@@ -214,17 +226,18 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
             if collection in cloud.list_collections(client):  # half-created by a killed run
                 cloud.delete_collection(client, collection)
             cloud.create_collection(client, collection, dims=dims, shards=options.shards,
-                                    replicas=options.replicas, configset=settings.configset)
+                                    replicas=options.replicas, configset=settings.configset,
+                                    image_fields=image_fields)
     segments: dict[str, int] = {}
     try:
         with timer.stage("write"):
-            write_docs(client, collection, product_docs(kept, reduced, model.identity, pca_version))
+            write_docs(client, collection, docs)
         if settings.merge_segments:
             with timer.stage("merge"):  # before verification: the alias moves to the merged index only
                 segments = cloud.force_merge(client, collection, settings.merge_segments)
         # verify, record, publish
         with timer.stage("verify"):
-            _verify(client, collection, expected=len(kept), probe=reduced[: min(5, len(kept))])
+            _verify(client, collection, expected=len(kept), probe=probe)
     except (SolrUnavailable, SolrRequestError) as err:
         report.close()
         raise IndexJobError(
@@ -314,7 +327,8 @@ class _RunState:
         self.key = {"catalog_sha256": catalog_sha, **options.recipe(),
                     "shards": options.shards, "replicas": options.replicas}
 
-    def collection_to_use(self, client: SolrClient, live: str | None, dims: int) -> tuple[str, bool]:
+    def collection_to_use(self, client: SolrClient, live: str | None, dims: int,
+                          image_fields: int = 1) -> tuple[str, bool]:
         """(name, resumed): the unfinished run's collection when it is usable, else a new name.
 
         A collection the killed run had not finished creating (no vector field of this width)
@@ -327,7 +341,8 @@ class _RunState:
                 state = {}
             name = state.get("collection")
             if state.get("key") == self.key and name and name != live:
-                if name in cloud.list_collections(client) and cloud.vector_dims(client, name) == dims:
+                if (name in cloud.list_collections(client) and cloud.vector_dims(client, name) == dims
+                        and cloud.image_field_count(client, name) >= image_fields):
                     log.info("resuming the unfinished run into %s", name)
                     return name, True
                 return name, False

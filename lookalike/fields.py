@@ -21,8 +21,25 @@ from __future__ import annotations
 
 from typing import Any
 
-FIXED_FIELDS = ("id", "title", "group", "price", "in_stock", "image", "model", "pca_version")
+FIXED_FIELDS = ("id", "title", "group", "price", "in_stock", "image", "images", "model", "pca_version")
 VECTOR_FIELD = "vector"
+# Several images per product (Solr 9.10 has no multi-valued vectors): image n of a product (0 the
+# main one) has its vector in field ``vector`` (n = 0) or ``vector_<n>``, and ``images`` lists the
+# references of the images that have one, in that order, so images[n] is what vector field n saw.
+IMAGES_FIELD = "images"
+MAX_IMAGES_PER_PRODUCT = 8
+
+
+def image_vector_field(n: int) -> str:
+    """The vector field of a product's image ``n`` (0: the main image, ``vector``)."""
+    if not 0 <= n < MAX_IMAGES_PER_PRODUCT:
+        raise ValueError(f"image position {n} is outside 0..{MAX_IMAGES_PER_PRODUCT - 1}")
+    return VECTOR_FIELD if n == 0 else f"{VECTOR_FIELD}_{n}"
+
+
+def image_vector_fields(count: int) -> tuple[str, ...]:
+    """The vector fields of the first ``count`` image positions."""
+    return tuple(image_vector_field(n) for n in range(count))
 MAX_VECTOR_DIMS = 1024  # Lucene 9.12's HNSW vectors format limit: the widest vector field, the widest PCA
 # What SolrCloud routes a product by (``router.field``): its group, else its id, set inside Solr by
 # the products configset's update chain, so a design's variants share a shard. The leading

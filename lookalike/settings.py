@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lookalike.fields import MAX_VECTOR_DIMS
+from lookalike.fields import MAX_IMAGES_PER_PRODUCT, MAX_VECTOR_DIMS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     )
     http_timeout_s: float = Field(default=10.0, description="Timeout of one image download.")
     http_retries: int = Field(default=3, ge=0, description="Retries of a failed image download.")
+    max_images: int = Field(
+        default=4, ge=1, le=MAX_IMAGES_PER_PRODUCT,
+        description="Images per product that are embedded and compared (the catalog's `images`, main first); "
+        "a collection gets one vector field per image position (`vector`, `vector_1`, ...).",
+    )
 
     # Query planning
     exact_max_docs: int = Field(

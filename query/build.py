@@ -68,6 +68,7 @@ import numpy as np
 
 from lookalike.errors import BadRequest
 from lookalike.solr_syntax import any_of, check_identifier, local_params, number, text_terms, vector_literal
+from query import multi_image
 from query.filters import FILTER_TAG, filter_query, tagged
 from query.models import SearchRequest
 from query.schema import Schema
@@ -80,7 +81,7 @@ COLLAPSE_OVERFETCH = 3
 HNSW_MIN_TOP_K = 200
 TRAVERSE_MARGIN = 0.1  # cosine units the vectorSimilarity graph walk goes below min_similarity
 TEXT_SATURATION = 2.0
-DEFAULT_FIELDS = ("id", "title", "group", "price", "in_stock", "image", "*_s", "*_ss", "*_l", "*_d", "*_b")
+DEFAULT_FIELDS = ("id", "title", "group", "price", "in_stock", "image", "images", "*_s", "*_ss", "*_l", "*_d", "*_b")
 SORT = "score desc,id asc"
 
 Params = dict[str, Any]
@@ -101,6 +102,10 @@ class Target:
     # the client moved the examples' target along attribute directions (``more``/``less``): the
     # exact mode then scores this vector inline instead of reading the examples' own vectors
     steered: bool = False
+    # a collection with several images per product: the query vectors (the photo, the combined
+    # target, or every image of the one example), compared with every image field, best pair
+    # wins (query/multi_image.py); empty: the one-field query on ``vector``
+    vectors: tuple[tuple[float, ...], ...] = ()
 
 
 def cosine_to_score(cosine: float) -> float:
@@ -185,14 +190,18 @@ def build_params(
     if kind == "text":
         params["q"] = local_params("edismax", qf="$qf", v="$text")
     else:
-        params.update(_image_query(request, schema, mode, target))
+        if target.vectors:
+            params.update(_multi_image_query(request, schema, mode, target, params["fq"]))
+        else:
+            params.update(_image_query(request, schema, mode, target))
         if request.text is not None:
             params["tq"] = local_params("edismax", qf="$qf", v="$text")
             w = number(request.text_weight)
             k = number(TEXT_SATURATION)
             params["rrq"] = f"{{!func}}product({w},div(query($tq,0),sum(query($tq,0),{k})))"
             params["rq"] = local_params("rerank", reRankQuery="$rrq", reRankDocs=request.candidates, reRankWeight=1)
-            fields.append("imgscore:" + _image_score_function(mode, target, schema.vector_field))
+            fields.append("imgscore:" + _image_score_function("exact" if target.vectors else mode, target,
+                                                              schema.vector_field))
 
     if kind == "top" and request.facets:
         params["start"], params["rows"] = 0, request.candidates
@@ -247,6 +256,32 @@ def _image_query(request: SearchRequest, schema: Schema, mode: str, target: Targ
     out["q"] = local_params("lookalike", **lp)
     if request.text is not None:
         out["img"] = out["q"]
+    return out
+
+
+def _multi_image_query(request: SearchRequest, schema: Schema, mode: str, target: Target, fqs: list[str]) -> Params:
+    """The max over (image field, query vector) pairs (query/multi_image.py); the filters are the
+    kNN clauses' explicit pre-filters (every ``fq`` but collapse, a post filter)."""
+    for v in target.vectors:
+        _vector_param(schema, Target(vector=v))  # the width check
+    out: Params = multi_image.target_params(target.vectors)
+    n = len(target.vectors)
+    if mode == "exact":
+        out["q"] = multi_image.exact_query(schema.image_fields, n, min_similarity=request.min_similarity)
+    else:
+        prefilters = [fq for fq in fqs if not fq.startswith("{!collapse")]
+        out.update(multi_image.prefilter_params(prefilters))
+        if request.min_similarity is None:
+            top_k = max(HNSW_MIN_TOP_K,
+                        request.candidates * (COLLAPSE_OVERFETCH if request.variants == "collapse" else 1))
+            out["q"] = multi_image.approx_query(schema.image_fields, n, len(prefilters), top_k=top_k)
+        else:
+            s = request.min_similarity
+            out["q"] = multi_image.approx_query(
+                schema.image_fields, n, len(prefilters), min_return=cosine_to_score(s),
+                min_traverse=cosine_to_score(max(-1.0, s - TRAVERSE_MARGIN)))
+    if request.text is not None:
+        out["img"] = out["q"]  # every clause carries its own pre-filter: re-run per product, it scores the same
     return out
 
 

@@ -41,6 +41,7 @@ from query.build import (
     DEFAULT_FIELDS,
 )
 from query.embedder import ImageEmbedder
+from query.multi_image import best_pairs
 from lookalike.solr_syntax import any_of
 from query.models import CatalogPage, Facet, FacetBucket, Filter, Product, SearchRequest, SearchResponse, SimilarRequest
 from query.directions import centred_direction, steer
@@ -205,7 +206,8 @@ class SearchService:
         else:
             total = int(resp["response"]["numFound"])
 
-        products = tuple(self._to_product(d, image_score=kind != "text") for d in docs)
+        matched = self._matched_images(docs, target, schema)
+        products = tuple(self._to_product(d, image_score=kind != "text", matched_image=m) for d, m in zip(docs, matched))
         return SearchResponse(
             products=products,
             total=total,
@@ -230,6 +232,10 @@ class SearchService:
 
     def _resolve(self, request: SearchRequest, mode: str) -> Target:
         """Vectors and groups of the examples, as far as ``mode`` and ``request`` need them."""
+        schema = self.schema()
+        if schema.several_images and request.has_image_target and not request.unlike and not (
+                request.combine == "max" and len(request.like) + (request.vector is not None) > 1):
+            return self._resolve_images(request, schema)
         need_groups = request.variants == "exclude" and bool(request.like)
         positives_inline = [np.asarray(request.vector)] if request.vector is not None else []
         steering = bool(request.more or request.less)
@@ -256,6 +262,37 @@ class SearchService:
         if steering:
             return self._steered(request, target, groups)
         return Target(vector=_tuple(target), groups=groups)
+
+    def _resolve_images(self, request: SearchRequest, schema: Schema) -> Target:
+        """Several images per product (query/multi_image.py): the query vectors are the one
+        example's images (or the photo), else the examples' main images combined (and steered)."""
+        docs = self._get_docs(request.like, "id,group," + ",".join(schema.image_fields)) if request.like else {}
+        groups = tuple(str(docs[i]["group"]) for i in request.like if docs[i].get("group") is not None)
+        inline = [np.asarray(request.vector)] if request.vector is not None else []
+        if len(request.like) + len(inline) == 1 and not (request.more or request.less):
+            rows = inline or [np.asarray(docs[request.like[0]][f], dtype=np.float64)
+                              for f in schema.image_fields if docs[request.like[0]].get(f)]
+            if not rows:
+                raise BadRequest(f"product {request.like[0]!r} has no image vector to search with")
+            targets = [combine_vectors([r]) for r in rows]
+            return Target(vector=_tuple(targets[0]), groups=groups, vectors=tuple(_tuple(t) for t in targets))
+        for i in request.like:
+            if not docs[i].get(schema.vector_field):
+                raise BadRequest(f"product {i!r} has no image vector to search with")
+        target = combine_vectors(inline + [np.asarray(docs[i][schema.vector_field], dtype=np.float64)
+                                           for i in request.like])
+        if request.more or request.less:
+            target = np.asarray(self._steered(request, target, groups).vector)
+        return Target(vector=_tuple(target), groups=groups, vectors=(_tuple(target),))
+
+    def _matched_images(self, docs: list[dict[str, Any]], target: Target, schema: Schema) -> list[int | None]:
+        """Which of each product's images is closest to the query (several images per product)."""
+        if not target.vectors or not docs:
+            return [None] * len(docs)
+        stored = self._get_docs([str(d["id"]) for d in docs], "id," + ",".join(schema.image_fields))
+        images = [np.asarray([stored[str(d["id"])][f] for f in schema.image_fields if stored[str(d["id"])].get(f)])
+                  for d in docs]
+        return [n for n, _ in best_pairs(np.asarray(target.vectors), images)]
 
     # -- attribute directions ----------------------------------------------------------------
     def _steered(self, request: SearchRequest, target: np.ndarray, groups: tuple[str, ...]) -> Target:
@@ -316,7 +353,7 @@ class SearchService:
 
     # -- parsing ---------------------------------------------------------------------------
     @staticmethod
-    def _to_product(doc: dict[str, Any], image_score: bool = False) -> Product:
+    def _to_product(doc: dict[str, Any], image_score: bool = False, matched_image: int | None = None) -> Product:
         score = doc.get("score")
         img = doc.get("imgscore", score if image_score else None)
         attributes = {
@@ -331,6 +368,8 @@ class SearchService:
             price=doc.get("price"),
             in_stock=doc.get("in_stock"),
             image=doc.get("image"),
+            images=tuple(doc.get("images") or ([doc["image"]] if doc.get("image") else [])),
+            matched_image=matched_image,
             attributes=attributes,
             score=score,
             similarity=None if img is None else round(score_to_cosine(float(img)), 6),

@@ -291,6 +291,11 @@ class Product(_Frozen):
     price: float | None = None
     in_stock: bool | None = None
     image: str | None = None
+    images: tuple[str, ...] = Field(default=(), description="All the product's images, the main one (`image`) first.")
+    matched_image: int | None = Field(
+        default=None, description="Which of `images` (0-based) is closest to the query, when products have several "
+        "(`/images/{id}?n=` serves it)."
+    )
     attributes: dict[str, Any] = Field(default_factory=dict)
     score: float | None = Field(default=None, description="Solr's score (image, plus text when re-ranked).")
     similarity: float | None = Field(default=None, description="Cosine similarity to the target, -1..1.")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lookalike.errors import BadRequest
-from lookalike.fields import FIXED_FIELDS, VECTOR_FIELD, attribute_name
+from lookalike.fields import FIXED_FIELDS, MAX_IMAGES_PER_PRODUCT, VECTOR_FIELD, attribute_name, image_vector_field
 
 Kind = Literal["string", "text", "long", "double", "boolean", "vector", "other"]
 
@@ -46,16 +46,19 @@ class FieldInfo:
 
 
 # fixed fields that are the index's bookkeeping, not a shopper's attributes
-INTERNAL_FIELDS = frozenset({"id", "image", "model", "pca_version"})
+INTERNAL_FIELDS = frozenset({"id", "image", "images", "model", "pca_version"})
 
 
 @dataclass(frozen=True)
 class Schema:
-    """The fields of one product collection; ``vector_dims`` is the width of ``vector``."""
+    """The fields of one product collection; ``vector_dims`` is the width of ``vector``;
+    ``image_fields`` are its vector fields by image position (``vector``, ``vector_1``, ...:
+    more than one when products have several images, see query/multi_image.py)."""
 
     fields: dict[str, FieldInfo]
     vector_dims: int | None = None
     vector_field: str = VECTOR_FIELD
+    image_fields: tuple[str, ...] = (VECTOR_FIELD,)
     _aliases: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -98,7 +101,18 @@ class Schema:
             add(f)
         for f in used_fields or []:
             add(f)
-        return cls(fields=infos, vector_dims=vector_dims)
+        image_fields = []
+        for n in range(MAX_IMAGES_PER_PRODUCT):
+            info = infos.get(image_vector_field(n))
+            if info is None or info.kind != "vector":
+                break
+            image_fields.append(info.name)
+        return cls(fields=infos, vector_dims=vector_dims, image_fields=tuple(image_fields) or (VECTOR_FIELD,))
+
+    @property
+    def several_images(self) -> bool:
+        """Whether products may have more than one image vector (``vector_1`` exists)."""
+        return len(self.image_fields) > 1
 
     # -- the allow-list -----------------------------------------------------------------
     def known_names(self) -> list[str]:
@@ -106,12 +120,13 @@ class Schema:
         the fixed fields a shopper knows (the index's own bookkeeping, such as ``model`` or
         ``pca_version``, still resolves but is not offered)."""
         names = {attribute_name(n) if self._aliases.get(attribute_name(n)) == n else n for n in self.fields}
-        return sorted(n for n in names if n != self.vector_field and n not in INTERNAL_FIELDS)
+        return sorted(n for n in names if n not in self.image_fields and n != self.vector_field
+                      and n not in INTERNAL_FIELDS)
 
     def resolve(self, name: str, *, purpose: str = "field") -> FieldInfo:
         """The field a user-supplied name means; :class:`BadRequest` when there is none."""
         solr_name = self._aliases.get(name) if isinstance(name, str) else None
-        if solr_name is None or solr_name == self.vector_field:
+        if solr_name is None or solr_name == self.vector_field or solr_name in self.image_fields:
             known = ", ".join(self.known_names())
             raise BadRequest(f"unknown {purpose} {name!r}; known: {known}")
         return self.fields[solr_name]

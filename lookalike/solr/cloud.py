@@ -29,7 +29,8 @@ from typing import Any
 
 from lookalike.connection import SolrClient
 from lookalike.errors import BadRequest, NotFound, SolrRequestError
-from lookalike.fields import MAX_VECTOR_DIMS, ROUTE_FIELD, VECTOR_FIELD
+from lookalike.fields import (MAX_IMAGES_PER_PRODUCT, MAX_VECTOR_DIMS, ROUTE_FIELD, VECTOR_FIELD,
+                             image_vector_field, image_vector_fields)
 from lookalike.settings import REPO_ROOT
 
 log = logging.getLogger(__name__)
@@ -129,11 +130,14 @@ def create_collection(
     replicas: int = 1,
     *,
     configset: str = PRODUCTS_CONFIGSET,
+    image_fields: int = 1,
 ) -> None:
     """Create collection ``name`` whose ``vector`` field holds ``dims``-wide vectors.
 
     The collection gets its own configset (a copy of ``configset`` named ``name``), so its
-    schema, and its vector width, is its own. On failure nothing is left behind.
+    schema, and its vector width, is its own. ``image_fields`` > 1 adds ``vector_1`` ...
+    ``vector_<image_fields - 1>`` of the same type, for products with several images
+    (lookalike/fields.py). On failure nothing is left behind.
     """
     check_name(name)
     if not 1 <= int(dims) <= MAX_DIMS:
@@ -164,13 +168,15 @@ def create_collection(
             {"updateTimeoutSecs": SCHEMA_UPDATE_TIMEOUT_S},
             json_body={
                 "add-field-type": field_type,
-                "add-field": {"name": VECTOR_FIELD, "type": field_type["name"], "indexed": True, "stored": True},
+                "add-field": [{"name": f, "type": field_type["name"], "indexed": True, "stored": True}
+                              for f in image_vector_fields(image_fields)],
             },
         )
     except BaseException:
         _drop(client, name)
         raise
-    log.info("created collection %s (%d-d vectors, %d shard(s) x %d replica(s))", name, dims, shards, replicas)
+    log.info("created collection %s (%d-d vectors in %d field(s), %d shard(s) x %d replica(s))",
+             name, dims, image_fields, shards, replicas)
 
 
 META_MAX_REPLICAS = 3
@@ -245,6 +251,15 @@ def vector_dims(client: SolrClient, collection: str) -> int | None:
         raise
     dims = ftype.get("vectorDimension")
     return int(dims) if dims is not None else None
+
+
+def image_field_count(client: SolrClient, collection: str) -> int:
+    """How many image positions the collection has vector fields for (``vector``, ``vector_1`` ...)."""
+    names = {f["name"] for f in client.get(f"{collection}/schema/fields").get("fields", [])}
+    count = 0
+    while count < MAX_IMAGES_PER_PRODUCT and image_vector_field(count) in names:
+        count += 1
+    return count
 
 
 # -- aliases ---------------------------------------------------------------------------

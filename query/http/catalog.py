@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from lookalike.errors import NotFound
+from lookalike.fields import MAX_IMAGES_PER_PRODUCT
 from query.models import CatalogPage, Id, Product
 from query.product_images import LocalImage, resolve_image
 
@@ -34,9 +36,16 @@ def router(services: Services) -> APIRouter:
 
     @api.get("/images/{product_id:path}", tags=["products"], summary="A product's image", response_model=None,
              responses=errors(404, 503))
-    def image(product_id: Id) -> FileResponse | RedirectResponse:
+    def image(
+        product_id: Id,
+        n: Annotated[int, Query(ge=0, le=MAX_IMAGES_PER_PRODUCT - 1,
+                                description="Which of the product's `images` (0: the main one).")] = 0,
+    ) -> FileResponse | RedirectResponse:
         product = services.search.get_product(product_id)
-        found = resolve_image(product.image or "", services.image_root())
+        images = product.images or ((product.image,) if product.image else ())
+        if n >= len(images):
+            raise NotFound(f"product {product_id!r} has {len(images)} image(s); n counts from 0")
+        found = resolve_image(images[n] or "", services.image_root())
         if isinstance(found, LocalImage):
             return FileResponse(
                 found.path,

@@ -114,8 +114,9 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-function imageUrl(id) {
-  return "/images/" + encodeURIComponent(id);
+// n: which of the product's images (0, the main one, by default; a result shows the one that matched)
+function imageUrl(id, n) {
+  return "/images/" + encodeURIComponent(id) + (n ? `?n=${n}` : "");
 }
 
 function price(p) {
@@ -131,7 +132,8 @@ function attributes(product) {
 
 function card(product, similarity) {
   const pic = el("div", { class: "pic" },
-    el("img", { src: imageUrl(product.id), alt: product.title || product.id, loading: "lazy" }));
+    el("img", { src: imageUrl(product.id, product.matched_image), alt: product.title || product.id, loading: "lazy",
+                "data-image": product.matched_image || 0 }));
   const body = el("div", { class: "body" });
   if (typeof similarity === "number") {
     pic.append(el("span", { class: "score", title: "cosine similarity", text: similarity.toFixed(3) }));

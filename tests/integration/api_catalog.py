@@ -167,7 +167,8 @@ def http(settings: Settings, **app_options) -> TestClient:
 
 
 @contextlib.contextmanager
-def real_index(solr, root: Path, name: str, *, count: int = 28, dims: int = 8, seed: int = 7) -> Iterator[tuple[Settings, object, Path]]:
+def real_index(solr, root: Path, name: str, *, count: int = 28, dims: int = 8, seed: int = 7,
+               images: int = 1) -> Iterator[tuple[Settings, object, Path]]:
     """A small demo catalog indexed by the real reindex job (pretrained EfficientNet-Lite0, PCA),
     under its own alias and metadata collection; yields (settings, summary, catalog path)."""
     from indexer.demo_catalog import generate
@@ -177,7 +178,7 @@ def real_index(solr, root: Path, name: str, *, count: int = 28, dims: int = 8, s
     settings = solr.settings.model_copy(
         update={"alias": f"real_{suffix}", "meta_collection": f"meta_{suffix}", "data_dir": root / "data"}
     )
-    catalog = Path(generate(root / "demo", count=count, seed=seed, workers=1)).resolve()
+    catalog = Path(generate(root / "demo", count=count, seed=seed, workers=1, images=images)).resolve()
     summary = None
     try:
         summary = reindex(

@@ -22,7 +22,7 @@ from test_query_schema import products_schema
 SCHEMA = products_schema()
 VEC = (0.5, 0.5, 0.5, 0.5)
 VEC_S = "[0.5,0.5,0.5,0.5]"
-FL = "id,title,group,price,in_stock,image,*_s,*_ss,*_l,*_d,*_b,score"
+FL = "id,title,group,price,in_stock,image,images,*_s,*_ss,*_l,*_d,*_b,score"
 
 
 def build(mode="approx", target=Target(vector=VEC), **kw):
