@@ -144,7 +144,7 @@ def convert_fashion(folder: Path | str, out: Path | str, report: ErrorReport) ->
                     summary.failed += 1
                     continue
                 ref = Path(os.path.relpath(folder / item.image, base)).as_posix()
-                f.write(json.dumps(replace(item, image=ref).to_json(), ensure_ascii=False) + "\n")
+                f.write(json.dumps(replace(item, image=ref, images=(ref,)).to_json(), ensure_ascii=False) + "\n")
                 summary.products += 1
         tmp.replace(out)
     finally:
