@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     # Query planning
     exact_max_docs: int = Field(
         default=20_000, ge=0,
-        description="mode=auto runs the exact plugin when the filters leave at most this many products, else HNSW kNN.",
+        description="mode=auto scans exactly on a shard where the filters leave at most this many products, else HNSW kNN (decided by the plugin on each shard).",
     )
 
     embed_backend: Literal["local", "ray"] = Field(

@@ -106,6 +106,9 @@ class Target:
     # target, or every image of the one example), compared with every image field, best pair
     # wins (query/multi_image.py); empty: the one-field query on ``vector``
     vectors: tuple[tuple[float, ...], ...] = ()
+    # planned in Solr: ``direction_weight * (sum of more - sum of less)``, which the plugin adds to
+    # the examples' unit target it reads itself (the client needs no example vector)
+    shift: tuple[float, ...] | None = None
 
 
 def cosine_to_score(cosine: float) -> float:
@@ -173,10 +176,21 @@ def filter_queries(request: SearchRequest, schema: Schema, target: Target) -> li
 
 
 def build_params(
-    request: SearchRequest, schema: Schema, *, mode: Literal["approx", "exact"], target: Target = Target()
+    request: SearchRequest,
+    schema: Schema,
+    *,
+    mode: Literal["approx", "exact", "auto"],
+    target: Target = Target(),
+    in_solr: bool = False,
+    exact_max_docs: int | None = None,
 ) -> Params:
-    """The ``/select`` parameters of ``request`` in ``mode`` (``auto`` is resolved before this)."""
-    if mode not in ("approx", "exact"):
+    """The ``/select`` parameters of ``request`` in ``mode``.
+
+    ``in_solr``: the plugin reads the examples and plans each shard itself (``mode`` is the
+    request's, ``auto`` included; see :func:`_planned_query`). Otherwise ``mode`` is resolved
+    (``approx`` or ``exact``) and ``target`` carries what the client looked up.
+    """
+    if mode not in ("approx", "exact") and not (in_solr and mode == "auto"):
         raise ValueError(f"build_params needs a resolved mode, got {mode!r}")
     kind = similar_set(request)
     params: Params = {"fq": filter_queries(request, schema, target), "sort": SORT}
@@ -190,7 +204,9 @@ def build_params(
     if kind == "text":
         params["q"] = local_params("edismax", qf="$qf", v="$text")
     else:
-        if target.vectors:
+        if in_solr:
+            params.update(_planned_query(request, schema, mode, target, exact_max_docs))
+        elif target.vectors:
             params.update(_multi_image_query(request, schema, mode, target, params["fq"]))
         else:
             params.update(_image_query(request, schema, mode, target))
@@ -200,8 +216,8 @@ def build_params(
             k = number(TEXT_SATURATION)
             params["rrq"] = f"{{!func}}product({w},div(query($tq,0),sum(query($tq,0),{k})))"
             params["rq"] = local_params("rerank", reRankQuery="$rrq", reRankDocs=request.candidates, reRankWeight=1)
-            fields.append("imgscore:" + _image_score_function("exact" if target.vectors else mode, target,
-                                                              schema.vector_field))
+            fields.append("imgscore:" + ("query($img,0)" if in_solr else _image_score_function(
+                "exact" if target.vectors else mode, target, schema.vector_field)))
 
     if kind == "top" and request.facets:
         params["start"], params["rows"] = 0, request.candidates
@@ -285,6 +301,52 @@ def _multi_image_query(request: SearchRequest, schema: Schema, mode: str, target
     return out
 
 
+def _planned_query(
+    request: SearchRequest, schema: Schema, mode: str, target: Target, exact_max_docs: int | None
+) -> Params:
+    """``{!lookalike ... mode=...}``: one request whatever the mode. Each shard reads the examples'
+    vectors (and groups, for ``variants='exclude'``), counts what its pre-filter (the ``fq``'s
+    tagged ``filter``) leaves and scans exactly or walks HNSW with them; ``img`` is the exact
+    similarity alone, for the image score under a text re-rank."""
+    field = check_identifier(schema.vector_field)
+    out: Params = {}
+    lp: dict[str, Any] = {"f": field}
+    if request.vector is not None:
+        out["vec"] = _vector_param(schema, target)
+        lp["vector"] = "$vec"
+    if request.like:
+        out["like"] = ",".join(_plugin_id(i) for i in request.like)
+        lp["like"] = "$like"
+    if request.unlike:
+        out["unlike"] = ",".join(_plugin_id(i) for i in request.unlike)
+        lp["unlike"] = "$unlike"
+        lp["unlikeWeight"] = number(request.unlike_weight)
+    if len(request.like) + (request.vector is not None) > 1:
+        lp["combine"] = request.combine
+    if target.shift is not None:
+        out["shift"] = vector_literal(target.shift)
+        lp["shift"] = "$shift"
+    img = dict(lp, mode="exact")
+    lp["mode"] = mode
+    if mode == "auto" and exact_max_docs is not None:
+        lp["exactMaxDocs"] = int(exact_max_docs)
+    if mode != "exact":
+        lp["includeTags"] = FILTER_TAG
+        if request.min_similarity is None:
+            lp["topK"] = max(HNSW_MIN_TOP_K,
+                             request.candidates * (COLLAPSE_OVERFETCH if request.variants == "collapse" else 1))
+    if request.min_similarity is not None:
+        lp["minSimilarity"] = number(request.min_similarity)
+        if mode != "exact":
+            lp["minTraverse"] = number(max(-1.0, request.min_similarity - TRAVERSE_MARGIN))
+    if request.variants == "exclude" and request.like:
+        lp["excludeGroups"] = "group"
+    out["q"] = local_params("lookalike", **lp)
+    if request.text is not None:
+        out["img"] = local_params("lookalike", **img)
+    return out
+
+
 def _image_score_function(mode: str, target: Target, field: str) -> str:
     if mode == "approx":
         # The kNN query cannot be re-run as a function (as a sub-query it would lose its
@@ -293,10 +355,18 @@ def _image_score_function(mode: str, target: Target, field: str) -> str:
     return "query($img,0)"
 
 
+def plugin_can_carry(product_id: str) -> bool:
+    """Whether the plugin's comma-separated like/unlike lists carry ``product_id`` unchanged: no
+    comma, and nothing that Python's ``strip`` or Java's ``trim`` (every character up to the
+    space, control characters included) would take off its ends."""
+    return ("," not in product_id and product_id == product_id.strip()
+            and product_id[:1] > " " and product_id[-1:] > " ")
+
+
 def _plugin_id(product_id: str) -> str:
     """An id as the plugin's comma-separated, trimmed like/unlike lists can carry it."""
-    if "," in product_id or product_id != product_id.strip():
-        what = "contains a comma" if "," in product_id else "starts or ends with white space"
+    if not plugin_can_carry(product_id):
+        what = "contains a comma" if "," in product_id else "starts or ends with white space or a control character"
         raise BadRequest(
             f"product id {product_id!r} {what}, which the exact mode's like/unlike lists "
             "cannot carry; use mode=approx"

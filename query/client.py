@@ -2,13 +2,14 @@
 
 :class:`SearchService` does, per search:
 
-1. resolve the examples: one real-time get (``/get?id=...``) for the like/unlike ids, for
-   their vectors (approx mode, or an inline vector to combine with) and groups (for
-   ``variants='exclude'``); an unknown id is :class:`NotFound`;
-2. plan ``mode='auto'`` (:mod:`query.planner`; one ``rows=0`` count request when needed);
-3. build the parameters (:func:`query.build.build_params`, pure) and run ``/select``;
-4. for a top-N similar set with facets, run the facet request over exactly those ids;
-5. parse the answer into a :class:`SearchResponse` with each product's cosine similarity,
+1. build the parameters (:func:`query.build.build_params`, pure) and run ``/select``: one
+   request in every mode. The plugin ``{!lookalike}`` reads the examples' vectors and groups
+   inside Solr and each shard picks exact or HNSW from what its filters leave
+   (:mod:`query.planner`); the answer's ``lookalike`` section says which and why
+   (``mode``/``mode_reason``). Only text alone, and example ids the plugin's comma-separated
+   lists cannot carry, are planned here (those ids resolved with a real-time get, HNSW);
+2. for a top-N similar set with facets, run the facet request over exactly those ids;
+3. parse the answer into a :class:`SearchResponse` with each product's cosine similarity,
    the facets, Solr's summed ``QTime`` and the wall time.
 
 The collection's :class:`Schema` is read once and cached for ``SCHEMA_TTL_S`` seconds, so a
@@ -19,6 +20,7 @@ reindex that adds attributes or swaps the alias is seen soon without a read per 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -33,8 +35,8 @@ from query.build import (
     Target,
     browse_params,
     build_params,
-    combine_vectors,
     count_params,
+    combine_vectors,
     facet_params,
     score_to_cosine,
     similar_set,
@@ -44,14 +46,16 @@ from query.embedder import ImageEmbedder
 from query.multi_image import best_pairs
 from lookalike.solr_syntax import any_of
 from query.models import CatalogPage, Facet, FacetBucket, Filter, Product, SearchRequest, SearchResponse, SimilarRequest
-from query.directions import centred_direction, steer
+from query.directions import centred_direction, shift, steer
 from query.filters import filter_query
-from query.planner import choose_mode, needs_count
+from query.planner import choose_mode, needs_count, planned_in_solr
 from query.schema import Schema
 
 log = logging.getLogger(__name__)
 
 SCHEMA_TTL_S = 60.0
+# the plugin's sentence for a like/unlike id that no product has (LookalikeQParser.requireFound)
+_MISSING_EXAMPLE = re.compile(r"(?:un)?like: no document with id '(.*)' \(check the id")
 DIRECTION_SAMPLE = 2000  # products read per attribute direction (and per category mean)
 CATEGORY_FIELD = "category_s"  # what directions are centred on, when the catalog has it
 
@@ -76,7 +80,6 @@ class SearchService:
         self._schema: Schema | None = None
         self._shards: tuple[str, ...] = ()  # shard names, read with the schema (for real-time gets)
         self._schema_read_at = 0.0
-        self._num_docs: int | None = None
         self._directions: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
         self._catalog: dict[str, list[dict[str, Any]]] = {}  # the centring sample, by fl
 
@@ -91,14 +94,12 @@ class SearchService:
                 # ZooKeeper or a node briefly out of reach: the schema changes only with a reindex
                 log.warning("schema of %s not refreshed (%s); serving the last one", self.collection, err)
             self._schema_read_at = time.monotonic()
-            self._num_docs = None
             self._directions.clear()
             self._catalog.clear()
         return self._schema
 
     def refresh_schema(self) -> None:
         self._schema = None
-        self._num_docs = None
 
     def _read_schema(self) -> Schema:
         schema_json = self.client.get(f"{self.collection}/schema")["schema"]
@@ -180,18 +181,25 @@ class SearchService:
         schema = self.schema()
         stats = _Stats()
 
-        # 1. plan (the count ignores vectors, so exclusions by group wait for step 2)
-        count = None
-        if needs_count(request):
-            count = self._count(request, schema, stats)
-        mode, reason = choose_mode(request, count, self.exact_max_docs)
-
-        # 2. resolve the examples
-        target = self._resolve(request, mode)
-
-        # 3. the main request
-        params = build_params(request, schema, mode=mode, target=target)
+        if planned_in_solr(request) and not schema.several_images:
+            # one request: the plugin reads the examples and plans each shard itself
+            mode, reason = request.mode, ""
+            target = self._planned_target(request)
+            params = build_params(request, schema, mode=request.mode, target=target,
+                                  in_solr=True, exact_max_docs=self.exact_max_docs)
+        else:
+            # text alone, ids the plugin's lists cannot carry, several images per product:
+            # planned (a rows=0 count when needed) and resolved (a real-time get) here
+            count = self._count(request, schema, stats) if needs_count(request) else None
+            mode, reason = choose_mode(request, count, self.exact_max_docs)
+            target = self._resolve(request, mode)
+            params = build_params(request, schema, mode=mode, target=target)
         resp = self._select(params, stats)
+        plan = resp.get("lookalike")
+        if isinstance(plan, dict) and plan.get("mode") in ("exact", "approx"):
+            mode, reason = plan["mode"], str(plan.get("reason", ""))
+        elif mode == "auto":
+            mode, reason = "exact", "no shard reported a plan (no product matched on any): exact"
         docs = resp["response"]["docs"]
         kind = similar_set(request)
         facets_json = resp.get("facets")
@@ -221,14 +229,20 @@ class SearchService:
         )
 
     def _count(self, request: SearchRequest, schema: Schema, stats: _Stats) -> int:
-        """Products the filters let through; without filters, the collection's size (cached
-        with the schema: leaving out a few example products does not move the decision)."""
-        if not request.filters and request.in_stock is None:
-            if self._num_docs is None:
-                self._num_docs = int(self._select({"q": "*:*", "rows": 0}, stats)["response"]["numFound"])
-            return self._num_docs
+        """Products the filters let through (the client-planned path only)."""
         resp = self._select(count_params(request, schema), stats)
         return int(resp["response"]["numFound"])
+
+    def _planned_target(self, request: SearchRequest) -> Target:
+        """What the client adds to a request the plugin plans: the unit inline vector, and the
+        attribute directions' shift (``more``/``less``), computed from cached samples."""
+        vector = _tuple(combine_vectors([np.asarray(request.vector)])) if request.vector is not None else None
+        if not (request.more or request.less):
+            return Target(vector=vector)
+        schema = self.schema()
+        more = [self._direction(schema, f) for f in request.more]
+        less = [self._direction(schema, f) for f in request.less]
+        return Target(vector=vector, shift=_tuple(shift(more, less, request.direction_weight)))
 
     def _resolve(self, request: SearchRequest, mode: str) -> Target:
         """Vectors and groups of the examples, as far as ``mode`` and ``request`` need them."""
@@ -346,6 +360,9 @@ class SearchService:
         except SolrRequestError as err:
             if err.solr_status == 404:
                 raise NotFound(f"collection or alias {self.collection!r} does not exist: build it with `lookalike index`") from err
+            missing = _MISSING_EXAMPLE.search(str(err)) if err.solr_status == 400 else None
+            if missing:  # the plugin read the examples and one is not in the collection
+                raise NotFound(f"no product with id {missing.group(1)!r}") from err
             raise
         stats.requests += 1
         stats.qtime_ms += int(resp.get("responseHeader", {}).get("QTime", 0))

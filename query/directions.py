@@ -8,8 +8,8 @@ category attribute, the catalog's mean is taken instead.
 
 A target ``t`` moved by unit directions ``d_i`` (more) and ``e_j`` (less) with weight ``w`` is
 ``unit(unit(t) + w * sum d_i - w * sum e_j)``. Pure functions; the search service reads the
-vectors (query/client.py) and runs the moved target exactly (the plugin, inline vector) or
-approximately (HNSW), like any other target.
+directions' samples (query/client.py) and sends the shift to the plugin, which moves the examples'
+target it reads itself and runs it exactly or on HNSW like any other target.
 """
 
 from __future__ import annotations
@@ -49,11 +49,23 @@ def centred_direction(vectors: np.ndarray, categories: Sequence[object] | None,
     return d / norm
 
 
+def shift(more: Sequence[np.ndarray], less: Sequence[np.ndarray], weight: float) -> np.ndarray:
+    """``weight * (sum of more - sum of less)``: what :func:`steer` adds to the unit target (the
+    exact plugin takes it as ``shift`` and adds it to the target it reads itself)."""
+    dims = len(more[0]) if len(more) else len(less[0])
+    total = np.zeros(dims, dtype=np.float64)
+    for d in more:
+        total += np.asarray(d, dtype=np.float64)
+    for e in less:
+        total -= np.asarray(e, dtype=np.float64)
+    return weight * total
+
+
 def steer(target: np.ndarray, more: Sequence[np.ndarray], less: Sequence[np.ndarray], weight: float) -> np.ndarray:
     """``unit(unit(target) + weight * (sum of more - sum of less))``."""
     t = np.asarray(target, dtype=np.float64)
     t = t / np.linalg.norm(t)
-    moved = t + weight * (np.sum(more, axis=0) if len(more) else 0.0) - weight * (np.sum(less, axis=0) if len(less) else 0.0)
+    moved = t + shift(more, less, weight)
     norm = float(np.linalg.norm(moved))
     if not np.isfinite(norm) or norm < 1e-9:
         raise BadRequest("more and less cancel the target out: lower direction_weight")

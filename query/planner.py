@@ -1,14 +1,24 @@
-"""The query planner: per request, the exact plugin or HNSW ``{!knn}``.
+"""The query planner: exact scan or HNSW ``{!knn}``, and who decides.
 
-Rule (``mode='auto'``), in order:
+**In Solr** (:func:`planned_in_solr`: every request with an image target whose example ids the
+plugin's lists can carry): the client sends one ``{!lookalike mode=...}`` request and each shard
+decides, ``mode='auto'`` by this rule, in order:
 
-1. Text alone has no image query: the mode does not matter (reported as ``approx``).
-2. ``combine='max'`` or negative examples: ``exact``. Approx search has one query vector and
+1. ``combine='max'`` or negative examples: ``exact``. Approx search has one query vector and
    can only approximate them (Rocchio); the plugin computes their definition exactly.
-3. Otherwise count the products the filters let through (one ``rows=0`` request; without
-   filters the collection's size, cached with the schema): at most
-   ``exact_max_docs`` -> ``exact`` (verifying that many vectors is cheap and recall is 1.0);
-   more -> ``approx`` (HNSW with the filters as pre-filter).
+2. Otherwise the shard counts the products its pre-filter (the ``fq``'s tagged ``filter``) lets
+   through, from Solr's filter cache: at most ``exact_max_docs`` -> ``exact`` (verifying that
+   many vectors is cheap and recall is 1.0); more -> ``approx`` (HNSW with the filters as
+   pre-filter). Lucene applies the same rule per segment inside HNSW search.
+
+The answer reports each shard's choice and sentence (``mode_reason``; ``exact`` only when every
+shard scanned exactly).
+
+**Here** (:func:`choose_mode`): text alone (no image query to plan); ids with a comma or
+white space at an end, which only HNSW can carry (the client reads their vectors); and
+collections with several images per product (query/multi_image.py), whose per-field clauses the
+client builds from the examples' vectors: for those the same rule runs on one ``rows=0`` count of
+the whole collection (:func:`needs_count`). The benchmarks that compare the two paths use it too.
 
 An explicit ``mode`` is obeyed. The threshold is a setting; its default comes from the
 crossover measured in BENCHMARKS.md.
@@ -19,6 +29,7 @@ from __future__ import annotations
 from typing import Literal
 
 from lookalike.settings import Settings
+from query.build import plugin_can_carry
 from query.models import SearchRequest
 
 EXACT_MAX_DOCS = Settings.model_fields["exact_max_docs"].default  # the setting's default, not a copy of it
@@ -27,9 +38,14 @@ Resolved = Literal["approx", "exact"]
 
 
 def needs_count(request: SearchRequest) -> bool:
-    """Whether :func:`choose_mode` needs the filtered count to decide."""
+    """Whether :func:`choose_mode` needs the filtered count to decide (client-planned requests)."""
     return (request.mode == "auto" and request.has_image_target and not _needs_exact(request)
             and _plugin_can_carry(request))
+
+
+def planned_in_solr(request: SearchRequest) -> bool:
+    """Whether the plugin reads the examples and plans the request on each shard (one request)."""
+    return request.has_image_target and _plugin_can_carry(request)
 
 
 def choose_mode(
@@ -57,5 +73,5 @@ def _needs_exact(request: SearchRequest) -> bool:
 
 
 def _plugin_can_carry(request: SearchRequest) -> bool:
-    """The plugin takes like/unlike as one comma-separated, trimmed list (query.build._plugin_id)."""
-    return all("," not in i and i == i.strip() for i in (*request.like, *request.unlike))
+    """The plugin takes like/unlike as one comma-separated, trimmed list (query.build.plugin_can_carry)."""
+    return all(plugin_can_carry(i) for i in (*request.like, *request.unlike))

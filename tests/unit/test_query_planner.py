@@ -3,7 +3,7 @@
 import pytest
 
 from query.models import SearchRequest
-from query.planner import choose_mode, needs_count
+from query.planner import choose_mode, needs_count, planned_in_solr
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,20 @@ def test_choose_mode(kw, count, expected):
 def test_auto_without_a_count_is_a_programming_error():
     with pytest.raises(ValueError):
         choose_mode(SearchRequest(like=("a",)), None)
+
+
+@pytest.mark.parametrize(
+    "kw, in_solr",
+    [
+        ({"like": ("a",)}, True),
+        ({"like": ("a",), "mode": "approx"}, True),
+        ({"vector": (1.0, 0.0)}, True),
+        ({"like": ("a",), "unlike": ("b",), "text": "red"}, True),
+        ({"text": "red"}, False),  # no image query: edismax alone
+        ({"like": ("a,b",)}, False),  # the plugin's id lists cannot carry a comma
+        ({"like": ("a ",)}, False),
+        ({"like": ("a\x01",)}, False),  # Java's trim takes control characters off too
+    ],
+)
+def test_requests_with_an_image_target_are_planned_in_solr(kw, in_solr):
+    assert planned_in_solr(SearchRequest(**kw)) is in_solr

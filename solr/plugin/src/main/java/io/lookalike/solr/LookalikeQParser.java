@@ -1,6 +1,13 @@
 package io.lookalike.solr;
 
 import static io.lookalike.solr.LookalikeQParserPlugin.COMBINE;
+import static io.lookalike.solr.LookalikeQParserPlugin.EXACT_MAX_DOCS;
+import static io.lookalike.solr.LookalikeQParserPlugin.EXCLUDE_GROUPS;
+import static io.lookalike.solr.LookalikeQParserPlugin.INCLUDE_TAGS;
+import static io.lookalike.solr.LookalikeQParserPlugin.MIN_TRAVERSE;
+import static io.lookalike.solr.LookalikeQParserPlugin.MODE;
+import static io.lookalike.solr.LookalikeQParserPlugin.SHIFT;
+import static io.lookalike.solr.LookalikeQParserPlugin.TOP_K;
 import static io.lookalike.solr.LookalikeQParserPlugin.FIELD;
 import static io.lookalike.solr.LookalikeQParserPlugin.LIKE;
 import static io.lookalike.solr.LookalikeQParserPlugin.MIN_SIMILARITY;
@@ -11,17 +18,22 @@ import static io.lookalike.solr.LookalikeQParserPlugin.VECTOR;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.lucene.index.VectorEncoding;
 import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.solr.common.SolrException;
 import org.apache.solr.common.params.SolrParams;
+import org.apache.solr.common.util.StrUtils;
 import org.apache.solr.request.SolrQueryRequest;
 import org.apache.solr.schema.DenseVectorField;
 import org.apache.solr.schema.SchemaField;
 import org.apache.solr.search.QParser;
+import org.apache.solr.search.SyntaxError;
 
 /**
  * Parses and validates {@code {!lookalike ...}} into an {@link ExactVectorSimilarityQuery}.
@@ -34,6 +46,12 @@ import org.apache.solr.search.QParser;
 public class LookalikeQParser extends QParser {
   /** At most this many ids in like plus unlike: each costs a lookup and a dot product per doc. */
   static final int MAX_EXAMPLES = 64;
+  /** {@code mode=auto} scans exactly when the filters leave at most this many on a shard. */
+  static final int DEFAULT_EXACT_MAX_DOCS = 20_000;
+  /** Candidates HNSW collects per segment in {@code mode=auto|approx}. */
+  static final int DEFAULT_TOP_K = 200;
+  /** How far below minSimilarity (cosine units) the approximate threshold search walks. */
+  static final float DEFAULT_TRAVERSE_MARGIN = 0.1f;
 
   public LookalikeQParser(
       String qstr, SolrParams localParams, SolrParams params, SolrQueryRequest req) {
@@ -44,8 +62,13 @@ public class LookalikeQParser extends QParser {
     return localParams != null ? localParams.get(name) : params.get(name);
   }
 
+  /** True when this parser is nested in another query or a function ({@code query($img)}). */
+  boolean nested() {
+    return recurseCount != 0;
+  }
+
   @Override
-  public Query parse() {
+  public Query parse() throws SyntaxError {
     SchemaField field = vectorField();
     DenseVectorField type = (DenseVectorField) field.getType();
     int dims = type.getDimension();
@@ -84,28 +107,118 @@ public class LookalikeQParser extends QParser {
           MIN_SIMILARITY + " is in cosine units and must be between -1 and 1, got " + minSimilarity);
     }
 
+    SearchPlan.Options options = options(minSimilarity);
+    float[] shift = param(SHIFT) == null ? null : parseShift(param(SHIFT), dims, field.getName());
+    if (shift != null && (combine == Combine.MAX && likes.size() + likeIds.size() > 1)) {
+      throw badRequest(SHIFT + " moves one combined target: it does not go with combine=max");
+    }
+    if (SearchPlan.onCoordinator()) {
+      // the shards parse, plan and run it; this node only merges their answers
+      return new MatchNoDocsQuery("{!lookalike} is planned and run on each shard");
+    }
+
     List<float[]> unlikes = new ArrayList<>();
+    Map<String, String> groups = new LinkedHashMap<>();
     if (!likeIds.isEmpty() || !unlikeIds.isEmpty()) {
       Set<String> all = new LinkedHashSet<>(likeIds);
       all.addAll(unlikeIds);
-      StoredVectors.Lookup found = lookup(field, all);
+      StoredVectors.Lookup found = lookup(field, all, options.groupField());
       requireFound(found, likeIds, LIKE, field.getName());
       requireFound(found, unlikeIds, UNLIKE, field.getName());
       likeIds.forEach(id -> likes.add(found.vectors().get(id)));
       unlikeIds.forEach(id -> unlikes.add(found.vectors().get(id)));
+      likeIds.forEach(id -> groups.computeIfAbsent(found.groups().get(id), g -> id));
+      groups.remove(null);
     }
+    boolean exactOnly = (combine == Combine.MAX && likes.size() > 1) || !unlikes.isEmpty();
     try {
-      return new ExactVectorSimilarityQuery(
-          field.getName(),
-          likes.toArray(new float[0][]),
-          unlikes.toArray(new float[0][]),
-          combine,
-          unlikeWeight,
-          minSimilarity,
-          type.getSimilarityFunction() == VectorSimilarityFunction.DOT_PRODUCT);
+      ExactVectorSimilarityQuery exact;
+      if (shift != null) {
+        // moved along attribute directions: one target, the Rocchio combination shifted
+        float[] moved = SearchPlan.movedTarget(likes, unlikes, unlikeWeight, shift);
+        exact = exactQuery(field, type, List.of(moved), List.of(), Combine.MEAN, 1f, minSimilarity);
+      } else if (!unlikes.isEmpty() && options.mode() == SearchPlan.Mode.APPROX) {
+        float[] rocchio = SearchPlan.movedTarget(likes, unlikes, unlikeWeight, null);
+        exact = exactQuery(field, type, List.of(rocchio), List.of(), Combine.MEAN, 1f, minSimilarity);
+      } else {
+        exact = exactQuery(field, type, likes, unlikes, combine, unlikeWeight, minSimilarity);
+      }
+      return SearchPlan.build(this, req, exact, exactOnly, groups.keySet(), options);
     } catch (IllegalArgumentException e) {
       throw badRequest(e.getMessage());
+    } catch (IOException e) {
+      throw new SolrException(SolrException.ErrorCode.SERVER_ERROR, "planning {!lookalike} failed", e);
     }
+  }
+
+  private static ExactVectorSimilarityQuery exactQuery(
+      SchemaField field,
+      DenseVectorField type,
+      List<float[]> likes,
+      List<float[]> unlikes,
+      Combine combine,
+      float unlikeWeight,
+      float minSimilarity) {
+    return new ExactVectorSimilarityQuery(
+        field.getName(),
+        likes.toArray(new float[0][]),
+        unlikes.toArray(new float[0][]),
+        combine,
+        unlikeWeight,
+        minSimilarity,
+        type.getSimilarityFunction() == VectorSimilarityFunction.DOT_PRODUCT);
+  }
+
+  /** mode, exactMaxDocs, topK, includeTags, minTraverse and excludeGroups, checked. */
+  private SearchPlan.Options options(float minSimilarity) {
+    String modeText = param(MODE);
+    SearchPlan.Mode mode = modeText == null ? SearchPlan.Mode.EXACT : SearchPlan.Mode.parse(modeText);
+    if (mode == null) {
+      throw badRequest(MODE + " must be 'exact', 'approx' or 'auto', got '" + abbreviate(modeText) + "'");
+    }
+    int exactMaxDocs = (int) Math.min(Integer.MAX_VALUE, positive(EXACT_MAX_DOCS, DEFAULT_EXACT_MAX_DOCS, 0));
+    int topK = (int) positive(TOP_K, DEFAULT_TOP_K, 1);
+    if (topK > 10_000) {
+      throw badRequest(TOP_K + " must be at most 10000, got " + topK);
+    }
+    List<String> tags =
+        param(INCLUDE_TAGS) == null ? List.of() : StrUtils.splitSmart(param(INCLUDE_TAGS), ',');
+    float minTraverse =
+        number(
+            MIN_TRAVERSE,
+            minSimilarity == ExactVectorSimilarityQuery.NO_THRESHOLD
+                ? -1f
+                : Math.max(-1f, minSimilarity - DEFAULT_TRAVERSE_MARGIN));
+    if (minTraverse < -1f || minTraverse > 1f) {
+      throw badRequest(MIN_TRAVERSE + " is in cosine units and must be between -1 and 1, got " + minTraverse);
+    }
+    SchemaField groupField = null;
+    String groupName = param(EXCLUDE_GROUPS);
+    if (groupName != null) {
+      groupField = req.getSchema().getFieldOrNull(groupName.trim());
+      if (groupField == null || !groupField.indexed() || !groupField.stored()) {
+        throw badRequest(
+            EXCLUDE_GROUPS + " must name an indexed and stored field of the schema, got '" + abbreviate(groupName) + "'");
+      }
+    }
+    return new SearchPlan.Options(mode, exactMaxDocs, topK, tags, minTraverse, groupField);
+  }
+
+  private long positive(String name, int otherwise, int least) {
+    String text = param(name);
+    if (text == null) {
+      return otherwise;
+    }
+    long x;
+    try {
+      x = Long.parseLong(text.trim());
+    } catch (NumberFormatException e) {
+      throw badRequest(name + " must be a whole number, got '" + abbreviate(text) + "'");
+    }
+    if (x < least) {
+      throw badRequest(name + " must be at least " + least + ", got " + x);
+    }
+    return x;
   }
 
   private SchemaField vectorField() {
@@ -135,12 +248,33 @@ public class LookalikeQParser extends QParser {
     return field;
   }
 
+  /** The shift: numbers like a vector's, but all zeros is allowed (and means no move: null). */
+  static float[] parseShift(String text, int dims, String fieldName) {
+    float[] shift = parseNumbers(text, dims, fieldName, SHIFT);
+    for (float x : shift) {
+      if (x != 0f) {
+        return shift;
+      }
+    }
+    return null;
+  }
+
   /** Parses {@code [0.1, 0.2]} or {@code 0.1,0.2}: finite numbers, exactly {@code dims} of them. */
   static float[] parseVector(String text, int dims, String fieldName) {
+    float[] vector = parseNumbers(text, dims, fieldName, VECTOR);
+    for (float x : vector) {
+      if (x != 0f) {
+        return vector;
+      }
+    }
+    throw badRequest("vector is all zeros: similarity needs a direction, send a non-zero vector");
+  }
+
+  private static float[] parseNumbers(String text, int dims, String fieldName, String what) {
     String body = text.trim();
     if (body.startsWith("[")) {
       if (!body.endsWith("]")) {
-        throw badRequest("vector starts with '[' but does not end with ']': " + abbreviate(body));
+        throw badRequest(what + " starts with '[' but does not end with ']': " + abbreviate(body));
       }
       body = body.substring(1, body.length() - 1);
     }
@@ -150,7 +284,7 @@ public class LookalikeQParser extends QParser {
     }
     if (parts.length != dims) {
       throw badRequest(
-          "vector has "
+          what + " has "
               + parts.length
               + " dimensions but field '"
               + fieldName
@@ -161,24 +295,19 @@ public class LookalikeQParser extends QParser {
               + " numbers");
     }
     float[] vector = new float[dims];
-    boolean nonZero = false;
     for (int i = 0; i < dims; i++) {
       String part = parts[i].trim();
       float x;
       try {
         x = Float.parseFloat(part);
       } catch (NumberFormatException e) {
-        throw badRequest("vector element " + i + " is not a number: '" + abbreviate(part) + "'");
+        throw badRequest(what + " element " + i + " is not a number: '" + abbreviate(part) + "'");
       }
       if (!Float.isFinite(x)) {
         throw badRequest(
-            "vector element " + i + " is " + part + "; every element must be a finite number");
+            what + " element " + i + " is " + part + "; every element must be a finite number");
       }
       vector[i] = x;
-      nonZero |= x != 0f;
-    }
-    if (!nonZero) {
-      throw badRequest("vector is all zeros: similarity needs a direction, send a non-zero vector");
     }
     return vector;
   }
@@ -228,9 +357,9 @@ public class LookalikeQParser extends QParser {
     return x;
   }
 
-  private StoredVectors.Lookup lookup(SchemaField field, Set<String> ids) {
+  private StoredVectors.Lookup lookup(SchemaField field, Set<String> ids, SchemaField groupField) {
     try {
-      return StoredVectors.fetch(req, field, ids);
+      return StoredVectors.fetch(req, field, ids, groupField);
     } catch (IOException e) {
       throw new SolrException(
           SolrException.ErrorCode.SERVER_ERROR, "reading the vectors of " + ids + " failed", e);

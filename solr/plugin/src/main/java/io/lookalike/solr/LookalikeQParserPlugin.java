@@ -29,6 +29,21 @@ public class LookalikeQParserPlugin extends QParserPlugin {
   /** Documents below this similarity (cosine units, -1..1) do not match; default: no threshold. */
   public static final String MIN_SIMILARITY = "minSimilarity";
 
+  /** {@code exact} (the default), {@code approx} (HNSW) or {@code auto}: chosen per shard. */
+  public static final String MODE = "mode";
+  /** {@code mode=auto} scans exactly when the pre-filter leaves at most this many on a shard. */
+  public static final String EXACT_MAX_DOCS = "exactMaxDocs";
+  /** HNSW candidates per segment (approx without minSimilarity); default 200. */
+  public static final String TOP_K = "topK";
+  /** Tags of the {@code fq}'s that are the pre-filter (HNSW) and the count (auto); default all. */
+  public static final String INCLUDE_TAGS = "includeTags";
+  /** Approx with minSimilarity: the graph walk's lower bound (cosine); default minSimilarity - 0.1. */
+  public static final String MIN_TRAVERSE = "minTraverse";
+  /** A field (e.g. {@code group}): documents sharing a like example's value do not match. */
+  public static final String EXCLUDE_GROUPS = "excludeGroups";
+  /** Added to the unit (Rocchio) target before it is normalised again: "more like this, but ...". */
+  public static final String SHIFT = "shift";
+
   /** Called once per core: logs whether this JVM reads vectors in place ({@link VectorScans}). */
   @Override
   public void init(NamedList<?> args) {

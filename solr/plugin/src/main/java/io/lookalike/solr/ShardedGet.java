@@ -10,6 +10,7 @@ import org.apache.solr.common.cloud.DocCollection;
 import org.apache.solr.common.params.CommonParams;
 import org.apache.solr.common.params.ModifiableSolrParams;
 import org.apache.solr.common.params.ShardParams;
+import org.apache.solr.common.util.StrUtils;
 import org.apache.solr.core.SolrCore;
 import org.apache.solr.request.SolrQueryRequest;
 import org.apache.solr.request.SolrQueryRequestBase;
@@ -36,7 +37,8 @@ final class ShardedGet {
           "id(s) " + ids + " are not on this shard and this core has no /get handler to fetch them");
     }
     ModifiableSolrParams params = new ModifiableSolrParams();
-    params.set("ids", String.join(",", ids));
+    // ids is split with backslash escapes: join escaped, or a backslash in an id is eaten
+    params.set("ids", StrUtils.join(ids, ','));
     params.set(CommonParams.FL, fl);
     params.set(CommonParams.DISTRIB, true);
     params.set(ShardParams.SHARDS, String.join(",", shardNames(core)));

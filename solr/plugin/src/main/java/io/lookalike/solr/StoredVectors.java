@@ -35,12 +35,20 @@ import org.apache.solr.search.SolrIndexSearcher;
  * are not yet committed on those shards, where the local one only sees committed documents.
  */
 final class StoredVectors {
-  /** What was found: vectors by id, ids whose document has no vector, ids with no document. */
-  record Lookup(Map<String, float[]> vectors, Set<String> withoutVector, Set<String> missing) {}
+  /**
+   * What was found: vectors by id, the group field's value by id (when one was asked for and the
+   * document has it), ids whose document has no vector, ids with no document.
+   */
+  record Lookup(
+      Map<String, float[]> vectors,
+      Map<String, String> groups,
+      Set<String> withoutVector,
+      Set<String> missing) {}
 
   private StoredVectors() {}
 
-  static Lookup fetch(SolrQueryRequest req, SchemaField vectorField, Collection<String> ids)
+  static Lookup fetch(
+      SolrQueryRequest req, SchemaField vectorField, Collection<String> ids, SchemaField groupField)
       throws IOException {
     SchemaField uniqueKey = req.getSchema().getUniqueKeyField();
     if (uniqueKey == null) {
@@ -48,7 +56,8 @@ final class StoredVectors {
           SolrException.ErrorCode.BAD_REQUEST,
           "like/unlike need a uniqueKey in the schema to find documents by id");
     }
-    Lookup local = fetchLocal(req.getSearcher(), uniqueKey, vectorField.getName(), ids);
+    String group = groupField == null ? null : groupField.getName();
+    Lookup local = fetchLocal(req.getSearcher(), uniqueKey, vectorField.getName(), ids, group);
     if (local.missing().isEmpty() || !ShardedGet.isCloud(req.getCore())) {
       return local;
     }
@@ -62,19 +71,26 @@ final class StoredVectors {
               + "' is not stored, so their vectors cannot be fetched from the other shards:"
               + " make the field stored=\"true\" or pass the vector inline with vector=[...]");
     }
-    Lookup remote = fetchRemote(req, uniqueKey, vectorField.getName(), local.missing());
+    Lookup remote = fetchRemote(req, uniqueKey, vectorField.getName(), local.missing(), group);
     Map<String, float[]> vectors = new LinkedHashMap<>(local.vectors());
     vectors.putAll(remote.vectors());
+    Map<String, String> groups = new LinkedHashMap<>(local.groups());
+    groups.putAll(remote.groups());
     Set<String> withoutVector = new LinkedHashSet<>(local.withoutVector());
     withoutVector.addAll(remote.withoutVector());
-    return new Lookup(vectors, withoutVector, remote.missing());
+    return new Lookup(vectors, groups, withoutVector, remote.missing());
   }
 
   /** Looks ids up in one searcher's live documents. */
   static Lookup fetchLocal(
-      SolrIndexSearcher searcher, SchemaField uniqueKey, String vectorField, Collection<String> ids)
+      SolrIndexSearcher searcher,
+      SchemaField uniqueKey,
+      String vectorField,
+      Collection<String> ids,
+      String groupField)
       throws IOException {
     Map<String, float[]> vectors = new LinkedHashMap<>();
+    Map<String, String> groups = new LinkedHashMap<>();
     Set<String> withoutVector = new LinkedHashSet<>();
     Set<String> missing = new LinkedHashSet<>();
     BytesRefBuilder term = new BytesRefBuilder();
@@ -89,6 +105,12 @@ final class StoredVectors {
         }
         found = true;
         vector = vectorOf(leaf.reader(), vectorField, doc);
+        if (groupField != null) {
+          String group = leaf.reader().storedFields().document(doc, Set.of(groupField)).get(groupField);
+          if (group != null) {
+            groups.put(id, group);
+          }
+        }
         break;
       }
       if (!found) {
@@ -99,7 +121,7 @@ final class StoredVectors {
         vectors.put(id, vector);
       }
     }
-    return new Lookup(vectors, withoutVector, missing);
+    return new Lookup(vectors, groups, withoutVector, missing);
   }
 
   private static int liveDoc(LeafReader reader, String keyField, BytesRefBuilder term)
@@ -134,16 +156,21 @@ final class StoredVectors {
 
   /** One distributed real-time get for the ids, asked of every shard of the collection. */
   private static Lookup fetchRemote(
-      SolrQueryRequest req, SchemaField uniqueKey, String vectorField, Set<String> ids) {
-    List<SolrDocument> found =
-        ShardedGet.fetch(req, ids, uniqueKey.getName() + "," + vectorField, "the vectors of " + ids);
+      SolrQueryRequest req, SchemaField uniqueKey, String vectorField, Set<String> ids, String groupField) {
+    String fl = uniqueKey.getName() + "," + vectorField + (groupField == null ? "" : "," + groupField);
+    List<SolrDocument> found = ShardedGet.fetch(req, ids, fl, "the vectors of " + ids);
     Map<String, float[]> vectors = new LinkedHashMap<>();
+    Map<String, String> groups = new LinkedHashMap<>();
     Set<String> withoutVector = new LinkedHashSet<>();
     Set<String> missing = new LinkedHashSet<>(ids);
     for (SolrDocument doc : found) {
       String id = String.valueOf(doc.getFirstValue(uniqueKey.getName()));
       if (!missing.remove(id)) {
         continue;
+      }
+      Object group = groupField == null ? null : doc.getFirstValue(groupField);
+      if (group != null) {
+        groups.put(id, String.valueOf(group));
       }
       float[] vector = toFloats(doc.getFieldValues(vectorField));
       if (vector == null) {
@@ -152,7 +179,7 @@ final class StoredVectors {
         vectors.put(id, vector);
       }
     }
-    return new Lookup(vectors, withoutVector, missing);
+    return new Lookup(vectors, groups, withoutVector, missing);
   }
 
   private static float[] toFloats(Collection<Object> values) {

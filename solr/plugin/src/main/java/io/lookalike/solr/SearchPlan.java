@@ -1,0 +1,303 @@
+package io.lookalike.solr;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import org.apache.lucene.search.BooleanClause;
+import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.FloatVectorSimilarityQuery;
+import org.apache.lucene.search.KnnFloatVectorQuery;
+import org.apache.lucene.search.MatchAllDocsQuery;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.TermInSetQuery;
+import org.apache.lucene.util.BytesRef;
+import org.apache.lucene.util.BytesRefBuilder;
+import org.apache.solr.common.SolrException;
+import org.apache.solr.common.params.CommonParams;
+import org.apache.solr.common.params.SolrParams;
+import org.apache.solr.common.util.SimpleOrderedMap;
+import org.apache.solr.common.util.StrUtils;
+import org.apache.solr.handler.component.ResponseBuilder;
+import org.apache.solr.request.SolrQueryRequest;
+import org.apache.solr.request.SolrRequestInfo;
+import org.apache.solr.schema.SchemaField;
+import org.apache.solr.search.QParser;
+import org.apache.solr.search.QueryParsing;
+import org.apache.solr.search.SolrIndexSearcher;
+import org.apache.solr.search.SyntaxError;
+
+/**
+ * Exact scan or HNSW, chosen on each shard from what the filters leave there.
+ *
+ * <p>{@code mode=auto}: examples that only the exact definition can score ({@code combine=max}
+ * over several, or {@code unlike}) are exact; otherwise the shard counts the documents its
+ * pre-filter lets through (the {@code fq}'s tagged {@code includeTags}, each a DocSet from Solr's
+ * filter cache) and scans them exactly when they are at most {@code exactMaxDocs}, else searches
+ * the HNSW graph with them as the pre-filter (Lucene's {@code KnnFloatVectorQuery}; with {@code
+ * minSimilarity} its {@code FloatVectorSimilarityQuery}). It is the rule Lucene applies per
+ * segment, falling back to an exact search when a filter is small, lifted to the shard so that
+ * the choice is reported: the decision and its sentence go into the response under {@code
+ * lookalike} ({@link PlanReportComponent} gathers the shards') and into {@code debug}.
+ *
+ * <p>Both paths score on Lucene's scale, {@code (1 + cosine) / 2}, so shards that chose
+ * differently merge into one ranking.
+ */
+final class SearchPlan {
+  /** Key of the plan in the response and in the debug section. */
+  static final String KEY = "lookalike";
+
+  enum Mode {
+    AUTO,
+    EXACT,
+    APPROX;
+
+    static Mode parse(String text) {
+      for (Mode m : values()) {
+        if (m.name().equalsIgnoreCase(text.trim())) {
+          return m;
+        }
+      }
+      return null;
+    }
+
+    String label() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** What this shard runs, and why. */
+  record Decision(Mode mode, String reason) {}
+
+  /** The shard-independent part: the mode asked for and its limits. */
+  record Options(
+      Mode mode,
+      int exactMaxDocs,
+      int topK,
+      List<String> includeTags,
+      float minTraverse,
+      SchemaField groupField) {}
+
+  private SearchPlan() {}
+
+  /** The query this shard runs for the targets {@code exact} scores exactly. */
+  static Query build(
+      QParser parser,
+      SolrQueryRequest req,
+      ExactVectorSimilarityQuery exact,
+      boolean exactOnly,
+      Collection<String> excludedGroups,
+      Options options)
+      throws SyntaxError, IOException {
+    boolean main = isMain(parser);
+    Query groups = excludedGroups.isEmpty() ? null : groupsQuery(options.groupField(), excludedGroups);
+    List<Query> prefilter = main ? prefilter(req, options.includeTags()) : List.of();
+    Decision decision = decide(req, exact, exactOnly, options, main, prefilter);
+    if (main) {
+      report(decision);
+    }
+    if (decision.mode() == Mode.EXACT) {
+      return groups == null ? exact : without(exact, groups);
+    }
+    Query filter = filterOf(req.getSearcher(), prefilter, groups);
+    float[] target = exact.positiveTargets()[0];
+    if (exact.hasThreshold()) {
+      float traverse = Math.max(-1f, Math.min(options.minTraverse(), exact.getMinSimilarity()));
+      return new FloatVectorSimilarityQuery(
+          exact.getField(),
+          target,
+          ExactVectorSimilarityQuery.scoreOf(traverse),
+          ExactVectorSimilarityQuery.scoreOf(exact.getMinSimilarity()),
+          filter);
+    }
+    return new KnnFloatVectorQuery(exact.getField(), target, options.topK(), filter);
+  }
+
+  /**
+   * True on the node that only merges shard answers (a distributed request's coordinator): it
+   * never runs the query, so it needs neither the examples' vectors nor a plan.
+   */
+  static boolean onCoordinator() {
+    SolrRequestInfo info = SolrRequestInfo.getRequestInfo();
+    ResponseBuilder rb = info == null ? null : info.getResponseBuilder();
+    return rb != null && rb.isDistributed();
+  }
+
+  /** The request's main query, not a filter or a clause nested in another query or function. */
+  private static boolean isMain(QParser parser) {
+    return !parser.isFilter() && !((LookalikeQParser) parser).nested();
+  }
+
+  private static Decision decide(
+      SolrQueryRequest req,
+      ExactVectorSimilarityQuery exact,
+      boolean exactOnly,
+      Options options,
+      boolean main,
+      List<Query> prefilter)
+      throws IOException {
+    switch (options.mode()) {
+      case EXACT:
+        return new Decision(Mode.EXACT, "mode=exact was asked for");
+      case APPROX:
+        if (exact.getCombine() == Combine.MAX) {
+          throw new SolrException(
+              SolrException.ErrorCode.BAD_REQUEST,
+              "combine=max needs mode=exact (or auto); approx search uses one combined vector");
+        }
+        return new Decision(Mode.APPROX, "mode=approx was asked for");
+      default:
+        break;
+    }
+    if (exactOnly) {
+      return new Decision(Mode.EXACT, "combine=max and unlike examples are exact-only");
+    }
+    if (!main) {
+      return new Decision(Mode.EXACT, "a nested {!lookalike} has no pre-filter to plan with: exact");
+    }
+    int count = count(req.getSearcher(), prefilter);
+    if (count <= options.exactMaxDocs()) {
+      return new Decision(
+          Mode.EXACT,
+          "filters leave " + count + " products on this shard (<= " + options.exactMaxDocs() + "): exact scan");
+    }
+    return new Decision(
+        Mode.APPROX,
+        "filters leave " + count + " products on this shard (> " + options.exactMaxDocs() + "): HNSW kNN");
+  }
+
+  /** The request's {@code fq}'s whose tag is one of {@code tags} (all of them without tags). */
+  private static List<Query> prefilter(SolrQueryRequest req, List<String> tags) throws SyntaxError {
+    String[] fqs = req.getParams().getParams(CommonParams.FQ);
+    List<Query> out = new ArrayList<>();
+    if (fqs == null) {
+      return out;
+    }
+    for (String fq : fqs) {
+      if (fq == null || fq.isBlank()) {
+        continue;
+      }
+      if (!tags.isEmpty()) {
+        SolrParams local = QueryParsing.getLocalParams(fq, req.getParams());
+        String tag = local == null ? null : local.get(CommonParams.TAG);
+        if (tag == null || StrUtils.splitSmart(tag, ',').stream().noneMatch(tags::contains)) {
+          continue;
+        }
+      }
+      QParser fqParser = QParser.getParser(fq, req);
+      fqParser.setIsFilter(true);
+      Query q = fqParser.getQuery();
+      if (q != null) {
+        out.add(q);
+      }
+    }
+    return out;
+  }
+
+  /** Documents the filters let through on this shard (cached DocSets: no scan when warm). */
+  private static int count(SolrIndexSearcher searcher, List<Query> filters) throws IOException {
+    if (filters.isEmpty()) {
+      return searcher.numDocs();
+    }
+    return searcher.getDocSet(filters).size();
+  }
+
+  private static Query filterOf(SolrIndexSearcher searcher, List<Query> filters, Query groups)
+      throws IOException {
+    Query filter = filters.isEmpty() ? null : searcher.getProcessedFilter(null, filters).filter;
+    if (groups == null) {
+      return filter;
+    }
+    return without(filter == null ? new MatchAllDocsQuery() : filter, groups);
+  }
+
+  private static Query without(Query query, Query excluded) {
+    return new BooleanQuery.Builder()
+        .add(query, BooleanClause.Occur.MUST)
+        .add(excluded, BooleanClause.Occur.MUST_NOT)
+        .build();
+  }
+
+  private static Query groupsQuery(SchemaField field, Collection<String> groups) {
+    List<BytesRef> terms = new ArrayList<>(groups.size());
+    for (String g : groups) {
+      BytesRefBuilder b = new BytesRefBuilder();
+      field.getType().readableToIndexed(g, b);
+      terms.add(b.toBytesRef());
+    }
+    return new TermInSetQuery(field.getName(), terms);
+  }
+
+  /** Puts the decision in the response and, with debugQuery, in the debug section. */
+  private static void report(Decision decision) {
+    SolrRequestInfo info = SolrRequestInfo.getRequestInfo();
+    if (info == null || info.getRsp() == null) {
+      return;
+    }
+    SimpleOrderedMap<Object> plan = new SimpleOrderedMap<>();
+    plan.add("mode", decision.mode().label());
+    plan.add("reason", decision.reason());
+    int at = info.getRsp().getValues().indexOf(KEY, 0);
+    if (at >= 0) {
+      info.getRsp().getValues().setVal(at, plan); // parsed again (a later phase): the last plan
+    } else {
+      info.getRsp().add(KEY, plan);
+    }
+    ResponseBuilder rb = info.getResponseBuilder();
+    if (rb != null && rb.isDebug()) {
+      rb.addDebugInfo(KEY, decision.mode().label() + ": " + decision.reason());
+    }
+  }
+
+  /**
+   * The Rocchio target of approximate search with several examples, moved by {@code shift}: {@code
+   * unit(unit(mean(unit likes) - w * mean(unit unlikes)) + shift)}, in double precision.
+   */
+  static float[] movedTarget(List<float[]> likes, List<float[]> unlikes, float weight, float[] shift) {
+    int dims = likes.get(0).length;
+    double[] t = new double[dims];
+    for (float[] v : likes) {
+      addUnit(t, v, 1.0 / likes.size());
+    }
+    for (float[] v : unlikes) {
+      addUnit(t, v, -weight / unlikes.size());
+    }
+    double norm = norm(t);
+    if (norm < 1e-12) {
+      throw new SolrException(
+          SolrException.ErrorCode.BAD_REQUEST,
+          "the combined target has length zero (the negative examples cancel the positive ones)");
+    }
+    float[] out = new float[dims];
+    for (int i = 0; i < dims; i++) {
+      t[i] = t[i] / norm + (shift == null ? 0.0 : shift[i]);
+    }
+    double moved = norm(t);
+    if (!(moved >= 1e-9) || !Double.isFinite(moved)) {
+      throw new SolrException(
+          SolrException.ErrorCode.BAD_REQUEST,
+          "shift cancels the target out: send a shorter shift (a lower direction weight)");
+    }
+    for (int i = 0; i < dims; i++) {
+      out[i] = (float) (t[i] / moved);
+    }
+    return out;
+  }
+
+  private static void addUnit(double[] into, float[] v, double weight) {
+    double n = 0;
+    for (float x : v) {
+      n += (double) x * x;
+    }
+    double scale = weight / Math.sqrt(n);
+    for (int i = 0; i < v.length; i++) {
+      into[i] += v[i] * scale;
+    }
+  }
+
+  private static double norm(double[] v) {
+    return Math.sqrt(Arrays.stream(v).map(x -> x * x).sum());
+  }
+}
