@@ -70,7 +70,7 @@ from lookalike.errors import BadRequest
 from lookalike.solr_syntax import any_of, check_identifier, local_params, number, text_terms, vector_literal
 from query import multi_image
 from query.filters import FILTER_TAG, filter_query, tagged
-from query.models import SearchRequest
+from query.models import BrowseRequest, Filter, SearchRequest, Sort
 from query.schema import Schema
 
 COLLAPSE_OVERFETCH = 3
@@ -83,6 +83,9 @@ TRAVERSE_MARGIN = 0.1  # cosine units the vectorSimilarity graph walk goes below
 TEXT_SATURATION = 2.0
 DEFAULT_FIELDS = ("id", "title", "group", "price", "in_stock", "image", "images", "*_s", "*_ss", "*_l", "*_d", "*_b")
 SORT = "score desc,id asc"
+# ``sort`` of a set Solr orders itself (a threshold set, text matches; the catalog: id, not score)
+SORTS: dict[str, str] = {"relevance": SORT, "price_asc": "price asc," + SORT, "price_desc": "price desc," + SORT}
+BROWSE_SORTS: dict[str, str] = {"relevance": "id asc", "price_asc": "price asc,id asc", "price_desc": "price desc,id asc"}
 
 Params = dict[str, Any]
 SetKind = Literal["threshold", "top", "text"]
@@ -154,12 +157,26 @@ def _unit(v: np.ndarray, what: str = "a vector") -> np.ndarray:
 # -- filters -----------------------------------------------------------------------------
 
 
+def user_filters(filters: tuple[Filter, ...], in_stock: bool | None, schema: Schema) -> list[str]:
+    """The shopper's ``fq``'s: each filter, and in-stock; each tagged ``filter`` and ``f_<field>``."""
+    fqs = [filter_query(f, schema) for f in filters]
+    if in_stock is not None:
+        info = schema.filter_field("in_stock")
+        fqs.append(tagged(info.name, f"{info.name}:{'true' if in_stock else 'false'}"))
+    return fqs
+
+
+def filtered_fields(request: SearchRequest | BrowseRequest, schema: Schema) -> set[str]:
+    """The Solr names of the fields the request filters on (a facet on one leaves its own filter out)."""
+    names = {schema.filter_field(f.field).name for f in request.filters}
+    if request.in_stock is not None:
+        names.add(schema.filter_field("in_stock").name)
+    return names
+
+
 def filter_queries(request: SearchRequest, schema: Schema, target: Target) -> list[str]:
     """The ``fq``'s: user filters, in-stock, exclusions (all tagged ``filter``), then collapse."""
-    fqs = [filter_query(f, schema) for f in request.filters]
-    if request.in_stock is not None:
-        info = schema.filter_field("in_stock")
-        fqs.append(tagged(info.name, f"{info.name}:{'true' if request.in_stock else 'false'}"))
+    fqs = user_filters(request.filters, request.in_stock, schema)
     excluded = []
     if request.exclude_self and request.example_ids:
         excluded.append("-" + any_of("id", request.example_ids))
@@ -193,9 +210,14 @@ def build_params(
     if mode not in ("approx", "exact") and not (in_solr and mode == "auto"):
         raise ValueError(f"build_params needs a resolved mode, got {mode!r}")
     kind = similar_set(request)
-    params: Params = {"fq": filter_queries(request, schema, target), "sort": SORT}
+    # a top-N set is taken by score and ordered afterwards (order_page): Solr could only sort
+    # the union of each shard's kNN matches by price, not the global top N
+    params: Params = {"fq": filter_queries(request, schema, target), "sort": SORT if kind == "top" else SORTS[request.sort]}
     fields = return_fields(request, schema)
-    facets = facet_json(request, schema) if request.facets else None  # checks the names in every case
+    # a text set is one edismax query: each facet leaves out its own field's filter in the same
+    # request; an image query holds its pre-filter inside, so the client counts those apart
+    own = filtered_fields(request, schema) if kind == "text" else set()
+    facets = facet_json(request, schema, exclude=own) if request.facets else None  # checks the names in every case
 
     if request.text is not None:
         params["qf"] = " ".join(f"{n}^2" if n == "title" else n for n in schema.text_fields())
@@ -219,7 +241,7 @@ def build_params(
             fields.append("imgscore:" + ("query($img,0)" if in_solr else _image_score_function(
                 "exact" if target.vectors else mode, target, schema.vector_field)))
 
-    if kind == "top" and request.facets:
+    if kind == "top" and (request.facets or request.sort != "relevance"):
         params["start"], params["rows"] = 0, request.candidates
     else:
         params["start"], params["rows"] = request.offset, request.k
@@ -392,12 +414,17 @@ def return_fields(request: SearchRequest, schema: Schema) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def facet_json(request: SearchRequest, schema: Schema) -> str:
-    """``json.facet``: one terms facet per field, refined so distributed counts are exact."""
+def facet_json(request: SearchRequest | BrowseRequest, schema: Schema, *, exclude: set[str] = frozenset()) -> str:
+    """``json.facet``: one terms facet per field, refined so distributed counts are exact.
+
+    A field in ``exclude`` (Solr names) is counted without its own filter (``excludeTags``
+    ``f_<field>``, the tag :func:`query.filters.tagged` gives it): a shopper who chose one
+    category still sees how many the others have, and can choose a second.
+    """
     facets = {}
     for name in request.facets:
         info = schema.facet_field(name)
-        facets[info.name] = {
+        facet: dict[str, Any] = {
             "type": "terms",
             "field": info.name,
             "limit": request.facet_limit,
@@ -405,7 +432,40 @@ def facet_json(request: SearchRequest, schema: Schema) -> str:
             "refine": True,
             "sort": "count desc",
         }
+        if info.name in exclude:
+            facet["domain"] = {"excludeTags": f"f_{check_identifier(info.name)}"}
+        facets[info.name] = facet
     return json.dumps(facets, sort_keys=True)
+
+
+def own_filter_facets(request: SearchRequest, schema: Schema) -> list[tuple[str, SearchRequest]]:
+    """For an image query: (Solr field, request) for each facet whose field is filtered.
+
+    The request is the same search without that field's filter, counting only that facet;
+    the client runs it, so the facet counts what choosing another value would add.
+    """
+    out = []
+    for name in request.facets:
+        field = schema.facet_field(name).name
+        if field not in filtered_fields(request, schema):
+            continue
+        kept = tuple(f for f in request.filters if schema.filter_field(f.field).name != field)
+        in_stock = None if field == "in_stock" else request.in_stock
+        out.append((field, request.model_copy(update={
+            "filters": kept, "in_stock": in_stock, "facets": (name,), "k": 1, "offset": 0,
+            "sort": "relevance", "fields": ("id",),
+        })))
+    return out
+
+
+def order_page(docs: list[dict[str, Any]], sort: Sort) -> list[dict[str, Any]]:
+    """A top-N set (best first) in the order asked; products without a price go last."""
+    if sort == "relevance":
+        return docs
+    priced = [d for d in docs if isinstance(d.get("price"), (int, float))]
+    rest = [d for d in docs if not isinstance(d.get("price"), (int, float))]
+    priced.sort(key=lambda d: d["price"], reverse=sort == "price_desc")  # stable: ties keep their rank
+    return priced + rest
 
 
 # -- the follow-up requests ----------------------------------------------------------------
@@ -427,7 +487,21 @@ def count_params(request: SearchRequest, schema: Schema, target: Target = Target
     return params
 
 
-def browse_params(*, page: int, per_page: int) -> Params:
-    """A page of the whole catalog, by id (the storefront's "browse" grid); ``page`` counts from 1."""
-    return {"q": "*:*", "sort": "id asc", "start": (page - 1) * per_page, "rows": per_page,
-            "fl": ",".join(DEFAULT_FIELDS)}
+def browse_params(request: BrowseRequest, schema: Schema) -> Params:
+    """A page of the catalog (the storefront's home grid); ``page`` counts from 1.
+
+    Filters as in a search; ``variants='collapse'`` keeps one product per design, the first in
+    the page's own order; facets count the filtered catalog, each without its own filter.
+    """
+    sort = BROWSE_SORTS[request.sort]
+    params: Params = {"q": "*:*", "sort": sort, "start": (request.page - 1) * request.per_page,
+                      "rows": request.per_page, "fl": ",".join(DEFAULT_FIELDS)}
+    fqs = user_filters(request.filters, request.in_stock, schema)
+    if request.variants == "collapse":
+        fqs.append(local_params("collapse", field="group", nullPolicy="expand", sort="$headsort"))
+        params["headsort"] = sort
+    if fqs:
+        params["fq"] = fqs
+    if request.facets:
+        params["json.facet"] = facet_json(request, schema, exclude=filtered_fields(request, schema))
+    return params

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -38,6 +38,8 @@ from query.build import (
     count_params,
     combine_vectors,
     facet_params,
+    order_page,
+    own_filter_facets,
     score_to_cosine,
     similar_set,
     DEFAULT_FIELDS,
@@ -45,7 +47,17 @@ from query.build import (
 from query.embedder import ImageEmbedder
 from query.multi_image import best_pairs
 from lookalike.solr_syntax import any_of
-from query.models import CatalogPage, Facet, FacetBucket, Filter, Product, SearchRequest, SearchResponse, SimilarRequest
+from query.models import (
+    BrowseRequest,
+    CatalogPage,
+    Facet,
+    FacetBucket,
+    Filter,
+    Product,
+    SearchRequest,
+    SearchResponse,
+    SimilarRequest,
+)
 from query.directions import centred_direction, shift, steer
 from query.filters import filter_query
 from query.planner import choose_mode, needs_count, planned_in_solr
@@ -142,14 +154,17 @@ class SearchService:
     def get_product(self, product_id: str) -> Product:
         return self._to_product(self._get_docs([product_id], ",".join(DEFAULT_FIELDS))[product_id])
 
-    def browse(self, *, page: int, per_page: int) -> CatalogPage:
-        """A page of the whole catalog, by id."""
-        resp = self._select(browse_params(page=page, per_page=per_page), _Stats())
+    def browse(self, request: BrowseRequest | None = None, **options: Any) -> CatalogPage:
+        """A page of the catalog: by id or price, filtered, with facets (one request)."""
+        request = request or BrowseRequest.model_validate(options)
+        schema = self.schema()
+        resp = self._select(browse_params(request, schema), _Stats())
         return CatalogPage(
             products=tuple(self._to_product(d) for d in resp["response"]["docs"]),
             total=int(resp["response"]["numFound"]),
-            page=page,
-            per_page=per_page,
+            page=request.page,
+            per_page=request.per_page,
+            facets=self._to_facets(request, schema, resp.get("facets")),
             qtime_ms=int(resp.get("responseHeader", {}).get("QTime", 0)),
         )
 
@@ -185,16 +200,19 @@ class SearchService:
             # one request: the plugin reads the examples and plans each shard itself
             mode, reason = request.mode, ""
             target = self._planned_target(request)
-            params = build_params(request, schema, mode=request.mode, target=target,
-                                  in_solr=True, exact_max_docs=self.exact_max_docs)
+
+            def build(r: SearchRequest, target: Target = target) -> dict[str, Any]:
+                return build_params(r, schema, mode=r.mode, target=target, in_solr=True, exact_max_docs=self.exact_max_docs)
         else:
             # text alone, ids the plugin's lists cannot carry, several images per product:
             # planned (a rows=0 count when needed) and resolved (a real-time get) here
             count = self._count(request, schema, stats) if needs_count(request) else None
             mode, reason = choose_mode(request, count, self.exact_max_docs)
             target = self._resolve(request, mode)
-            params = build_params(request, schema, mode=mode, target=target)
-        resp = self._select(params, stats)
+
+            def build(r: SearchRequest, target: Target = target, mode: str = mode) -> dict[str, Any]:
+                return build_params(r, schema, mode=mode, target=target)  # type: ignore[arg-type]
+        resp = self._select(build(request), stats)
         plan = resp.get("lookalike")
         if isinstance(plan, dict) and plan.get("mode") in ("exact", "approx"):
             mode, reason = plan["mode"], str(plan.get("reason", ""))
@@ -205,14 +223,20 @@ class SearchService:
         facets_json = resp.get("facets")
         if kind == "top":
             total = min(int(resp["response"]["numFound"]), request.candidates)
-            if request.facets:
-                # 4. facets over exactly the global top-N ids
-                ids = [d["id"] for d in docs]
-                facets_json = self._select(facet_params(request, schema, ids), stats).get("facets")
+            if request.facets or request.sort != "relevance":  # the main request fetched the whole set
+                if request.facets:
+                    # 4. facets over exactly the global top-N ids
+                    ids = [d["id"] for d in docs]
+                    facets_json = self._select(facet_params(request, schema, ids), stats).get("facets")
                 total = len(docs)
-                docs = docs[request.offset : request.offset + request.k]
+                docs = order_page(docs, request.sort)[request.offset : request.offset + request.k]
         else:
             total = int(resp["response"]["numFound"])
+        if kind != "text" and request.facets:
+            # 5. a facet on a filtered field counts the same search without that filter
+            facets_json = dict(facets_json or {})
+            for field, without in own_filter_facets(request, schema):
+                facets_json[field] = self._facets_of(without, build, stats).get(field, {})
 
         matched = self._matched_images(docs, target, schema)
         products = tuple(self._to_product(d, image_score=kind != "text", matched_image=m) for d, m in zip(docs, matched))
@@ -227,6 +251,16 @@ class SearchService:
             qtime_ms=stats.qtime_ms,
             took_ms=round((time.perf_counter() - t0) * 1000.0, 3),
         )
+
+    def _facets_of(self, request: SearchRequest, build: Callable[[SearchRequest], dict[str, Any]],
+                   stats: _Stats) -> dict[str, Any]:
+        """The facets of ``request``'s similar set, built as the main request was (``build``): its
+        main request, and for a top-N set the facet request over its ids."""
+        resp = self._select(build(request), stats)
+        if similar_set(request) != "top":
+            return resp.get("facets") or {}
+        ids = [d["id"] for d in resp["response"]["docs"]]
+        return self._select(facet_params(request, self.schema(), ids), stats).get("facets") or {}
 
     def _count(self, request: SearchRequest, schema: Schema, stats: _Stats) -> int:
         """Products the filters let through (the client-planned path only)."""
@@ -393,7 +427,7 @@ class SearchService:
         )
 
     @staticmethod
-    def _to_facets(request: SearchRequest, schema: Schema, facets_json: dict[str, Any] | None) -> tuple[Facet, ...]:
+    def _to_facets(request: SearchRequest | BrowseRequest, schema: Schema, facets_json: dict[str, Any] | None) -> tuple[Facet, ...]:
         if not request.facets:
             return ()
         out = []

@@ -90,6 +90,8 @@ class Filter(_Frozen):
 
 Mode = Literal["approx", "exact", "auto"]
 Variants = Literal["exclude", "collapse", "include"]
+# How a page is ordered: best first (similarity, text match; the catalog: by id), or by price.
+Sort = Literal["relevance", "price_asc", "price_desc"]
 MAX_DIRECTIONS = 5
 
 
@@ -136,6 +138,11 @@ class QueryOptions(_Frozen):
         "leave few products, else approx.",
     )
     fields: tuple[str, ...] | None = Field(default=None, max_length=50, description="Fields to return.")
+    sort: Sort = Field(
+        default="relevance",
+        description="`relevance`: most similar (or best text match) first; `price_asc` / `price_desc`: the same "
+        "set (the top `candidates`, the threshold set or the text matches) ordered by price.",
+    )
 
     @field_validator("more", "less")
     @classmethod
@@ -312,13 +319,29 @@ class Facet(_Frozen):
     buckets: tuple[FacetBucket, ...]
 
 
+class BrowseRequest(_Frozen):
+    """A page of the catalog (no similarity target): filters, facets, one per design, an order."""
+
+    page: int = Field(default=1, ge=1, le=100_000, description="The page, counted from 1.")
+    per_page: int = Field(default=24, ge=1, le=MAX_K, description="Products per page.")
+    filters: tuple[Filter, ...] = Field(default=(), max_length=30)
+    in_stock: bool | None = Field(default=None, description="Only products in stock (true) or out of stock (false).")
+    facets: tuple[str, ...] = Field(default=(), max_length=20, description="Fields to count over the filtered catalog.")
+    facet_limit: int = Field(default=10, ge=1, le=100, description="Values per facet.")
+    variants: Literal["include", "collapse"] = Field(
+        default="include", description="`collapse`: one product per design (`group`); `include`: every variant."
+    )
+    sort: Sort = Field(default="relevance", description="`relevance`: by id; `price_asc` / `price_desc`: by price.")
+
+
 class CatalogPage(_Frozen):
-    """A page of the whole catalog, by id."""
+    """A page of the catalog, by id or by price, with the facets asked for."""
 
     products: tuple[Product, ...]
-    total: int = Field(description="Products in the catalog.")
+    total: int = Field(description="Products that pass the filters (designs, with variants=collapse).")
     page: int = Field(description="This page, counted from 1.")
     per_page: int
+    facets: tuple[Facet, ...] = ()
     qtime_ms: int = Field(default=0, description="Solr's QTime.")
 
 

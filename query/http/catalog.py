@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from lookalike.errors import NotFound
 from lookalike.fields import MAX_IMAGES_PER_PRODUCT
-from query.models import CatalogPage, Id, Product
+from query.filters import parse_filters
+from query.models import BrowseRequest, CatalogPage, Id, Product, parse_request
 from query.product_images import LocalImage, resolve_image
 
 from .errors import as_json, errors
+from .params import FacetLimit, Facets, Filters, InStock, SortQ
 from .services import Services
 
 MAX_PAGE_SIZE = 100
@@ -26,8 +28,19 @@ def router(services: Services) -> APIRouter:
     def browse(
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         per_page: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 24,
+        filter: Filters = [],  # noqa: B006 - FastAPI copies defaults
+        facet: Facets = [],  # noqa: B006
+        facet_limit: FacetLimit = 10,
+        in_stock: InStock = None,
+        variants: Annotated[Literal["include", "collapse"], Query(
+            description="`collapse`: one product per design (`group`); `include`: every variant.")] = "include",
+        sort: SortQ = "relevance",
     ) -> Response:
-        return as_json(services.search.browse(page=page, per_page=per_page))
+        request = parse_request(BrowseRequest, {
+            "page": page, "per_page": per_page, "filters": parse_filters(filter), "facets": tuple(facet),
+            "facet_limit": facet_limit, "in_stock": in_stock, "variants": variants, "sort": sort,
+        })
+        return as_json(services.search.browse(request))
 
     @api.get("/api/products/{product_id:path}", tags=["products"], summary="One product",
              responses=errors(404, 503), response_model=Product)

@@ -1,4 +1,4 @@
-"""The storefront page (``/``); its files are served from :data:`STATIC_DIR` at ``/static``."""
+"""The storefront page (``/``) and the site's icon; their files are served from :data:`STATIC_DIR` at ``/static``."""
 
 from __future__ import annotations
 
@@ -16,5 +16,11 @@ def router() -> APIRouter:
     @api.get("/", include_in_schema=False)
     def storefront() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    # every page (the storefront, /navigate, /merch, /docs) gets an icon, not a 404 in the console
+    @api.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})
 
     return api

@@ -18,9 +18,11 @@ def options_from_query(
     min_similarity: float | None,
     facet: list[str],
     variants: str,
+    facet_limit: int = 10,
     mode: str,
     in_stock: bool | None,
     candidates: int | None,
+    sort: str = "relevance",
     more: list[str] = (),
     less: list[str] = (),
     direction_weight: float | None = None,
@@ -31,9 +33,11 @@ def options_from_query(
         "filters": parse_filters(filter),
         "min_similarity": min_similarity,
         "facets": tuple(facet),
+        "facet_limit": facet_limit,
         "variants": variants,
         "mode": mode,
         "in_stock": in_stock,
+        "sort": sort,
     }
     if more:
         opts["more"] = tuple(Filter.parse(m) for m in more)
@@ -57,6 +61,7 @@ Filters = Annotated[
 ]
 MinSimilarity = Annotated[float | None, Query(ge=-1.0, le=1.0, description="Cosine similarity a product needs, -1..1.")]
 Facets = Annotated[list[str], Query(description="Repeatable: fields to count over the similar set.")]
+FacetLimit = Annotated[int, Query(ge=1, le=100, description="Values per facet (the most frequent first).")]
 VariantsQ = Annotated[
     Literal["exclude", "collapse", "include"],
     Query(description="Products of the same `group`: exclude them, collapse to one per group, or include them."),
@@ -67,6 +72,10 @@ Candidates = Annotated[int | None, Query(ge=1, le=1000, description="Size of the
 More = Annotated[list[str], Query(description="Repeatable `field:value`: move the target toward that value's look "
                                               "(\"like this, but more floral\").")]
 Less = Annotated[list[str], Query(description="Repeatable `field:value`: move the target away from that value's look.")]
+SortQ = Annotated[
+    Literal["relevance", "price_asc", "price_desc"],
+    Query(description="`relevance` (most similar or best match first; the catalog: by id), `price_asc` or `price_desc`."),
+]
 DirectionWeight = Annotated[float | None, Query(ge=0.0, le=5.0, description="How far more/less move the target (1.5).")]
 
 
@@ -76,18 +85,20 @@ def query_options(
     filter: Filters = [],  # noqa: B006 - FastAPI copies defaults
     min_similarity: MinSimilarity = None,
     facet: Facets = [],  # noqa: B006
+    facet_limit: FacetLimit = 10,
     variants: VariantsQ = "include",
     mode: ModeQ = "auto",
     in_stock: InStock = None,
     candidates: Candidates = None,
+    sort: SortQ = "relevance",
     more: More = [],  # noqa: B006
     less: Less = [],  # noqa: B006
     direction_weight: DirectionWeight = None,
 ) -> dict[str, Any]:
     """The search options every GET-style search endpoint takes from its query string (a dependency)."""
     return options_from_query(
-        k=k, offset=offset, filter=filter, min_similarity=min_similarity, facet=facet,
-        variants=variants, mode=mode, in_stock=in_stock, candidates=candidates,
+        k=k, offset=offset, filter=filter, min_similarity=min_similarity, facet=facet, facet_limit=facet_limit,
+        variants=variants, mode=mode, in_stock=in_stock, candidates=candidates, sort=sort,
         more=more, less=less, direction_weight=direction_weight,
     )
 

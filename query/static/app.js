@@ -1,454 +1,287 @@
-// Lookalike storefront: vanilla JS over the HTTP API (/api/...). No build step.
-"use strict";
+// Lookalike storefront: vanilla JS modules over the HTTP API (/api/...). No build step.
+//   api.js        the API, facet order, provenance names
+//   url_state.js  the URL hash <-> what is on screen (reload and back restore it)
+//   render.js     answers -> DOM
+//   app.js        the views (catalog, similar products, text, photo) and the controls
+import { api, isProvenance, orderFacets } from "/static/api.js";
+import {
+  $, el, renderChips, renderCount, renderFacets, renderFocus, renderGrid, renderPager, renderPhotoFocus, showError,
+} from "/static/render.js";
+import {
+  DEFAULT_QUERY, filterBodies, filterParams, hasFilter, parseHash, toggledFilter, toHash,
+} from "/static/url_state.js";
 
 const PAGE_SIZE = 24;
-const SIMILAR_K = 24;
-// Facets shown first when the index has them; the index's other string attributes follow.
-const PREFERRED_FACETS = ["category", "color", "pattern", "style", "brand", "material", "size", "in_stock"];
-
-const $ = (id) => document.getElementById(id);
-
-// What is on screen. The URL hash holds the view so the back button works:
-// #/  #/catalog/3  #/product/<id>  #/search/<text>  #/search/<text>/like/<id> (hybrid)
-// (a photo search is not bookmarkable).
-const state = {
-  view: "catalog",
-  page: 1, // catalog page
-  resultPage: 1, // page of similar products / results
-  productId: null,
-  text: "",
-  like: null, // hybrid search: the product the text is combined with
-  photo: null,
-  photoText: "", // hybrid search: text combined with the photo
-  filters: [], // [{field, value}]
-  minSimilarity: 0,
-  variants: "include",
-  mode: "auto",
-  facetFields: null, // the facet fields this index has, from /api/health
-};
-
-// -- the API ------------------------------------------------------------------------
-
-async function api(method, path, body) {
-  const started = performance.now();
-  const init = { method, headers: {} };
-  if (body instanceof FormData) {
-    init.body = body;
-  } else if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  let resp;
-  try {
-    resp = await fetch(path, init);
-  } catch (err) {
-    throw new Error("The server cannot be reached. Is `lookalike serve` running?");
-  }
-  let data = null;
-  try {
-    data = await resp.json();
-  } catch (err) {
-    data = null;
-  }
-  const totalMs = performance.now() - started;
-  if (!resp.ok) {
-    const message = data && data.error ? data.error : `${resp.status} ${resp.statusText}`;
-    const error = new Error(message);
-    error.status = resp.status;
-    throw error;
-  }
-  return { data, totalMs, serverMs: Number(resp.headers.get("X-Response-Time-Ms")) || null };
-}
-
-function similarOptions() {
-  const opts = {
-    k: SIMILAR_K,
-    variants: state.variants,
-    mode: state.mode,
-    facets: state.facetFields || [],
-    filters: groupedFilters(),
-    offset: (state.resultPage - 1) * SIMILAR_K,
-  };
-  if (state.minSimilarity > 0) opts.min_similarity = state.minSimilarity;
-  else opts.candidates = Math.max(100, opts.offset + opts.k); // the similar set pages come from
-  return opts;
-}
-
-function groupedFilters() {
-  const byField = new Map();
-  for (const f of state.filters) {
-    if (!byField.has(f.field)) byField.set(f.field, []);
-    byField.get(f.field).push(f.value);
-  }
-  return [...byField.entries()].map(([field, values]) => ({ field, values }));
-}
-
-function similarQuery(opts) {
-  const q = new URLSearchParams();
-  q.set("k", opts.k);
-  if (opts.offset) q.set("offset", opts.offset);
-  if (opts.candidates) q.set("candidates", opts.candidates);
-  q.set("variants", opts.variants);
-  q.set("mode", opts.mode);
-  if (opts.min_similarity) q.set("min_similarity", opts.min_similarity);
-  for (const f of opts.facets) q.append("facet", f);
-  for (const f of state.filters) q.append("filter", `${f.field}:${f.value}`);
-  return q.toString();
-}
-
-// -- rendering ----------------------------------------------------------------------
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return node;
-}
-
-// n: which of the product's images (0, the main one, by default; a result shows the one that matched)
-function imageUrl(id, n) {
-  return "/images/" + encodeURIComponent(id) + (n ? `?n=${n}` : "");
-}
-
-function price(p) {
-  return typeof p === "number" ? p.toLocaleString(undefined, { style: "currency", currency: "EUR" }) : "";
-}
-
-// A product's displayable attributes (the API names them without Solr's type suffix).
-function attributes(product) {
-  return Object.entries(product.attributes || {}).map(([k, v]) => [
-    k.replace(/_/g, " "), Array.isArray(v) ? v.join(", ") : String(v),
-  ]);
-}
-
-function card(product, similarity) {
-  const pic = el("div", { class: "pic" },
-    el("img", { src: imageUrl(product.id, product.matched_image), alt: product.title || product.id, loading: "lazy",
-                "data-image": product.matched_image || 0 }));
-  const body = el("div", { class: "body" });
-  if (typeof similarity === "number") {
-    pic.append(el("span", { class: "score", title: "cosine similarity", text: similarity.toFixed(3) }));
-    const bar = el("div", { class: "scorebar" }, el("span"));
-    bar.firstChild.style.width = `${Math.max(0, Math.min(1, similarity)) * 100}%`;
-    body.append(bar);
-  }
-  const attrs = attributes(product).slice(0, 2).map(([, v]) => v).join(" · ");
-  body.append(...[
-    el("div", { class: "title", text: product.title || product.id }),
-    attrs ? el("div", { class: "meta", text: attrs }) : null,
-    el("div", { class: "price", text: price(product.price) }),
-    product.in_stock === false ? el("div", { class: "stock-out", text: "out of stock" }) : null,
-  ].filter(Boolean));
-  return el("button", {
-    class: "card", type: "button", "data-id": product.id, title: `${product.title || ""} (${product.id})`,
-    onclick: () => go(`#/product/${encodeURIComponent(product.id)}`),
-  }, pic, body);
-}
-
-// The grid's data-state is "loading", "ready" or "error": tests and screen readers wait on it.
-function renderGrid(items, emptyText) {
-  const grid = $("grid");
-  grid.replaceChildren();
-  grid.classList.remove("loading");
-  grid.dataset.state = "ready";
-  if (!items.length) {
-    grid.append(el("div", { class: "empty", text: emptyText }));
-    return;
-  }
-  for (const { product, similarity } of items) grid.append(card(product, similarity));
-}
-
-function renderTiming(t) {
-  const parts = [];
-  if (t.qtime !== undefined && t.qtime !== null) parts.push(["Solr", t.qtime]);
-  if (t.serverMs) parts.push(["server", t.serverMs]);
-  parts.push(["total", t.totalMs]);
-  const timing = $("timing");
-  timing.replaceChildren(...(t.count !== undefined ? [`${t.count} products · `] : []));
-  parts.forEach(([label, ms], i) => {
-    if (i) timing.append(" · ");
-    timing.append(`${label} `, el("b", { text: `${Math.round(ms)} ms` }));
-  });
-}
-
-function renderFocus(product) {
-  const focus = $("focus");
-  if (!product) {
-    focus.hidden = true;
-    focus.replaceChildren();
-    return;
-  }
-  const dl = el("dl");
-  for (const [k, v] of attributes(product)) dl.append(el("dt", { text: k }), el("dd", { text: v }));
-  if (product.group) dl.append(el("dt", { text: "design" }), el("dd", { text: product.group }));
-  if (product.in_stock !== undefined) dl.append(el("dt", { text: "in stock" }), el("dd", { text: product.in_stock ? "yes" : "no" }));
-  focus.replaceChildren(
-    el("div", { class: "pic" }, el("img", { src: imageUrl(product.id), alt: product.title || product.id })),
-    el("div", {},
-      el("div", { class: "pid", text: product.id }),
-      el("h2", { text: product.title || product.id }),
-      el("div", { class: "price", text: price(product.price) }),
-      dl),
-  );
-  focus.hidden = false;
-}
-
-function renderPhotoFocus(file) {
-  const focus = $("focus");
-  const url = URL.createObjectURL(file);
-  focus.replaceChildren(
-    el("div", { class: "pic" }, el("img", { src: url, alt: "your photo" })),
-    el("div", {}, el("div", { class: "pid", text: "your photo" }), el("h2", { text: file.name }),
-       el("p", { class: "hint", text: "Embedded with the index's own model and PCA, then matched by cosine similarity." })),
-  );
-  focus.hidden = false;
-}
-
-// facets: [{name, field, buckets: [{value, count}]}] as the API answers them.
-function renderFacets(facets) {
-  const box = $("facets");
-  box.replaceChildren();
-  const entries = (facets || []).filter((f) => f.buckets && f.buckets.length).map((f) => [f.name, f.buckets]);
-  if (!entries.length) {
-    box.append(el("p", { class: "hint", text: state.view === "catalog"
-      ? "Pick a product, a photo or a search to filter its similar products."
-      : "No filters for this answer." }));
-  }
-  for (const [field, values] of entries) {
-    const list = el("ul");
-    for (const { value, count } of values) {
-      const active = state.filters.some((f) => f.field === field && String(f.value) === String(value));
-      list.append(el("li", {}, el("button", {
-        type: "button", class: active ? "on" : "", "data-field": field, "data-value": String(value),
-        onclick: () => toggleFilter(field, String(value)),
-      }, el("span", { text: String(value) }), el("span", { class: "count", text: count }))));
-    }
-    box.append(el("div", { class: "facet", "data-facet": field }, el("h3", { text: field.replace(/_/g, " ") }), list));
-  }
-  const chips = $("active-filters");
-  chips.replaceChildren(...state.filters.map((f) => el("li", {}, el("button", {
-    type: "button", title: "remove this filter", onclick: () => toggleFilter(f.field, f.value),
-  }, `${f.field}: ${f.value} ×`))));
-  $("active-filters-panel").hidden = state.filters.length === 0;
-}
-
-function showError(message) {
-  const box = $("error");
-  box.textContent = message || "";
-  box.hidden = !message;
-}
-
-function setTitle(text) {
-  $("results-title").textContent = text;
-}
-
+const FACET_LIMIT = 20;
+const SIMILAR_SET = 100; // the most similar products that pages, sorting and facets are taken from
+const ADVANCED_KEY = "lookalike.advanced";
 const HYBRID_HINT = "Ordered by image similarity plus text match; each badge is the image's cosine similarity.";
 
-function busy(what) {
-  $("results-hint").textContent = "";
-  $("grid").classList.add("loading");
-  $("grid").dataset.state = "loading";
-  $("timing").textContent = what || "searching…";
-  showError("");
+const state = {
+  route: { view: "catalog" },
+  query: { ...DEFAULT_QUERY },
+  advanced: localStorage.getItem(ADVANCED_KEY) === "1",
+  facetFields: [], // the index's facet fields, from /api/health
+  photo: null, // the uploaded file (not in the URL)
+  photoText: "", // text combined with the photo
+  ticket: 0, // the newest render: an older answer arriving late is dropped
+};
+
+// -- navigation: every change goes through the URL ------------------------------------------
+
+function go(route, query) {
+  const hash = toHash(route, query);
+  if (location.hash === hash) render();
+  else location.hash = hash;
 }
 
-// -- answers -> screen --------------------------------------------------------------
+function setQuery(changes) {
+  go(state.route, { ...state.query, page: 1, ...changes });
+}
 
-function similarItems(data) {
-  return (data.products || []).map((p) => ({
-    product: p,
-    similarity: typeof p.similarity === "number" ? p.similarity : undefined,
-  }));
+function productHref(product) {
+  return toHash({ view: "product", id: product.id }, { ...state.query, page: 1 });
+}
+
+function onHashChange() {
+  const before = state.route;
+  const beforePage = state.query.page;
+  const route = parseHash(location.hash);
+  state.route = route;
+  state.query = route.query;
+  const moved = route.view !== before.view || route.id !== before.id || route.text !== before.text;
+  if (moved || route.query.page !== beforePage) window.scrollTo({ top: 0 });
+  render();
+}
+
+function render() {
+  const ticket = ++state.ticket;
+  const live = () => ticket === state.ticket;
+  syncControls();
+  const view = state.route.view;
+  let job;
+  if (view === "product") job = showProduct(state.route.id, live);
+  else if (view === "text") job = showText(state.route.text, state.route.like, live);
+  else if (view === "photo" && state.photo) job = showPhoto(state.photo, live);
+  else job = showCatalog(live);
+  return job.then(() => live() && updateHybridToggle(), (err) => live() && onError(err));
+}
+
+// -- what the views ask ---------------------------------------------------------------------
+
+function shownFacets() {
+  return state.facetFields.filter((f) => f !== "in_stock" && (state.advanced || !isProvenance(f)));
+}
+
+function pageOffset() {
+  return (state.query.page - 1) * PAGE_SIZE;
+}
+
+// the query string of GET /api/products/{id}/similar and POST /api/search/image
+function similarParams() {
+  const q = state.query;
+  const p = new URLSearchParams({ k: PAGE_SIZE, variants: q.variants, mode: q.mode, sort: q.sort, facet_limit: FACET_LIMIT });
+  if (pageOffset()) p.set("offset", pageOffset());
+  if (q.minSim > 0) p.set("min_similarity", q.minSim);
+  else p.set("candidates", Math.max(SIMILAR_SET, pageOffset() + PAGE_SIZE));
+  if (q.inStock) p.set("in_stock", "true");
+  for (const f of shownFacets()) p.append("facet", f);
+  for (const f of filterParams(q)) p.append("filter", f);
+  return p;
+}
+
+// the body of POST /api/search
+function searchBody(text, like) {
+  const q = state.query;
+  const body = {
+    text, k: PAGE_SIZE, offset: pageOffset(), variants: q.variants, mode: q.mode, sort: q.sort,
+    facets: shownFacets(), facet_limit: FACET_LIMIT, filters: filterBodies(q),
+    candidates: Math.max(SIMILAR_SET, pageOffset() + PAGE_SIZE),
+  };
+  if (q.inStock) body.in_stock = true;
+  if (like) {
+    body.like = [like];
+    if (q.minSim > 0) body.min_similarity = q.minSim;
+  }
+  return body;
+}
+
+// -- the views ------------------------------------------------------------------------------
+
+async function showCatalog(live) {
+  const q = state.query;
+  renderFocus(null);
+  setTitle("Catalog", "");
+  busy();
+  const p = new URLSearchParams({
+    page: q.page, per_page: PAGE_SIZE, sort: q.sort, facet_limit: FACET_LIMIT,
+    variants: q.variants === "collapse" ? "collapse" : "include",
+  });
+  if (q.inStock) p.set("in_stock", "true");
+  for (const f of shownFacets()) p.append("facet", f);
+  for (const f of filterParams(q)) p.append("filter", f);
+  const answer = await api("GET", `/api/products?${p}`);
+  if (!live()) return;
+  const data = answer.data;
+  renderGrid((data.products || []).map((product) => ({ product })),
+    "Nothing in the catalog passes these filters.", productHref);
+  showFacets(data.facets, "");
+  renderCount(data.total, { qtime: data.qtime_ms, serverMs: answer.serverMs, totalMs: answer.totalMs }, state.advanced);
+  renderPager(q.page, Math.max(1, Math.ceil(data.total / PAGE_SIZE)));
+}
+
+async function showProduct(id, live) {
+  $("id-input").value = id;
+  busy();
+  const product = (await api("GET", `/api/products/${encodeURIComponent(id)}`)).data;
+  if (!live()) return;
+  renderFocus(product, state.advanced);
+  setTitle("Similar products", "");
+  const answer = await api("GET", `/api/products/${encodeURIComponent(id)}/similar?${similarParams()}`);
+  if (live()) showAnswer(answer, "No similar product passes these filters.");
+}
+
+// Text alone (edismax), or hybrid: text re-ranking the products that look like `like`.
+async function showText(text, like, live) {
+  $("text-input").value = text;
+  $("id-input").value = like || "";
+  busy();
+  if (like) {
+    const product = (await api("GET", `/api/products/${encodeURIComponent(like)}`)).data;
+    if (!live()) return;
+    renderFocus(product, state.advanced);
+    setTitle(`“${text}”, looking like this product`, HYBRID_HINT);
+  } else {
+    renderFocus(null);
+    setTitle(`Results for “${text}”`, "");
+  }
+  const answer = await api("POST", "/api/search", searchBody(text, like));
+  if (live()) showAnswer(answer, "Nothing matches this search.");
+}
+
+async function showPhoto(file, live) {
+  $("id-input").value = "";
+  renderPhotoFocus(file);
+  setTitle(state.photoText ? `“${state.photoText}”, looking like your photo` : "Products that look like your photo",
+    state.photoText ? HYBRID_HINT : "");
+  busy("reading your photo… (the first one loads the model)");
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const p = similarParams();
+  if (state.photoText) p.set("text", state.photoText);
+  const answer = await api("POST", `/api/search/image?${p}`, form);
+  if (live()) showAnswer(answer, "No product passes these filters.");
 }
 
 function showAnswer(answer, emptyText) {
   const data = answer.data;
-  renderGrid(similarItems(data), emptyText);
-  renderFacets(data.facets);
-  renderTiming({ qtime: data.qtime_ms, serverMs: answer.serverMs, totalMs: answer.totalMs, count: data.total });
-  renderPager(state.resultPage, Math.max(1, Math.ceil(data.total / SIMILAR_K)));
+  const items = (data.products || []).map((product) => ({
+    product, similarity: typeof product.similarity === "number" ? product.similarity : undefined,
+  }));
+  renderGrid(items, emptyText, productHref);
+  const set = data.similar_set === "top" ? `Counts among the ${data.total} most similar products; `
+    + "a filter then finds the most similar of all that match." : "";
+  showFacets(data.facets, set);
+  renderCount(data.total, {
+    qtime: data.qtime_ms, serverMs: answer.serverMs, totalMs: answer.totalMs, mode: data.mode,
+  }, state.advanced);
+  renderPager(state.query.page, Math.max(1, Math.ceil(data.total / PAGE_SIZE)));
 }
 
-function renderPager(page, pages) {
-  $("pager").hidden = pages <= 1;
-  $("page-info").textContent = `Page ${page} of ${pages}`;
-  $("prev").disabled = page <= 1;
-  $("next").disabled = page >= pages;
-}
-
-function turnPage(delta) {
-  if (state.view === "catalog") return go(`#/catalog/${state.page + delta}`);
-  state.resultPage += delta;
-  refresh().then(() => window.scrollTo({ top: 0 }));
-}
-
-async function showCatalog(page) {
-  state.view = "catalog";
-  state.page = page;
-  $("id-input").value = "";
-  renderFocus(null);
-  setTitle("Catalog");
-  busy();
-  const answer = await api("GET", `/api/products?page=${page}&per_page=${PAGE_SIZE}`);
-  const data = answer.data;
-  renderGrid((data.products || []).map((p) => ({ product: p })), "The catalog is empty: index one with `lookalike index`.");
-  renderFacets(null);
-  renderTiming({ qtime: data.qtime_ms, serverMs: answer.serverMs, totalMs: answer.totalMs, count: data.total });
-  renderPager(page, Math.max(1, Math.ceil(data.total / PAGE_SIZE)));
-}
-
-async function showProduct(id) {
-  const changed = state.productId !== id || state.view !== "product";
-  state.view = "product";
-  if (changed) resetFilters();
-  state.productId = id;
-  $("id-input").value = id;
-  busy();
-  const product = (await api("GET", `/api/products/${encodeURIComponent(id)}`)).data;
-  renderFocus(product);
-  setTitle("Similar products");
-  const answer = await api("GET", `/api/products/${encodeURIComponent(id)}/similar?${similarQuery(similarOptions())}`);
-  showAnswer(answer, "No similar product passes these filters.");
-  if (changed) window.scrollTo({ top: 0 });
-}
-
-// Text alone (edismax), or hybrid: text re-ranking the products that look like `like`.
-async function showText(text, like) {
-  state.view = "text";
-  state.text = text;
-  state.like = like || null;
-  $("text-input").value = text;
-  $("id-input").value = like || "";
-  busy();
-  const body = { ...similarOptions(), text };
-  if (like) {
-    body.like = [like];
-    const product = (await api("GET", `/api/products/${encodeURIComponent(like)}`)).data;
-    renderFocus(product);
-    setTitle(`“${text}”, looking like this product`);
-    $("results-hint").textContent = HYBRID_HINT;
-  } else {
-    delete body.min_similarity; // a threshold needs an image target
-    renderFocus(null);
-    setTitle(`Results for “${text}”`);
-  }
-  const answer = await api("POST", "/api/search", body);
-  showAnswer(answer, "Nothing matches this search.");
-  updateHybridToggle();
-}
-
-async function showPhoto(file) {
-  state.view = "photo";
-  state.photo = file;
-  $("id-input").value = "";
-  renderPhotoFocus(file);
-  setTitle(state.photoText ? `“${state.photoText}”, looking like your photo` : "Products that look like your photo");
-  renderFacets(null);
-  busy("reading your photo… (the first one loads the model)");
-  if (state.photoText) $("results-hint").textContent = HYBRID_HINT;
-  const form = new FormData();
-  form.append("file", file, file.name);
-  const opts = similarOptions();
-  let query = similarQuery(opts);
-  if (state.photoText) query += "&" + new URLSearchParams({ text: state.photoText });
-  const answer = await api("POST", `/api/search/image?${query}`, form);
-  showAnswer(answer, "No product passes these filters.");
-}
-
-// -- interactions -------------------------------------------------------------------
-
-function resetFilters() {
-  state.filters = [];
-  state.resultPage = 1;
-}
-
-function toggleFilter(field, value) {
-  const i = state.filters.findIndex((f) => f.field === field && String(f.value) === String(value));
-  if (i >= 0) state.filters.splice(i, 1);
-  else state.filters.push({ field, value });
-  state.resultPage = 1;
-  refresh();
-}
-
-function refresh() {
-  let job;
-  if (state.view === "product") job = showProduct(state.productId);
-  else if (state.view === "text") job = showText(state.text, state.like);
-  else if (state.view === "photo" && state.photo) job = showPhoto(state.photo);
-  else job = showCatalog(state.page);
-  return job.catch(onError);
+function showFacets(facets, hint) {
+  const q = state.query;
+  const withChosen = (facets || []).map((f) => ({
+    ...f, chosen: q.filters.filter((x) => x.field === f.name).map((x) => x.value),
+  }));
+  renderFacets(withChosen, {
+    chosen: (field, value) => hasFilter(q, field, value),
+    toggle: (field, value) => go(state.route, toggledFilter(q, field, value)),
+    emptyText: "No filters for this answer.",
+  });
+  $("facets-hint").textContent = withChosen.some((f) => f.buckets.length) ? hint : "";
 }
 
 function onError(err) {
   $("grid").classList.remove("loading");
   $("grid").dataset.state = "error";
   $("timing").textContent = "";
-  if (err.status === 404 && state.view === "product") {
-    // the product asked for does not exist: do not leave the previous one on screen
+  if (err.status === 404 && state.route.view === "product") {
+    // the product asked for does not exist: nothing of the previous answer stays on screen
     renderFocus(null);
     $("grid").replaceChildren();
-    state.productId = null;
-    resetFilters();
-    renderFacets(null);
+    renderPager(1, 1);
+    renderFacets([], { chosen: () => false, toggle: () => {}, emptyText: "" });
+    $("facets-hint").textContent = "";
     $("hybrid-toggle").hidden = true;
-    setTitle("Product not found");
+    setTitle("Product not found", "");
   }
   showError(err.message || String(err));
 }
 
-function go(hash) {
-  if (location.hash === hash) route();
-  else location.hash = hash;
+// -- the screen around the answer -------------------------------------------------------------
+
+function setTitle(text, hint) {
+  $("results-title").textContent = text;
+  $("results-hint").textContent = hint;
 }
 
-// Each part of the hash is encoded on its own, so ids and text may hold "/".
-function route() {
-  const hash = location.hash.slice(1) || "/";
-  const dec = decodeURIComponent;
-  let m;
-  if ((m = hash.match(/^\/product\/([^/]+)$/))) return show(() => showProduct(dec(m[1])));
-  if ((m = hash.match(/^\/search\/([^/]+)(?:\/like\/([^/]+))?$/))) {
-    resetFilters();
-    return show(() => showText(dec(m[1]), m[2] ? dec(m[2]) : null));
+function busy(what) {
+  $("grid").classList.add("loading");
+  $("grid").dataset.state = "loading";
+  $("timing").textContent = what || "searching…";
+  showError("");
+}
+
+// The controls show the URL's state (after a reload or the back button too).
+function syncControls() {
+  const q = state.query;
+  document.body.classList.toggle("advanced", state.advanced);
+  for (const node of document.querySelectorAll(".adv-only")) node.hidden = !state.advanced;
+  $("advanced").checked = state.advanced;
+  $("sort").value = q.sort;
+  $("sort").options[0].textContent = state.route.view === "catalog" ? "featured" : "best match";
+  $("in-stock").checked = q.inStock;
+  $("price-min").value = q.priceMin ?? "";
+  $("price-max").value = q.priceMax ?? "";
+  $("variants").value = q.variants;
+  $("variants").options[2].disabled = state.route.view === "catalog"; // no design to leave out
+  $("min-sim").value = q.minSim;
+  $("min-sim-out").textContent = q.minSim > 0 ? q.minSim.toFixed(2) : "off";
+  $("mode").value = q.mode;
+  if (state.route.view !== "text") $("text-input").value = "";
+  renderChips(chips(q));
+}
+
+function chips(q) {
+  const out = q.filters.map((f) => ({
+    text: `${f.field.replace(/_/g, " ")}: ${f.value}`, remove: () => go(state.route, toggledFilter(q, f.field, f.value)),
+  }));
+  if (q.priceMin !== null || q.priceMax !== null) {
+    const text = q.priceMin !== null && q.priceMax !== null ? `price: ${q.priceMin}–${q.priceMax} €`
+      : q.priceMin !== null ? `price: from ${q.priceMin} €` : `price: up to ${q.priceMax} €`;
+    out.push({ text, remove: () => setQuery({ priceMin: null, priceMax: null }) });
   }
-  if (hash === "/photo" && state.photo) return show(() => showPhoto(state.photo));
-  m = hash.match(/^\/catalog\/(\d+)$/);
-  resetFilters();
-  return show(() => showCatalog(m ? Number(m[1]) : 1));
+  if (q.inStock) out.push({ text: "in stock", remove: () => setQuery({ inStock: false }) });
+  return out;
 }
 
-function show(job) {
-  return job().then(updateHybridToggle, onError);
-}
-
-// "with this product/photo" next to the search box, when there is one to combine the text with.
+// "like this" next to the search box, when there is a product or photo to combine the text with.
 function updateHybridToggle() {
-  const target = state.view === "product" || (state.view === "text" && state.like) ? "product"
-    : state.view === "photo" ? "photo" : null;
+  const view = state.route.view;
+  const target = view === "product" || (view === "text" && state.route.like) ? "product" : view === "photo" ? "photo" : null;
   $("hybrid-toggle").hidden = !target;
-  $("hybrid-label").textContent = target === "photo" ? "like this photo" : "like this product";
+  $("hybrid-label").textContent = target === "photo" ? "like this photo" : "like this";
 }
 
 async function checkHealth() {
   const health = $("health");
   try {
     const { data } = await api("GET", "/api/health");
-    const parts = [`collection ${data.collection || "none"}`];
-    if (data.index) parts.push(`${data.index.count} products`, `model ${data.index.model}`, `PCA ${data.index.dims} dims`);
-    health.replaceChildren(el("span", { class: data.ok ? "dot ok" : "dot bad" }), parts.join(" · "));
-    if (Array.isArray(data.facet_fields)) {
-      const rank = (f) => (PREFERRED_FACETS.includes(f) ? PREFERRED_FACETS.indexOf(f) : PREFERRED_FACETS.length);
-      state.facetFields = [...data.facet_fields].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-    }
+    const parts = data.index ? [`${data.index.count} products`] : ["no index yet"];
+    if (data.index) parts.push(el("span", { class: "adv-only", hidden: !state.advanced },
+      ` · collection ${data.collection} · model ${data.index.model} · PCA ${data.index.dims} dims`));
+    health.replaceChildren(el("span", { class: data.ok ? "dot ok" : "dot bad" }), ...parts);
+    if (Array.isArray(data.facet_fields)) state.facetFields = orderFacets(data.facet_fields);
     const warnings = [...(data.warnings || [])];
     if (warnings.length) {
       $("warning").replaceChildren(el("strong", { text: "Warning:" }), warnings.join(" "));
@@ -459,62 +292,79 @@ async function checkHealth() {
   }
 }
 
-function wire() {
+// -- the controls ---------------------------------------------------------------------------
+
+// A new search starts without the facet values chosen for the last answer; price, stock, order
+// and variants stay (a product clicked keeps them all: its similar products are filtered the same way).
+function newSearch() {
+  return { ...state.query, page: 1, filters: [] };
+}
+
+function wireSearch() {
   $("text-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const text = $("text-input").value.trim();
     const hybrid = !$("hybrid-toggle").hidden && $("hybrid").checked;
-    if (hybrid && state.view === "photo") {
+    if (hybrid && state.route.view === "photo") {
       state.photoText = text;
-      showPhoto(state.photo).catch(onError);
+      render();
       return;
     }
     if (!text) return;
-    const like = hybrid ? (state.view === "product" ? state.productId : state.like) : null;
-    go(`#/search/${encodeURIComponent(text)}` + (like ? `/like/${encodeURIComponent(like)}` : ""));
+    const like = hybrid ? (state.route.view === "product" ? state.route.id : state.route.like) : null;
+    go({ view: "text", text, like }, newSearch());
   });
   $("id-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const id = $("id-input").value.trim();
-    if (id) go(`#/product/${encodeURIComponent(id)}`);
+    if (id) go({ view: "product", id }, { ...state.query, page: 1 });
   });
   $("photo-input").addEventListener("change", (e) => {
     const file = e.target.files && e.target.files[0];
     if (!file) return;
-    resetFilters();
     state.photo = file;
     state.photoText = "";
     e.target.value = "";
-    if (location.hash === "#/photo") showPhoto(file).catch(onError);
-    else location.hash = "#/photo";
+    go({ view: "photo" }, newSearch());
   });
+}
+
+function wireFilters() {
+  $("sort").addEventListener("change", (e) => setQuery({ sort: e.target.value }));
+  $("in-stock").addEventListener("change", (e) => setQuery({ inStock: e.target.checked }));
+  $("variants").addEventListener("change", (e) => setQuery({ variants: e.target.value }));
+  $("price-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const read = (id) => ($(id).value.trim() === "" ? null : Number($(id).value));
+    let [lo, hi] = [read("price-min"), read("price-max")];
+    if (lo !== null && hi !== null && lo > hi) [lo, hi] = [hi, lo];
+    setQuery({ priceMin: lo, priceMax: hi });
+  });
+  $("clear-filters").addEventListener("click", () => setQuery({ filters: [], priceMin: null, priceMax: null, inStock: false }));
   $("min-sim").addEventListener("input", (e) => {
     const v = Number(e.target.value);
     $("min-sim-out").textContent = v > 0 ? v.toFixed(2) : "off";
   });
-  $("min-sim").addEventListener("change", (e) => {
-    state.minSimilarity = Number(e.target.value);
-    state.resultPage = 1;
-    if (state.view !== "catalog") refresh();
+  $("min-sim").addEventListener("change", (e) => setQuery({ minSim: Number(e.target.value) }));
+  $("mode").addEventListener("change", (e) => setQuery({ mode: e.target.value }));
+  $("advanced").addEventListener("change", (e) => {
+    state.advanced = e.target.checked;
+    localStorage.setItem(ADVANCED_KEY, state.advanced ? "1" : "0");
+    render();
   });
-  $("variants").addEventListener("change", (e) => {
-    state.variants = e.target.value;
-    state.resultPage = 1;
-    if (state.view !== "catalog") refresh();
+  $("filters-toggle").addEventListener("click", () => {
+    const open = $("sidebar").classList.toggle("open");
+    $("filters-toggle").setAttribute("aria-expanded", String(open));
   });
-  $("mode").addEventListener("change", (e) => {
-    state.mode = e.target.value;
-    state.resultPage = 1;
-    if (state.view !== "catalog") refresh();
-  });
-  $("clear-filters").addEventListener("click", () => {
-    resetFilters();
-    refresh();
-  });
-  $("prev").addEventListener("click", () => turnPage(-1));
-  $("next").addEventListener("click", () => turnPage(1));
-  window.addEventListener("hashchange", route);
 }
 
-wire();
-checkHealth().then(route);
+function wirePaging() {
+  $("prev").addEventListener("click", () => setQuery({ page: state.query.page - 1 }));
+  $("next").addEventListener("click", () => setQuery({ page: state.query.page + 1 }));
+}
+
+wireSearch();
+wireFilters();
+wirePaging();
+window.addEventListener("hashchange", onHashChange);
+checkHealth().then(onHashChange);

@@ -1,4 +1,6 @@
-"""The HTTP API against a real Solr: products, similar products, search, facets, browse, health.
+"""The HTTP API against a real Solr: products, similar products, search, facets, browse, health,
+and what the storefront asks: facets that leave out their own filter (multi-select), ordering by
+price, the catalog page with filters, facets and one per design.
 
 Expected ids, similarities and facet counts are computed with numpy from the hand-made
 catalog (tests/integration/api_catalog.py), never written by hand.
@@ -167,3 +169,80 @@ def test_page_static_files_and_openapi_are_served(api):
     assert {"200", "400", "404", "503"} <= set(similar)
     assert not any("422" in op.get("responses", {}) for p in spec["paths"].values() for op in p.values())
     assert api.get("/docs").status_code == 200
+
+
+# -- what the storefront asks -----------------------------------------------------------------
+
+def counts(answer: dict) -> dict[str, dict]:
+    return {f["name"]: {b["value"]: b["count"] for b in f["buckets"]} for f in answer["facets"]}
+
+
+@pytest.mark.parametrize("mode", ["approx", "exact"])
+def test_a_facet_on_a_filtered_field_counts_the_set_without_that_filter(api, cat, mode):
+    params = {"k": 3, "candidates": 6, "mode": mode, "facet": ["color", "category"], "filter": "color:red"}
+    answer = api.get("/api/products/a1/similar", params=params).json()
+    red = [i for i, _ in cat.ranked("a1", lambda d: d["color_s"] == "red")[:6]]
+    unfiltered = [i for i, _ in cat.ranked("a1")[:6]]
+    assert ids(answer) == red[:3]
+    got = counts(answer)
+    assert got["color"] == dict(Counter(cat.docs[i]["color_s"] for i in unfiltered))  # its own filter left out
+    assert got["category"] == dict(Counter(cat.docs[i]["category_s"] for i in red))  # the other filters kept
+    assert len(got["color"]) > 1  # a second colour can be chosen
+
+
+def test_a_threshold_set_facets_without_their_own_filter_too(api, cat):
+    params = {"k": 20, "min_similarity": 0.5, "mode": "approx", "facet": ["category"], "filter": "category:shirt"}
+    answer = api.get("/api/products/a1/similar", params=params).json()
+    above = [i for i, s in cat.ranked("a1") if s >= 0.5]
+    assert ids(answer) == [i for i in above if cat.docs[i]["category_s"] == "shirt"]
+    assert counts(answer)["category"] == dict(Counter(cat.docs[i]["category_s"] for i in above))
+
+
+def test_similar_products_ordered_by_price_are_the_same_set(api, cat):
+    top = [i for i, _ in cat.ranked("a1")[:8]]
+    by_price = sorted(top, key=lambda i: cat.docs[i]["price"])  # stable: ties keep their rank
+    seen = []
+    for offset in (0, 4):
+        answer = api.get("/api/products/a1/similar", params={
+            "k": 4, "offset": offset, "candidates": 8, "mode": "approx", "sort": "price_asc"}).json()
+        assert answer["total"] == 8
+        seen += ids(answer)
+    assert seen == by_price
+    desc = api.get("/api/products/a1/similar", params={"k": 8, "candidates": 8, "sort": "price_desc"}).json()
+    assert [cat.docs[i]["price"] for i in ids(desc)] == sorted((cat.docs[i]["price"] for i in top), reverse=True)
+    bad = api.get("/api/products/a1/similar", params={"sort": "cheapest"})
+    assert bad.status_code == 400 and "sort" in bad.json()["error"]
+
+
+def test_browse_filters_facets_one_per_design_and_price_order(api, cat):
+    r = api.get("/api/products", params={"facet": ["category", "color"], "filter": ["category:shirt", "category:hat"],
+                                         "in_stock": "true", "sort": "price_desc", "per_page": 50})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    keep = [i for i, d in cat.docs.items() if d["category_s"] in ("shirt", "hat") and d["in_stock"]]
+    assert ids(body) == sorted(keep, key=lambda i: (-cat.docs[i]["price"], i))
+    assert body["total"] == len(keep)
+    in_stock = [d for d in cat.docs.values() if d["in_stock"]]
+    got = counts(body)
+    assert got["category"] == dict(Counter(d["category_s"] for d in in_stock))  # every category, in stock
+    assert got["color"] == dict(Counter(cat.docs[i]["color_s"] for i in keep))
+
+    collapsed = api.get("/api/products", params={"variants": "collapse", "per_page": 50, "facet": "category"}).json()
+    groups = {}
+    for i in sorted(cat.docs):
+        groups.setdefault(cat.docs[i]["group"], i)
+    assert ids(collapsed) == sorted(groups.values())
+    assert collapsed["total"] == len(groups)
+    assert counts(collapsed)["category"] == dict(Counter(cat.docs[i]["category_s"] for i in groups.values()))
+
+    cheap = api.get("/api/products", params={"filter": "price:..15", "sort": "price_asc", "per_page": 50}).json()
+    assert ids(cheap) == sorted((i for i, d in cat.docs.items() if d["price"] <= 15),
+                                key=lambda i: (cat.docs[i]["price"], i))
+
+
+def test_browse_says_what_is_wrong_with_bad_input(api):
+    for params, word in [({"filter": "colour:red"}, "colour"), ({"facet": "nope"}, "nope"),
+                         ({"sort": "newest"}, "sort"), ({"variants": "exclude"}, "variants")]:
+        r = api.get("/api/products", params=params)
+        assert r.status_code == 400, (params, r.text)
+        assert word in r.json()["error"]

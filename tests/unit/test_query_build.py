@@ -7,15 +7,19 @@ import pytest
 
 from lookalike.errors import BadRequest
 from query.build import (
+    DEFAULT_FIELDS,
     Target,
     build_params,
     combine_vectors,
     cosine_to_score,
     count_params,
+    browse_params,
     facet_params,
+    order_page,
+    own_filter_facets,
     score_to_cosine,
 )
-from query.models import SearchRequest
+from query.models import BrowseRequest, SearchRequest
 
 from test_query_schema import products_schema
 
@@ -256,3 +260,68 @@ def test_exact_with_an_inline_vector_and_liked_products():
     assert (p["vec"], p["like"]) == (VEC_S, "p1")
     with pytest.raises(BadRequest, match="starts or ends with white space"):
         build(mode="exact", target=Target(), like=(" p1",))
+
+
+# -- multi-select facets, ordering, the catalog page ----------------------------------------
+
+def _facet(field, **extra):
+    return {"field": field, "limit": 10, "mincount": 1, "refine": True, "sort": "count desc", "type": "terms", **extra}
+
+
+def test_text_facets_leave_out_their_own_filter_and_keep_the_others():
+    p = build(text="red", facets=("color", "pattern"), filters=[{"field": "color", "values": ["red", "blue"]}],
+              target=Target())
+    assert p["fq"] == ['{!lucene tag=filter,f_color_s}color_s:("red" OR "blue")']
+    assert json.loads(p["json.facet"]) == {
+        "color_s": _facet("color_s", domain={"excludeTags": "f_color_s"}),
+        "pattern_s": _facet("pattern_s"),
+    }
+
+
+def test_image_facets_on_a_filtered_field_are_counted_by_a_request_without_that_filter():
+    request = SearchRequest(like=("p1",), facets=("color", "pattern", "in_stock"), in_stock=True, k=5, offset=5,
+                            filters=[{"field": "color", "values": ["red"]}, {"field": "price", "max": 50}],
+                            sort="price_asc")
+    p = build_params(request, SCHEMA, mode="approx", target=Target(vector=VEC))
+    assert "json.facet" not in p  # a top set is counted over its ids afterwards; kNN holds its pre-filter inside
+    own = own_filter_facets(request, SCHEMA)
+    assert [field for field, _ in own] == ["color_s", "in_stock"]
+    color = own[0][1]
+    assert color.filters == (request.filters[1],) and color.in_stock is True and color.facets == ("color",)
+    stock = own[1][1]
+    assert stock.filters == request.filters and stock.in_stock is None and stock.facets == ("in_stock",)
+    assert (color.k, color.offset, color.sort, color.fields) == (1, 0, "relevance", ("id",))
+
+
+def test_a_top_set_is_fetched_whole_by_score_and_ordered_by_price_afterwards():
+    p = build(like=("p1",), sort="price_desc", k=5, offset=10, candidates=40)
+    assert (p["sort"], p["start"], p["rows"]) == ("score desc,id asc", 0, 40)
+    docs = [{"id": "a", "price": 5.0}, {"id": "b"}, {"id": "c", "price": 9.0}, {"id": "d", "price": 5.0}]
+    assert [d["id"] for d in order_page(docs, "price_asc")] == ["a", "d", "c", "b"]
+    assert [d["id"] for d in order_page(docs, "price_desc")] == ["c", "a", "d", "b"]
+    assert order_page(docs, "relevance") == docs
+    # a threshold set and text matches are sorted by Solr
+    assert build(like=("p1",), min_similarity=0.5, sort="price_asc")["sort"] == "price asc,score desc,id asc"
+    assert build(text="red", sort="price_desc", target=Target())["sort"] == "price desc,score desc,id asc"
+
+
+def test_browse_filters_collapses_sorts_and_facets_without_their_own_filter():
+    request = BrowseRequest(page=3, per_page=12, filters=[{"field": "color", "values": ["red", "blue"]}],
+                            in_stock=True, facets=("color", "pattern"), variants="collapse", sort="price_asc")
+    assert browse_params(request, SCHEMA) == {
+        "q": "*:*",
+        "sort": "price asc,id asc",
+        "headsort": "price asc,id asc",
+        "start": 24,
+        "rows": 12,
+        "fl": ",".join(DEFAULT_FIELDS),
+        "fq": ['{!lucene tag=filter,f_color_s}color_s:("red" OR "blue")',
+               "{!lucene tag=filter,f_in_stock}in_stock:true",
+               "{!collapse field=group nullPolicy=expand sort=$headsort}"],
+        "json.facet": json.dumps({"color_s": _facet("color_s", domain={"excludeTags": "f_color_s"}),
+                                  "pattern_s": _facet("pattern_s")}, sort_keys=True),
+    }
+    assert browse_params(BrowseRequest(), SCHEMA) == {
+        "q": "*:*", "sort": "id asc", "start": 0, "rows": 24, "fl": ",".join(DEFAULT_FIELDS)}
+    with pytest.raises(BadRequest, match="unknown facet field 'colour'"):
+        browse_params(BrowseRequest(facets=("colour",)), SCHEMA)
