@@ -51,10 +51,12 @@ def open_photo_embedder(settings: Settings, client):
 
 
 def main(argv: list[str] | None = None) -> int:
-    # TensorFlow's C++ start-up chatter (CUDA probing on a CPU machine) is noise for a CLI user.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.verbose:
+        # TensorFlow's C++ logging below errors is noise for a CLI user (its start-up lines, which
+        # that setting does not reach, are held back where it is imported: indexer/models/tf_import.py)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

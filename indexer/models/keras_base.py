@@ -12,13 +12,14 @@ from lookalike.machine import available_cpus
 
 from .base import EmbeddingModel
 from .options import EmbeddingOptions
+from .tf_import import import_tensorflow
 
 log = logging.getLogger(__name__)
 
 
 def configure_tensorflow(threads: int | None = None) -> None:
     """Pin TensorFlow's thread pools (default: this machine's CPUs); only possible before TF runs its first op."""
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     threads = threads or available_cpus()
     try:
@@ -38,7 +39,7 @@ class KerasEmbeddingModel(EmbeddingModel):
 
     def __init__(self, network: Any, weights_sha256: str, random_weights: bool,
                  options: EmbeddingOptions | None = None):
-        import tensorflow as tf
+        tf = import_tensorflow()
 
         self.network = network
         self.weights_sha256 = weights_sha256

@@ -24,6 +24,7 @@ from . import efficientnet_lite, inception, onnx_model
 from .base import EmbeddingModel
 from .lazy import LazyModel
 from .options import EmbeddingOptions
+from .tf_import import quiet_start_up
 
 if TYPE_CHECKING:
     from lookalike.settings import Settings
@@ -67,7 +68,8 @@ def load_model(name: str, settings: Settings, *, allow_random: bool = False,
                options: EmbeddingOptions | None = None) -> EmbeddingModel:
     """Build the model ``name`` with its pretrained weights (or random ones, tests only),
     embedding with ``options`` (framing, pooling, flip; none by default)."""
-    model = _factory(name).load(settings, allow_random, options or EmbeddingOptions())
+    with quiet_start_up():  # TensorFlow probes CUDA on a model's first build, loudly
+        model = _factory(name).load(settings, allow_random, options or EmbeddingOptions())
     if model.random_weights:
         log.warning("model %s uses RANDOM weights: for tests only, its vectors mean nothing", name)
     return model
