@@ -111,6 +111,8 @@ class Summary:
     dims: int = 0
     skipped: bool = False
     warnings: list[str] = field(default_factory=list)
+    # the adaptation's augmented views: (fitted on, embedded in this run; the others came from the cache)
+    adapted_views: tuple[int, int] | None = None
     segments: dict[str, int] = field(default_factory=dict)  # per shard, after the merge
     published: bool = True  # False: a candidate (--no-swap); the alias still serves `previous`
 
@@ -133,7 +135,9 @@ class Summary:
             f"embedded {self.embedded}, from cache {self.cache_hits}" + (", resumed a previous run" if self.resumed else ""),
             "time per stage: " + ", ".join(f"{s} {t:.1f}s" for s, t in self.seconds_by_stage.items()),
             f"total {self.seconds_total:.1f}s, {self.images_per_s:.1f} images/s",
-            f"vectors: {self.dims}-d (PCA {self.pca_version})",
+            f"vectors: {self.dims}-d (PCA {self.pca_version})"
+            + (f", adapted on {self.adapted_views[0]} augmented views ({self.adapted_views[1]} embedded now)"
+               if self.adapted_views else ""),
         ]
         if self.segments:
             lines.append("segments per shard after the merge: "
@@ -203,13 +207,13 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
             summary_notes.append(note)
         reducer = VectorReducer(n_components=dims, whiten=options.whiten, power=options.power,
                                 shrinkage=options.shrinkage, adapt=options.adapt)
-        view_rows = views = None
+        view_rows = views = adapted_views = None
         if options.adapt:
             with timer.stage("adapt"):
                 view_rows, views, embedded_views = embed_views(model, EmbeddingCache(settings.cache_dir),
                                                                embedded.image_items(), options.catalog.parent,
                                                                settings, sample=settings.adapt_sample)
-            summary_notes.append(f"adaptation fitted on {len(views)} augmented views ({embedded_views} embedded now)")
+            adapted_views = (len(views), embedded_views)
         reducer.fit(full, model_name=model.identity, weights_sha256=model.weights_sha256, views=views,
                     view_rows=view_rows)
         pca_version = meta.put_pca(reducer)
@@ -265,7 +269,8 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
         failed=report.count, failed_by_reason=report.counts_by_reason(), embedded=embedded.embedded,
         cache_hits=embedded.cache_hits, seconds_by_stage=timer.as_dict(), seconds_total=round(elapsed, 3),
         images_per_s=round(len(kept) / elapsed, 2) if elapsed else 0.0, report=str(report.path),
-        resumed=resumed, pca_version=pca_version, dims=dims, warnings=summary_notes, segments=segments,
+        resumed=resumed, pca_version=pca_version, dims=dims, warnings=summary_notes, adapted_views=adapted_views,
+        segments=segments,
         published=options.swap,
     )
     if record.warning():

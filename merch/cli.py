@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     s = sub.add_parser("show", help="the stored clusters: size, medoid, over-represented values, missing attributes")
     _collection(s)
+    s.add_argument("--top", type=int, default=None, metavar="N", help="only the N largest clusters (default: all)")
     _json(s)
     s.set_defaults(func=cmd_show)
 
@@ -175,7 +176,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
               f"(k by {result.k_rule}, {result.algorithm})")
         if result.without_vector:
             print(f"{result.without_vector} product(s) have no vector and are in no cluster")
-        _print_clusters(result)
+        _print_clusters(result, top=BUILD_SHOWS)
         print("timings: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings_s.items()))
     return 0
 
@@ -189,17 +190,25 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
         _dump(result.as_dict(centroids=False))
     else:
         print(f"{result.collection}: {result.k} clusters of {result.count} products, built {result.created}")
-        _print_clusters(result)
+        _print_clusters(result, top=args.top)
     return 0
 
 
-def _print_clusters(result: Any) -> None:
-    for c in result.clusters:
+BUILD_SHOWS = 10  # clusters `clusters build` lists; `clusters show` lists them all
+
+
+def _print_clusters(result: Any, *, top: int | None = None) -> None:
+    """The ``top`` largest clusters (all when None), and how to see the others."""
+    ranked = sorted(result.clusters, key=lambda c: (-c.size, c.id))
+    shown = ranked if top is None else ranked[:max(0, top)]
+    for c in shown:
         over = ", ".join(f"{o['attribute']}={o['value']} ({o['cluster_share']:.0%} vs {o['catalog_share']:.0%})"
                          for o in c.over[:3]) or "-"
         missing = ", ".join(f"{a} {n}" for a, n in c.missing.items()) or "-"
         label = f" [{c.label}]" if c.label else ""
         print(f"  {c.id:3d}{label}  size {c.size:5d}  medoid {c.medoid}  over: {over}  missing: {missing}")
+    if len(shown) < len(ranked):
+        print(f"  ... and {len(ranked) - len(shown)} smaller clusters: `lookalike clusters show` lists them all")
 
 
 def cmd_tag(args: argparse.Namespace, settings: Settings) -> int:

@@ -38,3 +38,18 @@ def test_bad_arguments_are_refused_by_the_parser(argv, capsys):
     with pytest.raises(SystemExit) as err:
         parser().parse_args(argv)
     assert err.value.code == 2
+
+
+def test_the_cluster_table_shows_the_largest_and_says_how_to_see_the_rest(capsys):
+    from types import SimpleNamespace
+
+    from merch.clusters import ClusterInfo
+
+    clusters = [ClusterInfo(id=i, size=s, medoid=f"p{i}") for i, s in enumerate([3, 40, 7, 40, 1, 12])]
+    cli._print_clusters(SimpleNamespace(clusters=clusters), top=3)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[:3]] == ["1", "3", "5"]  # by size, ties by id
+    assert lines[3] == "  ... and 3 smaller clusters: `lookalike clusters show` lists them all" and len(lines) == 4
+    cli._print_clusters(SimpleNamespace(clusters=clusters))
+    assert len(capsys.readouterr().out.splitlines()) == 6
+    assert parser().parse_args(["clusters", "show", "--top", "5"]).top == 5
