@@ -87,8 +87,9 @@ def test_propagation_apply_and_undo_on_the_demo_restore_the_index_exactly(solr, 
     assert total >= 10
     propagation.decide(settings, solr.client, p.id, accept=[c.id for c in cands[:10]], reject=[cands[10].id])
     batch = propagation.apply(settings, solr.client, p.id, user="ann")
-    assert batch.written == 10 and batch.model.split("+")[0] == "efficientnet_lite0" and batch.pca_version
+    # the ten accepted and the two examples (the demo has no print attribute)
+    assert batch.written == 12 and batch.model.split("+")[0] == "efficientnet_lite0" and batch.pca_version
     after = snapshot(solr, collection)
-    assert {i for i in after if after[i] != before[i]} == {c.id for c in cands[:10]}
+    assert {i for i in after if after[i] != before[i]} == {c.id for c in cands[:10]} | set(floral[:2])
     batches.undo(settings, solr.client, batch.id, user="ann")
     assert snapshot(solr, collection) == before
