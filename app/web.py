@@ -11,13 +11,15 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from indexer.photo_vectors import PhotoEmbedder
 from lookalike.settings import Settings
 from merch.api import create_router as merch_router
+from merch.api import merchandiser_dependency
+from quality.http import create_router as shadow_router
 from query.http import create_router as query_router
 from query.http.errors import document_400_not_422, install_error_handlers
 from query.http.middleware import BodyLimit, ResponseTime
@@ -56,6 +58,9 @@ def create_app(settings: Settings, *, images_root: Path | None = None) -> FastAP
     app.add_middleware(ResponseTime)
     app.include_router(query_router(services))
     app.include_router(merch_router(settings, services.writer, reader=services.client))
+    # shadow compare (the merchandiser page's Compare tab): merchandisers only, writes as the indexer
+    app.include_router(shadow_router(settings, services.writer,
+                                     signed_in=[Depends(merchandiser_dependency(settings))]))
     document_400_not_422(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

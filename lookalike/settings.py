@@ -146,6 +146,10 @@ class Settings(BaseSettings):
     images_root: Path | None = Field(
         default=None, description="Folder product images are served from; unset: the folder of the catalog the index was built from."
     )
+    map_max_points: int = Field(
+        default=5000, ge=10, le=50_000,
+        description="Products the catalog map lays out and shows; a larger catalog shows a seeded sample of this many.",
+    )
     merchandisers_file: Path | None = Field(
         default=None,
         description="Named merchandisers and the SHA-256 of their tokens (`lookalike merchandiser add NAME`); "

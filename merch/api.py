@@ -16,6 +16,7 @@ route                                      who     what
 ``POST /preference``                       anyone  re-rank / filter by liked and disliked
 ``GET  /clusters``                         merch   clusters, medoids, sizes, over-represented
 ``GET  /clusters/{c}/members``             merch   a page of a cluster's products
+``GET  /map``                              merch   the catalog map (t-SNE, cached per index version)
 ``GET  /proposals``, ``/proposals/{id}``   merch   proposals and their candidates (read)
 ``GET  /batches``, ``GET /gaps/{attr}``    merch   batches; the attribute-gap report
 ``POST /clusters/build``                   merch   cluster the catalog
@@ -43,7 +44,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
@@ -145,6 +146,15 @@ def _query_filters(raw: list[str]) -> list[Filter]:
     return list(parse_filters(raw))
 
 
+def merchandiser_dependency(settings: Settings) -> Callable[..., str]:
+    """The dependency that resolves a request's bearer token to its merchandiser (401 / 403 otherwise);
+    the app hands it to other routers that merchandisers use (shadow compare)."""
+    def merchandiser(cred: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> str:
+        return identities.who(settings, cred.credentials if cred else None)
+
+    return merchandiser
+
+
 def create_router(settings: Settings, client: SolrClient | None = None, *,
                   reader: SolrClient | None = None) -> APIRouter:
     """``client`` writes (Solr's indexer role); ``reader`` serves the shoppers' routes (search role)."""
@@ -154,9 +164,7 @@ def create_router(settings: Settings, client: SolrClient | None = None, *,
     router = APIRouter()
     state = {"meta_ready": False}
 
-    def merchandiser(cred: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> str:
-        return identities.who(settings, cred.credentials if cred else None)
-
+    merchandiser = merchandiser_dependency(settings)
     who = Depends(merchandiser)  # as a parameter's default: the name it resolves to is the recorded user
 
     def meta() -> None:
@@ -214,6 +222,14 @@ def create_router(settings: Settings, client: SolrClient | None = None, *,
         from merch import clusters
 
         return clusters.members(settings, client, coll, cluster_id, page=page, rows=rows)
+
+    @router.get("/api/merch/map", tags=["merchandising"], dependencies=signed_in,
+                summary="The catalog map: every product in 2-D by visual similarity")
+    def get_map(attribute: Annotated[str | None, Query(max_length=100, description=(
+            "Also say, per product, whether it has a value of this attribute."))] = None) -> dict[str, Any]:
+        from merch import catalog_map
+
+        return catalog_map.catalog_map(settings, client, coll, attribute=attribute or None)
 
     @router.get("/api/merch/proposals", tags=["merchandising"], dependencies=signed_in, summary="Open proposals")
     def get_proposals(attribute: str | None = None, state_: Annotated[str, Query(alias="state")] = "open") -> list[dict[str, Any]]:

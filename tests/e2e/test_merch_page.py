@@ -188,3 +188,41 @@ def test_review_accept_apply_and_undo_in_the_page(solr, merch_site, page):
     doc = get_docs(solr.client, collection, [chosen], fl="id,print_s,print_src_s")[chosen]
     assert "print_s" not in doc and "print_src_s" not in doc
     assert page.js_errors == []
+
+
+def test_the_catalog_map_draws_every_product_and_a_click_opens_one(solr, merch_site, page):
+    base, settings, collection, token = merch_site
+    from merch import clusters
+
+    clusters.build(settings, solr.client, settings.alias, k=3)
+    with_vector = [d["id"] for d in iter_docs(solr.client, collection, fl="id,vector") if d.get("vector")]
+    sign_in(page, base, token, "map")
+    page.wait_for_selector(f"#map-canvas[data-drawn='{len(with_vector)}']", timeout=TIMEOUT_MS)
+    assert "cluster 2" in page.locator("#map-legend").inner_text()
+    # hover shows the thumbnail, a click opens the product's panel
+    box = page.locator("#map-canvas").bounding_box()
+    point = page.evaluate("window.mapPoint(0)")
+    page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
+    page.wait_for_selector("#map-tip:not([hidden]) img")
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    page.wait_for_selector("#map-pick:not([hidden])")
+    picked = page.locator("#map-pick").get_attribute("data-id")
+    assert picked in with_vector
+    assert page.locator("#map-open").get_attribute("href") == f"/#/product/{picked}"
+    assert page.locator("#map-pick").is_visible()
+    page.wait_for_function("document.querySelector('#map-pick img').complete")
+    shot(page, "merch-map")
+    # colour by an attribute: present / missing
+    page.select_option("#map-colour", "pattern")
+    page.wait_for_selector("#map-legend:has-text('missing')", timeout=TIMEOUT_MS)
+    # zoomed in, thumbnails are drawn in place of dots
+    page.evaluate("window.mapZoom(window.mapPoint(0).x, window.mapPoint(0).y, 8)")
+    page.wait_for_timeout(1500)
+    shot(page, "merch-map-zoomed")
+    # the product's cluster opens its members
+    page.mouse.click(box["x"] + page.evaluate("window.mapPoint(0).x"), box["y"] + page.evaluate("window.mapPoint(0).y"))
+    page.wait_for_selector("#map-cluster")
+    page.click("#map-cluster")
+    page.wait_for_selector("#members-grid .card", timeout=TIMEOUT_MS)
+    assert page.locator(f"#members-grid .card[data-id='{picked}']").count() == 1
+    assert page.js_errors == []

@@ -184,3 +184,32 @@ def test_cluster_members_are_paged(solr, served, tmp_path):
     assert seen == sorted(i for i in snap if snap[i].get("cluster") == c["id"])
     r = http.get("/api/merch/clusters/99/members", headers=auth)
     assert r.status_code == 404 and "no cluster 99" in r.json()["error"]
+
+
+def test_the_catalog_map_places_every_product_and_colours_by_attribute(solr, served, tmp_path):
+    cat, alias = served
+    http, people = app_for(solr, alias, tmp_path, "ann")
+    auth = people["ann"]
+    http.post("/api/merch/clusters/build", json={"k": 3}, headers=auth)
+    m = http.get("/api/merch/map", headers=auth, params={"attribute": "pattern"})
+    assert m.status_code == 200, m.text
+    m = m.json()
+    snap = snapshot(solr, cat.name)
+    with_vector = {i for i, d in snap.items() if d.get("vector")}
+    assert {p[0] for p in m["points"]} == with_vector and m["shown"] == len(with_vector) and not m["sampled"]
+    assert all(0 <= p[1] <= 1 and 0 <= p[2] <= 1 for p in m["points"])
+    assert {p[0]: p[3] for p in m["points"]} == {i: snap[i]["cluster"] for i in with_vector}
+    assert {p[0]: p[4] for p in m["points"]} == {i: int("pattern_s" in snap[i]) for i in with_vector}
+    assert m["missing"] == sum(1 for i in with_vector if "pattern_s" not in snap[i]) > 0
+    assert "pattern" in m["attributes"] and "id" not in m["attributes"] and "pattern_src" not in m["attributes"]
+    # the layout is cached per index version: asked again, the same positions from the same run
+    again = http.get("/api/merch/map", headers=auth).json()
+    assert again["created"] == m["created"] and [p[:3] for p in again["points"]] == [p[:3] for p in m["points"]]
+    assert again["missing"] is None and again["points"][0][4] is None
+    r = http.get("/api/merch/map", headers=auth, params={"attribute": "nosuch"})
+    assert r.status_code == 400 and "unknown attribute 'nosuch'" in r.json()["error"]
+    # a product added since is a new index version: laid out again
+    solr.client.add(cat.name, [{**{k: v for k, v in snap["p000"].items() if k not in ("_version_", "cluster")},
+                                "id": "new-1"}], commit=True)
+    fresh = http.get("/api/merch/map", headers=auth).json()
+    assert fresh["created"] != m["created"] and "new-1" in {p[0] for p in fresh["points"]}

@@ -373,7 +373,9 @@ def test_cli_similar_and_search(service, solr, monkeypatch, capsys):
     text = capsys.readouterr().out
     assert rc == 0 and "mode approx" in text and len(text.strip().splitlines()) == 5  # header, 3 rows, footer
 
-    rc = main(["similar", "nope", "--collection", service.collection, "--mode", "approx"])
-    assert rc == 2 and "error: no product with id 'nope'" in capsys.readouterr().err
+    for mode in ("approx", "exact"):  # exact: the plugin reads the example; no Solr internals either way
+        rc = main(["similar", "nope", "--collection", service.collection, "--mode", mode, "--variants", "include"])
+        err = capsys.readouterr().err
+        assert rc == 2 and "error: no product with id 'nope'" in err and "Solr" not in err, err
     rc = main(["similar", pid, "--collection", service.collection, "--filter", "colr=red"])
     assert rc == 2 and "unknown filter field 'colr'" in capsys.readouterr().err

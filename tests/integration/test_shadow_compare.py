@@ -60,6 +60,38 @@ def test_compare_reports_what_each_index_answers(solr, live_and_candidate):
     assert cloud.alias_target(solr.client, settings.alias) == live
 
 
+def test_the_shadow_routes_need_a_merchandiser_and_never_move_the_alias_before_promote(solr, live_and_candidate,
+                                                                                       tmp_path):
+    from fastapi.testclient import TestClient
+
+    from app.web import create_app
+    from merch import identities
+
+    settings, live, candidate = live_and_candidate
+    settings = settings.model_copy(update={"merchandisers_file": tmp_path / "merch.json"})
+    auth = {"Authorization": f"Bearer {identities.add(settings, 'ann')}"}
+    http = TestClient(create_app(settings))
+    for method, path in (("get", "/api/shadow/candidates"), ("get", f"/api/shadow/compare?candidate={candidate.collection}"),
+                         ("post", "/api/shadow/promote"), ("post", "/api/shadow/drop")):
+        r = getattr(http, method)(path, **({"json": {"candidate": candidate.collection}} if method == "post" else {}))
+        assert r.status_code == 401, path
+    listed = http.get("/api/shadow/candidates", headers=auth).json()
+    assert listed["live"]["collection"] == live and [c["collection"] for c in listed["candidates"]] == [candidate.collection]
+    report = http.get("/api/shadow/compare", headers=auth, params={"candidate": candidate.collection, "sample": 8}).json()
+    want = compare(settings, solr.client, settings.alias, candidate.collection, sample=8)
+    assert report["overlap"] == want.overlap and report["most_changed"][0]["id"] == want.most_changed[0].id
+    assert set(report["products"]) >= {want.most_changed[0].id, *want.most_changed[0].live}
+    if want.overlap < 1.0:  # a small catalog can keep every neighbour: then no threshold can refuse
+        r = http.post("/api/shadow/promote", headers=auth, json={"candidate": candidate.collection,
+                                                                   "min_overlap": want.overlap + 0.01, "sample": 8})
+        assert r.status_code == 400 and "not promoted" in r.json()["error"]
+    r = http.post("/api/shadow/drop", headers=auth, json={"candidate": live})
+    assert r.status_code == 400 and "cannot be dropped" in r.json()["error"]
+    r = http.post("/api/shadow/drop", headers=auth, json={"candidate": "nosuch_1"})
+    assert r.status_code == 404
+    assert cloud.alias_target(solr.client, settings.alias) == live and candidate.collection in cloud.list_collections(solr.client)
+
+
 def test_promote_with_a_threshold_refuses_then_promote_swaps(solr, live_and_candidate, monkeypatch, capsys):
     from lookalike.cli import main
 
