@@ -6,8 +6,8 @@ through ``executable_path``; Playwright's own browser download is never used.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-import socket
 import sys
 import threading
 import time
@@ -27,36 +27,41 @@ CHROMIUM_ARGS = [
 SERVER_START_TIMEOUT_S = 30.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@contextlib.contextmanager
+def serve(app, name: str):
+    """The app served by uvicorn on a free port in a thread; yields its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{name}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail(f"the {name} server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def serve_app():
+    """:func:`serve`, for the pages' own fixtures."""
+    return serve
 
 
 @pytest.fixture(scope="module")
 def storefront(solr, tmp_path_factory):
     """(base URL, settings, catalog path) of the app serving a small demo catalog indexed for real."""
-    import uvicorn
-
     from app.web import create_app
 
     root = tmp_path_factory.mktemp("e2e")
     with api_catalog.real_index(solr, root, "e2e", count=40, dims=16) as (settings, _summary, catalog):
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                               log_level="warning", access_log=False))
-        thread = threading.Thread(target=server.run, name="uvicorn-e2e", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("the storefront server did not start")
-            time.sleep(0.05)
-        try:
-            yield f"http://127.0.0.1:{port}", settings, catalog
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        with serve(create_app(settings), "storefront") as base:
+            yield base, settings, catalog
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,9 @@ the live alias changes only on Promote."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 import api_catalog
-from indexer.reindex import ReindexOptions, reindex
 from lookalike.solr import cloud
 from quality.shadow import compare
 from test_merch_page import TIMEOUT_MS, shot
@@ -19,36 +15,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def shadow_site(solr, tmp_path_factory):
-    import uvicorn
-
+def shadow_site(solr, tmp_path_factory, serve_app):
     from app.web import create_app
     from merch import identities
 
-    root = tmp_path_factory.mktemp("e2e-shadow")
-    with api_catalog.real_index(solr, root, "e2eshadow", count=28, dims=8) as (settings, summary, catalog):
-        options = ReindexOptions.from_settings(settings, catalog=catalog, alias=settings.alias, dims=6, swap=False)
-        candidate = reindex(settings, solr.client, options, show_progress=False)
+    with api_catalog.live_and_candidate(solr, tmp_path_factory.mktemp("e2e-shadow"), "e2eshadow") as built:
+        settings, live, candidate = built
         token = identities.add(settings, "e2e-ann")
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0,
-                                               log_level="warning", access_log=False))
-        thread = threading.Thread(target=server.run, name="uvicorn-e2e-shadow", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("the server did not start")
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            yield f"http://127.0.0.1:{port}", settings, summary.collection, candidate.collection, token
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            if cloud.alias_target(solr.client, settings.alias) == candidate.collection:
-                cloud.delete_alias(solr.client, settings.alias)
-            if candidate.collection in cloud.list_collections(solr.client):
-                cloud.delete_collection(solr.client, candidate.collection)
+        with serve_app(create_app(settings), "shadow") as base:
+            yield base, settings, live, candidate.collection, token
 
 
 def test_compare_promote_and_drop_in_the_page(solr, shadow_site, page):

@@ -3,8 +3,6 @@ candidate, apply it as a batch, then undo the batch - checked against Solr at ea
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -19,31 +17,15 @@ TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def merch_site(solr, tmp_path_factory):
-    import uvicorn
-
+def merch_site(solr, tmp_path_factory, serve_app):
     from app.web import create_app
+    from merch import identities
 
     root = tmp_path_factory.mktemp("e2e-merch")
     with api_catalog.real_index(solr, root, "e2emerch", count=40, dims=16) as (settings, summary, _catalog):
-        from merch import identities
-
         token = identities.add(settings, "e2e-ann")
-        app = create_app(settings)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
-        thread = threading.Thread(target=server.run, name="uvicorn-e2e-merch", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("the merchandising server did not start")
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            yield f"http://127.0.0.1:{port}", settings, summary.collection, token
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        with serve_app(create_app(settings), "merch") as base:
+            yield base, settings, summary.collection, token
 
 
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"

@@ -199,3 +199,22 @@ def real_index(solr, root: Path, name: str, *, count: int = 28, dims: int = 8, s
                 step()
             except LookalikeError:
                 pass
+
+
+@contextlib.contextmanager
+def live_and_candidate(solr, root: Path, name: str, *, count: int = 28) -> Iterator[tuple[Settings, str, object]]:
+    """A live index (8-d) and a candidate of the same catalog at 6 dims built with ``swap=False``
+    (``lookalike index --no-swap``); yields (settings, live collection, candidate summary) and
+    removes the candidate afterwards, also when a test promoted it."""
+    from indexer.reindex import ReindexOptions, reindex
+
+    with real_index(solr, root, name, count=count, dims=8) as (settings, summary, catalog):
+        options = ReindexOptions.from_settings(settings, catalog=catalog, alias=settings.alias, dims=6, swap=False)
+        candidate = reindex(settings, solr.client, options, show_progress=False)
+        try:
+            yield settings, summary.collection, candidate
+        finally:
+            if cloud.alias_target(solr.client, settings.alias) == candidate.collection:
+                cloud.delete_alias(solr.client, settings.alias)
+            if candidate.collection in cloud.list_collections(solr.client):
+                cloud.delete_collection(solr.client, candidate.collection)

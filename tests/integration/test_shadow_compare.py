@@ -14,7 +14,6 @@ import json
 import pytest
 
 import api_catalog
-from indexer.reindex import ReindexOptions, reindex
 from lookalike.solr import cloud
 from query.client import SearchService
 from query.models import SimilarRequest
@@ -25,17 +24,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def live_and_candidate(solr, tmp_path_factory):
-    root = tmp_path_factory.mktemp("shadow")
-    with api_catalog.real_index(solr, root, "shadow", count=28, dims=8) as (settings, summary, catalog):
-        options = ReindexOptions.from_settings(settings, catalog=catalog, alias=settings.alias, dims=6, swap=False)
-        candidate = reindex(settings, solr.client, options, show_progress=False)
-        try:
-            yield settings, summary.collection, candidate
-        finally:
-            if cloud.alias_target(solr.client, settings.alias) == candidate.collection:
-                cloud.delete_alias(solr.client, settings.alias)  # promoted by the test
-            if candidate.collection in cloud.list_collections(solr.client):
-                cloud.delete_collection(solr.client, candidate.collection)
+    with api_catalog.live_and_candidate(solr, tmp_path_factory.mktemp("shadow"), "shadow") as built:
+        yield built
 
 
 def test_a_candidate_leaves_the_alias_alone(solr, live_and_candidate):
