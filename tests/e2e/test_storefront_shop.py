@@ -235,3 +235,74 @@ def test_no_console_errors_and_no_favicon_404(storefront, page):
     wait_ready(page)
     assert requests.get(base + "/favicon.ico", timeout=10).status_code == 200
     assert failed == [] and page.js_errors == []
+
+
+# -- /navigate: browse by look, in the store's clothes ------------------------------------------
+
+NAV_READY = "#grid[data-state=ready]"
+
+
+def nav_ids(page, kind: str) -> list[str]:
+    page.wait_for_selector(f"{NAV_READY}[data-kind={kind}] .nav-card", timeout=TIMEOUT_MS)
+    return page.locator(".nav-card").evaluate_all("cards => cards.map(c => c.dataset.id)")
+
+
+def notes(page) -> list[float]:
+    return [float(re.search(r"-?\d+(\.\d+)?$", t).group()) for t in page.locator(".nav-card .note").all_inner_texts()
+            if re.search(r"\d$", t)]
+
+
+def nav_click(page, selector: str, kind: str) -> list[str]:
+    page.evaluate("document.getElementById('grid').dataset.state = 'stale'")
+    page.click(selector)
+    return nav_ids(page, kind)
+
+
+def test_navigate_is_part_of_the_store_with_facet_filters_and_the_taste_kept(solr, storefront, page):
+    from merch import clusters
+
+    base, settings, _ = storefront
+    products = catalog(storefront)
+    clusters.build(settings, solr.client, settings.alias, k=4)
+
+    page.goto(base + "/navigate")
+    first = nav_ids(page, "start")
+    assert first
+    # the store's look and a way back to it; how stepping works, said once
+    assert page.locator("link[href='/static/style.css']").count() == 1
+    assert page.locator("header.topbar a.brand").get_attribute("href") == "/"
+    assert page.locator("#back").get_attribute("href") == "/"
+    assert "Click a picture" in page.locator("#how").inner_text()
+    assert page.locator("input#filter").count() == 0  # no filter to type
+
+    # a filter chosen from the facets
+    page.wait_for_selector(".facet[data-facet=category] li button")
+    cats = sorted(facet_counts(page, "category"))
+    one, two = cats[0], cats[1]
+    chosen = nav_click(page, f".facet[data-facet=category] button[data-value='{one}']", "start")
+    assert chosen and {products[i]["category"] for i in chosen} == {one}
+
+    # like a product, see the taste; it stays through the next filter change
+    page.click(f".nav-card[data-id='{chosen[0]}'] .like")
+    assert page.locator("#likes").inner_text().startswith("1 liked")
+    assert page.locator(f".nav-card[data-id='{chosen[0]}'].liked").count() == 1
+    tasted = nav_click(page, "#taste", "taste")
+    assert tasted and chosen[0] not in tasted
+    assert {products[i]["category"] for i in tasted} == {one}
+    assert notes(page) and min(notes(page)) >= 0.0
+    both = nav_click(page, f".facet[data-facet=category] button[data-value='{two}']", "taste")
+    assert {products[i]["category"] for i in both} <= {one, two} and two in {products[i]["category"] for i in both}
+    assert page.locator("#results-title").inner_text() == "Your taste"
+
+    # a click on a picture steps to products that look like it; scores are never negative
+    target = both[0]
+    stepped = nav_click(page, f".nav-card[data-id='{target}'] .pic", "step")
+    assert stepped and target not in stepped
+    assert {products[i]["category"] for i in stepped} <= {one, two}
+    assert min(notes(page)) >= 0.0
+    assert target in page.locator("#trail").inner_text()
+
+    page.click("#back")
+    page.wait_for_url(base + "/")
+    wait_ready(page)
+    assert page.js_errors == []
