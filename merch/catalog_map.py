@@ -9,9 +9,9 @@ project may install from; t-SNE comes with scikit-learn, which merchandising use
 lays out and shows a seeded random sample of that many and says so, so 100k products take
 as long as 5,000 (reading the ids and vectors is the rest).
 
-**Cache.** A layout is computed once per index version: the physical collection behind the
-alias and its product count (an upsert or delete changes it) key a record in the merchandising
-store. Cluster ids and whether each product has an attribute are read fresh at every request
+**Cache.** A layout is computed once per index version: one record per physical collection
+behind the alias in the merchandising store, laid out again when the collection's product
+count (an upsert or delete changes it) or the sample size differs. Cluster ids and whether each product has an attribute are read fresh at every request
 (a batch changes them; the positions stay).
 """
 
@@ -92,9 +92,8 @@ def attribute_fields(client: SolrClient, collection: str) -> dict[str, str]:
 def _cached(settings: Settings, client: SolrClient, physical: str, max_points: int) -> dict[str, Any]:
     store = MerchStore(client, settings)
     products = count(client, physical)
-    key = f"{physical}|{products}|{max_points}"
-    record = store.get(KIND, key)
-    if record is not None:
+    record = store.get(KIND, physical)  # one record per collection, replaced when its version changes
+    if record is not None and record.get("products") == products and record.get("max_points") == max_points:
         return record
     t = time.perf_counter()
     ids, vectors, _ = read_vectors(client, physical)
@@ -104,11 +103,12 @@ def _cached(settings: Settings, client: SolrClient, physical: str, max_points: i
     read_s = time.perf_counter() - t
     t = time.perf_counter()
     xy = layout(vectors[rows])
-    record = {"collection": physical, "products": products, "with_vector": len(ids), "created": now(),
+    record = {"collection": physical, "products": products, "max_points": max_points, "with_vector": len(ids),
+              "created": now(),
               "ids": [ids[i] for i in rows], "xy": [[round(float(a), 5), round(float(b), 5)] for a, b in xy],
               "timings_s": {"read_s": round(read_s, 3), "layout_s": round(time.perf_counter() - t, 3)},
               "method": f"t-SNE (scikit-learn, PCA to {PCA_DIMS} first)"}
-    store.put(KIND, key, record, collection_s=physical, created_s=record["created"])
+    store.put(KIND, physical, record, collection_s=physical, created_s=record["created"])
     log.info("laid out %d of %d products of %s in %.1f s", len(rows), len(ids), physical,
              record["timings_s"]["layout_s"])
     return record

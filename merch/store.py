@@ -11,6 +11,8 @@ fields to filter on, and the record itself as JSON in the stored-only ``payload`
 ``batch:<id>``             an applied write: who, when, attribute, value, source, model, PCA
                            version, state (applied / undone)
 ``change:<batch>:<pid>``   one product of a batch: score, reason, fields before and after
+``map:<collection>``       the catalog map's layout (ids and 2-D positions) and the product
+                           count it was made at (:mod:`merch.catalog_map`)
 =========================  ====================================================================
 
 Records are keyed by the **physical** collection behind an alias, because a reindex builds
