@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -321,7 +322,8 @@ def real_time_get(client: SolrClient, collection: str, ids: list[str] | tuple[st
 
 # -- segments -------------------------------------------------------------------------
 def segment_counts(client: SolrClient, collection: str) -> dict[str, int]:
-    """Segments of one active replica of each shard (``shard1: 9``), read from the cores' own luke."""
+    """Segments per shard (``shard1: 9``): the most any active replica of the shard has, read from
+    the cores' own luke (a replica merges on its own, and can be behind its leader)."""
     from lookalike.connection import SolrClient as _Client
 
     status = client.collections_api("CLUSTERSTATUS", collection=collection)
@@ -330,22 +332,38 @@ def segment_counts(client: SolrClient, collection: str) -> dict[str, int]:
         raise NotFound(f"collection {collection!r} does not exist")
     out: dict[str, int] = {}
     for shard, info in sorted(coll.get("shards", {}).items()):
-        active = [r for r in info.get("replicas", {}).values() if r.get("state") == "active"]
-        if not active:
-            continue
-        replica = sorted(active, key=lambda r: r.get("leader") != "true")[0]
-        with _Client(client.settings, replica["base_url"], failover=False) as core:
-            index = core.get(f"{replica['core']}/admin/luke", {"numTerms": 0, "show": "index"}).get("index", {})
-        out[shard] = int(index.get("segmentCount", 0))
+        for replica in info.get("replicas", {}).values():
+            if replica.get("state") != "active":
+                continue
+            with _Client(client.settings, replica["base_url"], failover=False) as core:
+                index = core.get(f"{replica['core']}/admin/luke", {"numTerms": 0, "show": "index"}).get("index", {})
+            out[shard] = max(out.get(shard, 0), int(index.get("segmentCount", 0)))
     return out
 
 
-def force_merge(client: SolrClient, collection: str, max_segments: int) -> dict[str, int]:
+MERGE_WAIT_S = 3 * 3600.0  # how long a force-merge may take before the job stops waiting for it
+MERGE_POLL_S = 5.0
+
+
+def force_merge(client: SolrClient, collection: str, max_segments: int, *,
+                wait_s: float = MERGE_WAIT_S) -> dict[str, int]:
     """Merge every shard of ``collection`` down to ``max_segments`` segments and wait for it;
     returns the segments per shard after. A bulk-loaded collection has many segments, and each is
-    a separate HNSW graph that every approximate query searches: fewer segments, faster queries."""
+    a separate HNSW graph that every approximate query searches: fewer segments, faster queries.
+
+    Solr answers the optimize request once the leaders are done, or when its own timeout for the
+    forwarded request (``distribUpdateSoTimeout``, 10 minutes) runs out while the replicas still
+    merge: a third of a million 256-d products per shard took longer than that here. So the
+    replicas' segments are then polled until every copy is merged (or ``wait_s`` passes).
+    """
     if max_segments < 1:
         raise ValueError("max_segments must be at least 1")
     client.post(f"{collection}/update", {"optimize": "true", "maxSegments": max_segments, "waitSearcher": "true"},
                 json_body={}, timeout_s=max(client.timeout_s, 3600.0))
-    return segment_counts(client, collection)
+    deadline = time.monotonic() + wait_s
+    counts = segment_counts(client, collection)
+    while any(n > max_segments for n in counts.values()) and time.monotonic() < deadline:
+        log.info("waiting for the replicas of %s to merge: %s segments", collection, counts)
+        time.sleep(MERGE_POLL_S)  # a merge of this size runs for minutes; this polls its result
+        counts = segment_counts(client, collection)
+    return counts
