@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from lookalike.connection import SolrClient
 from lookalike.errors import Busy
@@ -77,17 +78,27 @@ class PhotoEmbedder:
             return None
         return {"model": loaded.model.describe(), "pca": dict(loaded.reducer.manifest_)}
 
-    def embed_query_image(self, data: bytes) -> np.ndarray:
-        """Decode (with the byte and pixel limits), embed and reduce one photo."""
+    def decode(self, data: bytes) -> Image.Image:
+        """Decode with the byte and pixel limits, at most ``max_concurrent_decodes`` at once."""
         if not self._decodes.acquire(blocking=False):
             raise Busy(
                 f"{self.settings.max_concurrent_decodes} photo(s) are being decoded already; retry in a second",
                 retry_after_s=1,
             )
         try:
-            image = decode_image(data, self.settings)  # limits and format first: cheap, and no model needed
+            return decode_image(data, self.settings)
         finally:
             self._decodes.release()
+
+    def embed_pictures(self, pictures: list[Image.Image]) -> np.ndarray:
+        """Decoded pictures through the live index's model (one batch) and PCA, unit rows."""
+        loaded = self._load()
+        reduced = loaded.reducer.transform(np.asarray(loaded.model.embed_images(list(pictures)), dtype=np.float32))
+        return np.asarray(reduced, dtype=np.float32)
+
+    def embed_query_image(self, data: bytes) -> np.ndarray:
+        """Decode (with the byte and pixel limits), embed and reduce one photo."""
+        image = self.decode(data)  # limits and format first: cheap, and no model needed
         loaded = self._load()
         key = (loaded.collection, image_key(data))
         with self._lock:

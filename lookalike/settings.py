@@ -139,6 +139,16 @@ class Settings(BaseSettings):
         description="Segments each shard of a new collection is merged down to before it is verified and published (0: no merge).",
     )
 
+    # Explaining a match (query/explain.py)
+    explain_grid: int = Field(
+        default=6, ge=2, le=12,
+        description="Occlusion heat-maps: a grey patch two cells wide is slid over the picture's grid x grid cells, each occluded copy re-embedded.",
+    )
+    explain_budget_s: float = Field(
+        default=20.0, gt=0.0,
+        description="Most seconds one explanation spends on heat-maps; a heat-map that would start later is left out, and the answer says so.",
+    )
+
     # HTTP API
     api_host: str = Field(default="127.0.0.1", description="Address `lookalike serve` listens on.")
     api_port: int = Field(default=8000, description="Port `lookalike serve` listens on.")

@@ -28,7 +28,7 @@ import numpy as np
 
 from lookalike.connection import SolrClient
 from lookalike.errors import BadRequest, NotFound, SolrRequestError, SolrUnavailable
-from lookalike.fields import FIXED_FIELDS, attribute_name
+from lookalike.fields import FIXED_FIELDS, MAX_IMAGES_PER_PRODUCT, attribute_name, image_vector_fields
 from lookalike.settings import Settings
 from lookalike.solr import cloud
 from query.build import (
@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 SCHEMA_TTL_S = 60.0
 # the plugin's sentence for a like/unlike id that no product has (LookalikeQParser.requireFound)
 _MISSING_EXAMPLE = re.compile(r"(?:un)?like: no document with id '(.*)' \(check the id")
+VECTOR_FIELDS = frozenset(image_vector_fields(MAX_IMAGES_PER_PRODUCT))
 DIRECTION_SAMPLE = 2000  # products read per attribute direction (and per category mean)
 CATEGORY_FIELD = "category_s"  # what directions are centred on, when the catalog has it
 
@@ -153,6 +154,18 @@ class SearchService:
     # -- products --------------------------------------------------------------------------
     def get_product(self, product_id: str) -> Product:
         return self._to_product(self._get_docs([product_id], ",".join(DEFAULT_FIELDS))[product_id])
+
+    def products_with_vectors(self, ids: list[str]) -> dict[str, tuple[Product, np.ndarray]]:
+        """Each product and its images' stored vectors (one row per image, the main one first)."""
+        schema = self.schema()
+        docs = self._get_docs(ids, ",".join((*DEFAULT_FIELDS, *schema.image_fields)))
+        out = {}
+        for i in ids:
+            rows = [docs[i][f] for f in schema.image_fields if docs[i].get(f)]
+            if not rows:
+                raise BadRequest(f"product {i!r} has no image vector")
+            out[i] = (self._to_product(docs[i]), np.asarray(rows, dtype=np.float64))
+        return out
 
     def browse(self, request: BrowseRequest | None = None, **options: Any) -> CatalogPage:
         """A page of the catalog: by id or price, filtered, with facets (one request)."""
@@ -410,7 +423,7 @@ class SearchService:
         attributes = {
             attribute_name(k): v
             for k, v in doc.items()
-            if k not in FIXED_FIELDS and k not in ("score", "imgscore", "vector", "_version_", "_root_")
+            if k not in FIXED_FIELDS and k not in VECTOR_FIELDS and k not in ("score", "imgscore", "_version_", "_root_")
         }
         return Product(
             id=str(doc["id"]),

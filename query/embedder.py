@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from PIL import Image
 
 
 @runtime_checkable
@@ -21,6 +22,15 @@ class ImageEmbedder(Protocol):
         Raises :class:`lookalike.errors.ImageError` for bytes that are not a readable image and
         :class:`lookalike.errors.PayloadTooLarge` over the byte or pixel limit.
         """
+        ...
+
+    def decode(self, data: bytes) -> Image.Image:
+        """The image's RGB picture, with the same limits as a photo (the explanation's input)."""
+        ...
+
+    def embed_pictures(self, pictures: list[Image.Image]) -> np.ndarray:
+        """``float32[len(pictures), dims]``: each picture through the index's model (in one batch)
+        and PCA, rows of unit length. What occlusion heat-maps re-embed (query/explain.py)."""
         ...
 
     def manifest(self) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ Routes (OpenAPI at ``/docs``):
 * ``GET  /api/products/{id}/similar`` more like a product, with filters, facets, paging
 * ``POST /api/search`` the full request of :class:`query.models.SearchRequest` as JSON
 * ``POST /api/search/image`` a photo (multipart ``file``), embedded with the index's model and PCA
+* ``GET  /api/products/{a}/explain/{b}`` why b looks like a: similarity, shared values, heat-maps
 * ``GET  /api/health`` Solr, alias, collection, model and PCA manifest, warnings
 * ``GET  /images/{id}`` a product's image; ``GET /`` the page; ``/static/*`` its files
 
@@ -18,13 +19,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import catalog, health, pages, search
+from . import catalog, explain, health, pages, search
 from .services import Services
 
 
 def create_router(services: Services) -> APIRouter:
     """Every query route, in matching order (``.../similar`` before ``/api/products/{id}``)."""
     api = APIRouter()
-    for part in (search.router(services), catalog.router(services), health.router(services), pages.router()):
+    for part in (search.router(services), explain.router(services), catalog.router(services), health.router(services), pages.router()):
         api.include_router(part)
     return api

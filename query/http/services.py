@@ -11,6 +11,7 @@ from lookalike.meta import MetadataStore
 from lookalike.settings import Settings
 from query.client import SearchService
 from query.embedder import ImageEmbedder
+from query.explain_service import Explainer
 from query.live_index import LiveIndex
 
 
@@ -37,11 +38,16 @@ class Services:
         self.live = LiveIndex(settings, self.client)
         self.embedder = embedder(settings, self.client, self.live.record)
         self.search = SearchService(settings, self.client, embedder=self.embedder)
+        self.explainer = Explainer(settings, self.search, self.embedder, self.image_root, self._index_version)
         self._pca_manifests: dict[str, dict[str, Any]] = {}
 
     def close(self) -> None:
         self.client.close()
         self.writer.close()
+
+    def _index_version(self) -> str:
+        record = self.live.record()
+        return f"{record.collection}:{record.pca_version}"
 
     def image_root(self) -> Path:
         return self.images_root if self.images_root is not None else self.live.catalog_dir()

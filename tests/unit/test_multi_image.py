@@ -67,3 +67,36 @@ def test_best_pair_names_the_product_image_closest_to_any_target():
     b = np.array([[-1.0, 0.0], [0.1, 0.995], [0.99, 0.141]])
     assert [n for n, _ in multi_image.best_pairs(targets, [a, b])] == [0, 1]
     assert multi_image.best_pairs(targets, [a])[0][1] == pytest.approx(0.8)
+
+
+# -- explaining a match (query/explain.py) ---------------------------------------------------
+
+from PIL import Image  # noqa: E402
+
+from query import explain  # noqa: E402
+
+
+def test_shared_attributes_are_equal_values_and_common_list_items():
+    a = {"color": "red", "tags": ["summer", "cotton"], "size": "M", "rating": 4.0}
+    b = {"color": "red", "tags": ["cotton", "wool"], "size": "L", "rating": 4.0}
+    assert explain.shared_attributes(a, b) == {"color": "red", "tags": ["cotton"], "rating": 4.0}
+
+
+def test_patches_slide_over_every_cell_inside_the_picture():
+    boxes = explain.occlusion_boxes(120, 60, 3)
+    assert len(boxes) == 9
+    assert boxes[0] == (0, 0, 60, 30) and boxes[4] == (20, 10, 100, 50) and boxes[8] == (60, 30, 120, 60)
+    pics = explain.occluded_pictures(Image.new("RGB", (120, 60), (255, 255, 255)), 3)
+    assert len(pics) == 10 and pics[0].getpixel((60, 30)) == (255, 255, 255)
+    assert pics[5].getpixel((60, 30)) == explain.GREY and pics[1].getpixel((100, 50)) == (255, 255, 255)
+
+
+def test_weights_are_the_similarity_each_patch_costs():
+    other = np.array([1.0, 0.0])
+    vectors = np.array([[1.0, 0.0], [0.6, 0.8], [1.0, 0.0], [1.0, 0.1], [-1.0, 0.0]])
+    w = explain.occlusion_weights(vectors, other, 2)
+    assert w.shape == (2, 2)
+    assert w[0, 0] == pytest.approx(0.4) and w[0, 1] == 0.0 and w[1, 1] == pytest.approx(2.0)
+    assert explain.overlay_png(Image.new("RGB", (64, 32)), w).startswith("data:image/png;base64,")
+    with pytest.raises(ValueError):
+        explain.occlusion_weights(vectors[:3], other, 2)
