@@ -10,6 +10,13 @@
   the model's ``embed_stream`` overlapping preprocessing with inference).
 * ``efficiency`` = (images/s x FLOP/image) / matmul FLOP/s: how close inference runs to
   the machine's dense limit.
+* Runtimes (rows ``embedding_runtime``): EfficientNet-Lite0 in TensorFlow, ONNX Runtime at
+  float32 and ONNX Runtime int8 (``LOOKALIKE_MODEL_RUNTIME``), the same preprocessed batch of
+  demo images, interleaved round by round (TF, ORT fp32, ORT int8, TF, ...) so the machine's
+  load falls on all three alike; images/s is the median over rounds, ``speedup`` the median of
+  the per-round ratios to TensorFlow; with the largest difference of each runtime's vectors from
+  TensorFlow's and their cosine to them (int8 is a vector space of its own: its quality is
+  measured on the development sets, :mod:`benchmarks.quality_bench`).
 """
 
 from __future__ import annotations
@@ -84,8 +91,41 @@ def _images(catalog: Path, n: int):
     return out
 
 
+def runtimes(settings: Settings, images, *, model: str = "efficientnet_lite0", rounds: int = 5) -> list[dict]:
+    """TensorFlow, ONNX Runtime float32 and int8 on the same batch, interleaved (see the module's docstring)."""
+    from indexer.models import load_model
+    from indexer.models.options import RUNTIMES, EmbeddingOptions
+
+    t0 = time.perf_counter()
+    models = {rt: load_model(model, settings, options=EmbeddingOptions(runtime=rt)) for rt in RUNTIMES}
+    log.info("%s in %s loaded (the ONNX graphs built or read from %s) in %.0f s", model, ", ".join(RUNTIMES),
+             settings.data_dir / "models", time.perf_counter() - t0)
+    batch = models["tensorflow"].preprocess(images[:BATCH])
+    vectors = {rt: m.embed(batch) for rt, m in models.items()}  # warm up; the vectors to compare
+    seconds: dict[str, list[float]] = {rt: [] for rt in RUNTIMES}
+    for _ in range(rounds):
+        for rt, m in models.items():
+            t0 = time.perf_counter()
+            m.embed(batch)
+            seconds[rt].append(time.perf_counter() - t0)
+    ref = vectors["tensorflow"]
+    rows = []
+    for rt in RUNTIMES:
+        v = vectors[rt]
+        cos = (v * ref).sum(1) / np.linalg.norm(v, axis=1) / np.linalg.norm(ref, axis=1)
+        rows.append({"section": "embedding_runtime", "what": rt, "model": models[rt].identity, "batch": len(batch),
+                     "rounds": rounds, "images_per_s": float(len(batch) / np.median(seconds[rt])),
+                     "images_per_s_rounds": [len(batch) / t for t in seconds[rt]],
+                     "speedup": float(np.median(np.array(seconds["tensorflow"]) / np.array(seconds[rt]))),
+                     "max_abs_diff": float(np.abs(v - ref).max()), "cosine_mean": float(cos.mean()),
+                     "cosine_min": float(cos.min())})
+        log.info("%s %s: %.1f images/s, %.2fx TensorFlow, cosine to TF %.4f (min %.4f)", model, rt,
+                 rows[-1]["images_per_s"], rows[-1]["speedup"], cos.mean(), cos.min())
+    return rows
+
+
 def run(settings: Settings, catalog: Path, *, models=("efficientnet_lite0", "inception_v3"), batches: int = 4,
-        matmul_s: float = 3.0) -> list[dict]:
+        matmul_s: float = 3.0, runtime_rounds: int = 5) -> list[dict]:
     from indexer.models import load_model
     from indexer.models.keras_base import configure_tensorflow
 
@@ -124,4 +164,9 @@ def run(settings: Settings, catalog: Path, *, models=("efficientnet_lite0", "inc
     rows.insert(0, {"section": "embedding", "what": "tf.matmul 2048x2048 float32", "gflops": best,
                     "gflops_before": peak, "gflops_after": again})
     log.info("tf.matmul again: %.1f GFLOP/s", again)
+    try:
+        rows += runtimes(settings, images, rounds=runtime_rounds)
+    except Exception as err:  # noqa: BLE001 -- e.g. no pretrained weights: the ONNX runtimes need them
+        log.exception("the runtime comparison failed")
+        rows.append({"section": "embedding_runtime_error", "error": str(err)})
     return rows

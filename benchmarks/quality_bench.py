@@ -35,6 +35,8 @@ ROWS: list[tuple[str, dict]] = [
     ("signed sqrt + whitening (shrinkage 0.1), no adaptation, no framing",
      {"adapt": False, "trim": False, "whiten": True, "power": 0.5, "shrinkage": 0.1}),
     ("signed sqrt + adaptation, no framing", {"trim": False}),
+    # the same recipe embedded by ONNX Runtime int8 (LOOKALIKE_MODEL_RUNTIME): vectors of their own
+    ("the defaults, Lite0 in ONNX Runtime int8", {"runtime": "onnx-int8"}),
 ]
 SETS = ("sellers", "photos")
 SELLERS = 4

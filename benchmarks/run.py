@@ -131,7 +131,7 @@ def main(argv=None) -> int:
 
                 catalog = generate(bench_dir / "demo" / "demo-200-0", 200, 0)
             res["rows"] += embed_bench.run(settings, catalog, batches=1 if args.quick else 2,
-                                           matmul_s=1.0 if args.quick else 3.0)
+                                           matmul_s=1.0 if args.quick else 3.0, runtime_rounds=2 if args.quick else 5)
         except Exception as err:  # noqa: BLE001
             log.exception("the embedding section failed")
             res["rows"].append({"section": "embedding_error", "error": str(err)})

@@ -11,6 +11,8 @@ from lookalike.connection import SolrClient
 from lookalike.fields import MAX_VECTOR_DIMS
 from lookalike.settings import Settings
 
+from indexer.models.options import RUNTIMES
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("index", help="bulk reindex a catalog into a new collection, then swap the alias")
@@ -64,6 +66,9 @@ def add_recipe_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--pooling", choices=("avg", "gem", "max"), default=None, help="default: settings.pooling")
     g.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
                    help="average with the mirror image (default: settings.flip)")
+    g.add_argument("--runtime", choices=RUNTIMES, default=None,
+                   help="what runs an EfficientNet-Lite model; onnx-int8 makes vectors of their own "
+                        "(default: settings.model_runtime)")
     p.set_defaults(_recipe_dests=[a.dest for a in g._group_actions])
 
 

@@ -17,6 +17,7 @@ travel back. The PCA is fitted on the driver on a sample, as without Ray.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -116,7 +117,7 @@ class RayEmbedder:
 
         worker_args = {
             "settings": self.settings.model_dump(mode="json"), "model": self.model.name,
-            "options": self.model.options.as_dict(), "allow_random": bool(getattr(self.model, "random_weights", False)),
+            "options": dataclasses.asdict(self.model.options), "allow_random": bool(getattr(self.model, "random_weights", False)),
             "weights_sha256": self.model.weights_sha256, "base_dir": str(Path(base_dir).resolve()),
         }
         items = [{"index": i, "image": str(p.image)} for i, p in enumerate(products)]

@@ -78,7 +78,8 @@ class ReindexOptions:
         values = {"model": settings.model, "whiten": settings.pca_whiten, "power": settings.pca_power,
                   "shrinkage": settings.pca_shrinkage, "adapt": settings.adapt, "shards": settings.shards,
                   "replicas": settings.replicas}
-        embedding = {"trim": settings.trim, "pooling": settings.pooling, "gem_p": settings.gem_p, "flip": settings.flip}
+        embedding = {"trim": settings.trim, "pooling": settings.pooling, "gem_p": settings.gem_p, "flip": settings.flip,
+                     "runtime": settings.model_runtime}
         embedding.update({k: given.pop(k) for k in list(given) if k in embedding_names})
         values["embedding"] = EmbeddingOptions(**embedding)
         values.update(given)

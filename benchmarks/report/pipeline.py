@@ -123,7 +123,29 @@ def embedding_section(c: Ctx) -> list[str]:
         for r in models:
             concl.append(f"{r['what']}: {f(r['images_per_s'], 1)} images/s at batch 32, "
                          f"{r['efficiency'] * 100:.0f}% of the matmul rate.")
+    emb_md += _runtime_md(c)
     return emb_md
+
+
+def _runtime_md(c: Ctx) -> list[str]:
+    """EfficientNet-Lite0 in TensorFlow, ONNX Runtime float32 and int8, interleaved in one run."""
+    rt = where(c.rows, section="embedding_runtime")
+    if not rt:
+        err = where(c.rows, section="embedding_runtime_error")
+        return [f"Runtimes: not measured in this run ({err[0]['error']})." if err else "Runtimes: not measured in this run.", ""]
+    body = [[f"`{r['what']}`", r["model"], f(r["images_per_s"], 1), f"{r['speedup']:.2f}x", f"{r['max_abs_diff']:.1e}",
+             f"{r['cosine_mean']:.4f} / {r['cosine_min']:.4f}"] for r in rt]
+    by = {r["what"]: r for r in rt}
+    if "onnx-int8" in by:
+        c.concl.append(f"Lite0 in ONNX Runtime int8: {by['onnx-int8']['speedup']:.2f}x TensorFlow's images/s "
+                       f"(float32 ONNX Runtime {by.get('onnx', {}).get('speedup', float('nan')):.2f}x), interleaved.")
+    return ["Runtimes (`LOOKALIKE_MODEL_RUNTIME`): EfficientNet-Lite0 on one batch of "
+            f"{rt[0]['batch']} preprocessed demo images, the three runtimes interleaved over {rt[0]['rounds']} rounds "
+            "(so the shared machine's load falls on all alike); images/s is the median round, speedup the median "
+            "of the per-round ratios to TensorFlow; the vectors compared with TensorFlow's (largest absolute "
+            "difference, cosine mean / min). int8 makes vectors of its own (identity `+int8`): its retrieval "
+            "quality is in the quality section.", "",
+            table(["runtime", "identity", "images/s", "speedup", "max abs diff", "cosine to TF"], body), ""]
 
 
 def writes_section(c: Ctx) -> list[str]:

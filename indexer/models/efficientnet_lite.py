@@ -191,6 +191,12 @@ def assign_weights(network, state: dict[str, np.ndarray]) -> tuple[np.ndarray, n
     return fc_w, fc_b
 
 
+def preprocess_images(images: list[Image.Image], size: int) -> np.ndarray:
+    """Letterbox to ``size`` and normalise as the port was trained: ``float32[n, size, size, 3]``."""
+    batch = np.stack([letterbox(image, size) for image in images])
+    return (batch - MEAN_RGB) / STD_RGB
+
+
 class EfficientNetLite(KerasEmbeddingModel):
     output_dim = FEATURES
 
@@ -202,8 +208,7 @@ class EfficientNetLite(KerasEmbeddingModel):
         self.classifier_weights, self.classifier_bias = classifier
 
     def preprocess(self, images: list[Image.Image]) -> np.ndarray:
-        batch = np.stack([letterbox(self.frame(image), self.input_size) for image in images])
-        return (batch - MEAN_RGB) / STD_RGB
+        return preprocess_images([self.frame(image) for image in images], self.input_size)
 
     def classify(self, features: np.ndarray) -> np.ndarray:
         """ImageNet logits ``[n, 1000]`` from pooled features (the original classifier head)."""

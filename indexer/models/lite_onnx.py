@@ -23,7 +23,14 @@ from .efficientnet_lite import BN_EPSILON, MEAN_RGB, STD_RGB, VARIANTS, block_sp
 from .torch_pickle import load_state_dict
 
 
-def build_model(name: str = "efficientnet_lite0", state: dict[str, np.ndarray] | None = None):
+def build_model(name: str = "efficientnet_lite0", state: dict[str, np.ndarray] | None = None, *,
+                pooled: bool = True):
+    """The ONNX graph of ``name`` with ``state``'s weights (default: its package's).
+
+    ``pooled``: the output ``features`` is the 1280-d average-pooled vector; else the output
+    ``feature_map`` is the last feature map ``[n, 1280, h, w]``, for the caller to pool as its
+    options say (:mod:`indexer.models.lite_runtime`: GeM and max pooling too).
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -44,12 +51,12 @@ def build_model(name: str = "efficientnet_lite0", state: dict[str, np.ndarray] |
         out = f"{conv}_out"
         nodes.append(helper.make_node(
             "Conv", [x, const(w * scale[:, None, None, None], conv + "_w"), const(b - m * scale, conv + "_b")], [out],
-            strides=[stride, stride], group=group, auto_pad="SAME_UPPER", kernel_shape=list(w.shape[2:])))
+            name=conv, strides=[stride, stride], group=group, auto_pad="SAME_UPPER", kernel_shape=list(w.shape[2:])))
         if not relu6:
             return out
         clipped = f"{conv}_relu6"
         nodes.append(helper.make_node("Clip", [out, const(np.array(0.0), "zero"), const(np.array(6.0), "six")],
-                                      [clipped]))
+                                      [clipped], name=conv + "_relu6"))
         return clipped
 
     x = conv_bn("image", "_conv_stem", "_bn0", stride=2)
@@ -61,16 +68,21 @@ def build_model(name: str = "efficientnet_lite0", state: dict[str, np.ndarray] |
         h = conv_bn(h, p + "_depthwise_conv", p + "_bn1", stride=stride, group=cin * expand)
         h = conv_bn(h, p + "_project_conv", p + "_bn2", relu6=False)
         if stride == 1 and cin == cout:
-            nodes.append(helper.make_node("Add", [h, x], [p + "add"]))
+            nodes.append(helper.make_node("Add", [h, x], [p + "add"], name=p + "add"))
             h = p + "add"
         x = h
     x = conv_bn(x, "_conv_head", "_bn1")
-    nodes.append(helper.make_node("GlobalAveragePool", [x], ["pooled"]))
-    nodes.append(helper.make_node("Flatten", ["pooled"], ["features"], axis=1))
+    if pooled:
+        nodes.append(helper.make_node("GlobalAveragePool", [x], ["pooled"], name="pool"))
+        nodes.append(helper.make_node("Flatten", ["pooled"], ["features"], axis=1, name="flatten"))
+        output = helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", 1280])
+    else:
+        nodes.append(helper.make_node("Identity", [x], ["feature_map"], name="feature_map"))
+        output = helper.make_tensor_value_info("feature_map", TensorProto.FLOAT, ["n", 1280, "h", "w"])
     graph = helper.make_graph(
         nodes, name,
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["n", 3, size, size])],
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", 1280])],
+        [output],
         initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="lookalike")
     model.ir_version = 8

@@ -92,6 +92,9 @@ class OnnxEmbeddingModel(EmbeddingModel):
         self.options = options or EmbeddingOptions()
         if self.options.pooling != "avg":
             raise ModelError("an ONNX model pools as its manifest says; the pooling option is not available")
+        if self.options.quantized:
+            raise ModelError("an ONNX model of your own runs as its file says; the onnx-int8 runtime is for the "
+                             "bundled EfficientNet-Lite models (quantize your file yourself)")
         self.name = PREFIX + self.manifest_path
         self.input_size = self.manifest["input_size"]
         self.weights_sha256 = weights_identity(self.manifest_path)

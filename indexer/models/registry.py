@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from lookalike.errors import ModelError
 
-from . import efficientnet_lite, inception, onnx_model
+from . import efficientnet_lite, inception, lite_runtime, onnx_model
 from .base import EmbeddingModel
 from .lazy import LazyModel
 from .options import EmbeddingOptions
@@ -41,15 +41,34 @@ class ModelFactory:
     weights_identity: Callable[[Settings], str | None] | None = None
 
 
+def _load_lite(name: str, settings: Settings, allow_random: bool, options: EmbeddingOptions) -> EmbeddingModel:
+    """EfficientNet-Lite in the runtime ``options.runtime`` names (TensorFlow, or ONNX Runtime float32 / int8)."""
+    if options.runtime == "tensorflow":
+        return efficientnet_lite.load_variant(name, settings, allow_random, options)
+    return lite_runtime.load_variant(name, settings, allow_random, options)
+
+
+def _tensorflow_only(name: str, load: Callable) -> Callable:
+    def checked(settings: Settings, allow_random: bool, options: EmbeddingOptions) -> EmbeddingModel:
+        if options.runtime != "tensorflow":
+            raise ModelError(f"{name} runs in TensorFlow only; the {options.runtime} runtime is for the "
+                             "EfficientNet-Lite models (LOOKALIKE_MODEL_RUNTIME=tensorflow, or --runtime tensorflow)")
+        return load(settings, allow_random, options)
+    return checked
+
+
 def _lite(name: str) -> ModelFactory:
-    return ModelFactory(functools.partial(efficientnet_lite.load_variant, name),
+    return ModelFactory(functools.partial(_load_lite, name),
                         functools.partial(efficientnet_lite.weights_identity, name=name))
 
 
 MODELS: dict[str, ModelFactory] = {
     **{name: _lite(name) for name in efficientnet_lite.VARIANTS},
-    inception.NAME: ModelFactory(inception.load),
+    inception.NAME: ModelFactory(_tensorflow_only(inception.NAME, inception.load)),
 }
+
+# the models a runtime other than TensorFlow can run (an index's float32 runtime may change on them)
+RUNTIME_MODELS = tuple(efficientnet_lite.VARIANTS)
 
 MODEL_NAMES = tuple(MODELS)
 

@@ -26,6 +26,8 @@ from indexer.meta import MetadataStore
 from indexer.aliases import rollback
 from indexer.reindex import ReindexOptions, reindex
 from lookalike.errors import IndexJobError
+from lookalike.fields import VECTOR_FIELD
+from lookalike.solr_syntax import local_params, vector_literal
 from lookalike.solr import cloud
 
 pytestmark = pytest.mark.integration
@@ -358,6 +360,36 @@ def test_an_onnx_model_indexes_and_the_photo_path_reloads_it_from_the_record(sol
         (catalog.parent / row["image"]).read_bytes())
     stored = solr.client.get(f"{alias}/get", {"id": row["id"], "fl": "id,vector"})["doc"]
     assert float(np.dot(vec, stored["vector"])) > 0.9999
+
+
+def test_an_int8_index_is_found_by_its_own_photos_embedded_with_int8(solr, settings, catalog, alias):
+    """The onnx-int8 runtime end to end: its own identity in the cache, the PCA and the record,
+    and a photo search embeds with int8 because the record says so, whatever this process's runtime."""
+    from indexer.models.options import EmbeddingOptions
+    from indexer.photo_vectors import PhotoEmbedder
+    from query.live_index import LiveIndex
+
+    summary = reindex(settings, solr.client, _options(catalog, alias, embedding=EmbeddingOptions(runtime="onnx-int8")),
+                      show_progress=False)
+    assert summary.indexed == GOOD
+    assert list(settings.cache_dir.glob(f"{MODEL}+int8-*"))
+    assert list((settings.data_dir / "models").glob(f"{MODEL}-*-int8-r*.onnx"))
+    record = live_record(settings, solr.client, alias)
+    assert record.model == MODEL and record.recipe["embedding"]["runtime"] == "onnx-int8"
+    pca = MetadataStore(solr.client, settings).get_pca(record.pca_version)
+    assert pca.manifest_["model"] == f"{MODEL}+int8"
+    served = settings.model_copy(update={"alias": alias, "model_runtime": "tensorflow"})
+    photos = PhotoEmbedder(served, solr.client, LiveIndex(served, solr.client).record)
+    rows = [json.loads(line) for line in catalog.read_text().splitlines()[:GOOD]]
+    for row in rows[:3]:
+        vec = photos.embed_query_image((catalog.parent / row["image"]).read_bytes())
+        stored = solr.client.get(f"{alias}/get", {"id": row["id"], "fl": "id,vector"})["doc"]
+        assert float(np.dot(vec, stored["vector"])) > 0.9999
+        knn = solr.client.select(alias, {"q": local_params("knn", f=VECTOR_FIELD, topK=1, v="$vec"),
+                                         "vec": vector_literal(vec), "fl": "id", "rows": 1})
+        assert knn["response"]["docs"][0]["id"] == row["id"]
+    assert photos.manifest()["model"]["runtime"] == "onnx-int8"
+    assert photos.manifest()["model"]["identity"] == f"{MODEL}+int8"
 
 
 def test_a_failed_runs_collection_is_removed_by_the_next_run_and_good_ones_stay(solr, settings, catalog, alias):
