@@ -23,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--k", type=int, default=None, help="number of clusters (default: chosen by silhouette near sqrt(n/2))")
     b.add_argument("--filter", action="append", default=[], metavar="F", help="cluster only these products: field:value, field:a|b, price:10..50 (field=value works too)")
     b.add_argument("--seed", type=int, default=0, help="random seed of k-means (default 0)")
+    b.add_argument("--no-map", action="store_true",
+                   help="do not lay out the catalog map now (the /merch page then does it on first open)")
     _json(b)
     b.set_defaults(func=cmd_build)
 
@@ -178,7 +180,20 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{result.without_vector} product(s) have no vector and are in no cluster")
         _print_clusters(result, top=BUILD_SHOWS)
         print("timings: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings_s.items()))
+    if not args.filter and not args.no_map:
+        _prepare_map(settings, _coll(args, settings), quiet=args.json)
     return 0
+
+
+def _prepare_map(settings: Settings, collection: str, *, quiet: bool) -> None:
+    """Lay out the catalog map now (cached per index version), so /merch opens it at once."""
+    from merch import catalog_map
+
+    with SolrClient(settings, role="indexer") as client:
+        m = catalog_map.catalog_map(settings, client, collection)
+    if not quiet:
+        print(f"catalog map: {m['shown']} products laid out in {m['timings_s']['layout_s']:.1f} s"
+              + (f" (a sample of {m['with_vector']})" if m["sampled"] else ""))
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
