@@ -208,7 +208,8 @@ function onError(err) {
   if (err.status === 404 && state.route.view === "product") {
     // the product asked for does not exist: nothing of the previous answer stays on screen
     renderFocus(null);
-    $("grid").replaceChildren();
+    $("grid").replaceChildren(el("div", { class: "empty" }, "This product is not in the catalog. ",
+      el("a", { href: "#/" }, "Browse the catalog")));
     renderPager(1, 1);
     renderFacets([], { chosen: () => false, toggle: () => {}, emptyText: "" });
     $("facets-hint").textContent = "";

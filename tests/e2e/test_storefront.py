@@ -113,6 +113,7 @@ def test_unknown_product_id_shows_the_api_sentence_and_no_stale_paging(storefron
     assert "no-such-product" in page.locator("#error").inner_text()
     assert page.locator("#results-title").inner_text() == "Product not found"
     assert page.locator("#pager").is_hidden() and page.locator("#grid .card").count() == 0
+    assert page.locator("#grid a[href='#/']").inner_text() == "Browse the catalog"
     assert page.locator("#focus").is_hidden()
     assert page.js_errors == []
 
