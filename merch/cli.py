@@ -392,7 +392,8 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
         wf = "-" if r["would_fill"] is None else str(r["would_fill"])
         print(f"  {name:20s} {r['products']:9d} {r['lacking']:8d} {wf:>11s}")
     for p in report["proposals"]:
-        print(f"  proposal {p['proposal']}: {report['attribute']}={p['value']} at {p['threshold']} fills {p['would_fill']}")
+        print(f"  proposal {p['proposal']}: {report['attribute']}={p['value']} at confidence >= {p['min_confidence']:.2f}"
+              f" fills {p['would_fill']}")
     if report["note"]:
         print(report["note"])
     return 0

@@ -20,6 +20,7 @@ from merch.catalog import iter_docs
 from merch.filters import filter_queries, load_schema
 from merch.batches import value_field
 from merch.propagation import MAX_CANDIDATES, list_proposals
+from merch.records import confidence
 from merch.scoring import Scoring, candidate_params
 from lookalike.errors import BadRequest
 from merch.provenance import check_attribute
@@ -79,7 +80,8 @@ def gap_report(settings: Settings, client: SolrClient, collection: str, attribut
         params = candidate_params(p, threshold=t, rows=MAX_CANDIDATES, fqs=fqs, fl=f"id,{by_field}", only_lacking=True,
                                   query=Scoring(settings, client, p).query(t))
         docs = [d for d in _all_candidates(client, physical, params) if p.decisions.get(d["id"]) != "reject"]
-        per_proposal.append({"proposal": p.id, "value": p.value, "threshold": t, "would_fill": len(docs),
+        per_proposal.append({"proposal": p.id, "value": p.value, "threshold": t,
+                             "min_confidence": round(confidence(t), 4), "would_fill": len(docs),
                              "positives": p.positives, "negatives": p.negatives})
         for d in docs:
             fill_ids.setdefault(d["id"], d.get(by_field))

@@ -33,6 +33,8 @@ def test_the_readme_merch_commands_review_and_undo_exactly(solr, collection_fact
     pid = re.search(r"proposal (p\S+) \(open\)", out).group(1)
     assert "at confidence >= 0.30" in out and "confidence" in out.splitlines()[2]
     assert f"lookalike propagate decide {pid} --accept-all" in out
+    assert main(["gaps", "pattern"]) == 0
+    assert f"proposal {pid}: pattern=tropical at confidence >= 0.30 fills" in capsys.readouterr().out
     assert main(["propagate", "decide", pid, "--accept-all"]) == 0
     accepted = int(re.search(r"(\d+) accepted", capsys.readouterr().out).group(1))
     assert accepted > 0
