@@ -33,6 +33,7 @@ SECTIONS = ("methods", "solr", "pca", "embedding", "api", "cloud", "quality")
 # Sections whose rows are theirs alone: run with --only, their rows replace the same rows of the
 # existing results file and everything else there is kept.
 MERGEABLE = {"api": ("api", "api_node"), "quality": ("quality",),
+             "embedding": ("embedding", "embedding_runtime", "embedding_runtime_error"),
              "cloud": ("cloud", "cloud_write", "cloud_throughput", "cloud_collapse")}
 
 log = logging.getLogger("benchmarks")
@@ -75,7 +76,7 @@ def main(argv=None) -> int:
     gt_cache: dict = {}
     from benchmarks import inmemory, solr_bench
 
-    if set(sections) - {"quality"}:  # the quality section reads no vectors of its own
+    if set(sections) - {"quality", "embedding"}:  # these two sections read no vectors of their own
         t0 = time.perf_counter()
         ds = data.build(data.default_spec(quick=args.quick, large=args.large), settings.data_dir)
         res["data"] = ds.meta

@@ -102,6 +102,11 @@ def embedding_section(c: Ctx) -> list[str]:
     m = c.m
     concl = c.concl
     emb_md = ["## Embedding throughput", ""]
+    run = c.res.get("runs", {}).get("embedding")
+    if run:  # measured alone (--only embedding), after the rest of this report
+        emb_md += [f"Measured on its own on {run['date']} (commit {run['git']}) at load average "
+                   f"{run['load_avg_start'][0]:.1f} at start, {run['load_avg_end'][0]:.1f} at end: compare "
+                   "rows of this section with each other, not with other sections.", ""]
     emb = where(rows, section="embedding")
     mm = next((r for r in emb if r["what"].startswith("tf.matmul")), None)
     models = [r for r in emb if not r["what"].startswith("tf.matmul")]

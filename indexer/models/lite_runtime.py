@@ -146,6 +146,7 @@ class LiteOnnxModel(EmbeddingModel):
         self.weights_sha256 = weights_sha256
         self.options = options
         self.graph = Path(graph)
+        self.graph_sha256 = file_sha256(self.graph)
         session_options = onnxruntime.SessionOptions()
         session_options.intra_op_num_threads = available_cpus()
         try:
@@ -172,7 +173,7 @@ class LiteOnnxModel(EmbeddingModel):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "runtime": self.options.runtime, "graph": self.graph.name,
-                "graph_sha256": file_sha256(self.graph)}
+                "graph_sha256": self.graph_sha256}
 
 
 def load_variant(name: str, settings: Settings, allow_random: bool = False,
