@@ -32,6 +32,8 @@ def cloud_section(res, concl) -> list[str]:
            table(["node", "RSS MB", "index MB by collection"],
                  [[m["port"], f(m["rss_mb"], 0), ", ".join(f"{k} {v:,.0f}" for k, v in m["index_mb"].items())]
                   for m in w["memory"]]), ""]
+    if w.get("note"):
+        md += [w["note"], ""]
     if rows:
         md += [f"`GET /api/products/{{id}}/similar?k=10`, {rows[0]['queries']} product ids per row, one client. "
                "\"equal to numpy\": the share of exact answers that are the same ten products in the same order as "
