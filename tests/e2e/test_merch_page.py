@@ -208,3 +208,21 @@ def test_the_catalog_map_draws_every_product_and_a_click_opens_one(solr, merch_s
     page.wait_for_selector("#members-grid .card", timeout=TIMEOUT_MS)
     assert page.locator(f"#members-grid .card[data-id='{picked}']").count() == 1
     assert page.js_errors == []
+
+
+def test_the_merch_page_fits_a_phone(solr, merch_site, browser):
+    base, settings, collection, token = merch_site
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        sign_in(page, base, token, "propagate")
+        page.wait_for_selector("#proposals-table tbody tr", timeout=TIMEOUT_MS)
+        for tab in ("propagate", "clusters", "map", "compare"):
+            page.click(f"nav button[data-tab={tab}]")
+            page.wait_for_timeout(300)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 392, f"{tab}: {width}px wide at 390"
+        page.click("nav button[data-tab=propagate]")
+        shot(page, "merch-phone")
+    finally:
+        context.close()
