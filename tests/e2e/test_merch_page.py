@@ -53,6 +53,16 @@ def sign_in(page, base, token, tab="clusters"):
     page.wait_for_selector("#who:has-text('signed in as e2e-ann')", timeout=TIMEOUT_MS)
 
 
+def propose_in_page(page, examples, min_confidence: str) -> None:
+    """Propose print=look-e2e from ``examples`` in the page and wait for its candidates."""
+    page.fill("#p-attr", "print")
+    page.fill("#p-value", "look-e2e")
+    page.fill("#p-like", " ".join(examples))
+    page.locator("#p-thr").evaluate(f"el => {{ el.value = '{min_confidence}'; el.dispatchEvent(new Event('input')); }}")
+    page.click("#propose-form button")
+    page.wait_for_selector("#candidates .card", timeout=TIMEOUT_MS)
+
+
 def snapshot(solr, collection):
     return {d["id"]: d for d in iter_docs(solr.client, collection, fl="id,print_s,print_src_s")}
 
@@ -62,12 +72,7 @@ def test_accept_a_whole_proposal_apply_reload_and_undo(solr, merch_site, page):
     examples = examples_of(solr, collection)
     before = snapshot(solr, collection)
     sign_in(page, base, token, "propagate")
-    page.fill("#p-attr", "print")
-    page.fill("#p-value", "look-e2e")
-    page.fill("#p-like", " ".join(examples))
-    page.locator("#p-thr").evaluate("el => { el.value = '0.2'; el.dispatchEvent(new Event('input')); }")
-    page.click("#propose-form button")
-    page.wait_for_selector("#candidates .card", timeout=TIMEOUT_MS)
+    propose_in_page(page, examples, "0.2")
     first = page.locator("#candidates .card").first
     assert first.get_attribute("data-id") not in examples
     text = first.inner_text()
@@ -144,12 +149,7 @@ def test_review_accept_apply_and_undo_in_the_page(solr, merch_site, page):
     examples = examples_of(solr, collection)
     sign_in(page, base, token)
     page.click("nav button[data-tab=propagate]")
-    page.fill("#p-attr", "print")
-    page.fill("#p-value", "look-e2e")
-    page.fill("#p-like", " ".join(examples))
-    page.locator("#p-thr").evaluate("el => { el.value = '0'; el.dispatchEvent(new Event('input')); }")
-    page.click("#propose-form button")
-    page.wait_for_selector("#candidates .card", timeout=TIMEOUT_MS)
+    propose_in_page(page, examples, "0")
     first = page.locator("#candidates .card").first
     chosen = first.get_attribute("data-id")
     assert chosen not in examples
