@@ -352,8 +352,8 @@ def _planned_query(
     lp["mode"] = mode
     if mode == "auto" and exact_max_docs is not None:
         lp["exactMaxDocs"] = int(exact_max_docs)
+    lp["includeTags"] = FILTER_TAG  # HNSW's pre-filter, auto's count, the exact scan's own filter
     if mode != "exact":
-        lp["includeTags"] = FILTER_TAG
         if request.min_similarity is None:
             lp["topK"] = max(HNSW_MIN_TOP_K,
                              request.candidates * (COLLAPSE_OVERFETCH if request.variants == "collapse" else 1))

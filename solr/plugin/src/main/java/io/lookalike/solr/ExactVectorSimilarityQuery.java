@@ -2,6 +2,7 @@ package io.lookalike.solr;
 
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import org.apache.lucene.index.FieldInfo;
@@ -9,6 +10,7 @@ import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.VectorEncoding;
+import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.Explanation;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
@@ -16,6 +18,7 @@ import org.apache.lucene.search.QueryVisitor;
 import org.apache.lucene.search.ScoreMode;
 import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.Weight;
+import org.apache.solr.search.SolrIndexSearcher;
 
 /**
  * Exact similarity of every document's vector to one or several targets, with an optional
@@ -57,6 +60,7 @@ public final class ExactVectorSimilarityQuery extends Query {
   private final float unlikeWeight;
   private final float minSimilarity;
   private final boolean docVectorsAreUnit;
+  private final List<Query> filters; // the pre-filter (all must match); empty: none
   private final int hash;
 
   /**
@@ -106,7 +110,34 @@ public final class ExactVectorSimilarityQuery extends Query {
     this.unlikeWeight = negatives.length == 0 ? 0f : unlikeWeight;
     this.minSimilarity = minSimilarity;
     this.docVectorsAreUnit = docVectorsAreUnit;
+    this.filters = List.of();
     this.hash = computeHash();
+  }
+
+  private ExactVectorSimilarityQuery(ExactVectorSimilarityQuery q, List<Query> filters) {
+    this.field = q.field;
+    this.positives = q.positives;
+    this.negatives = q.negatives;
+    this.exampleCount = q.exampleCount;
+    this.combine = q.combine;
+    this.unlikeWeight = q.unlikeWeight;
+    this.minSimilarity = q.minSimilarity;
+    this.docVectorsAreUnit = q.docVectorsAreUnit;
+    this.filters = List.copyOf(filters);
+    this.hash = computeHash();
+  }
+
+  /**
+   * This query scoring only documents that match every one of {@code filters} (the request's
+   * pre-filter): the scan walks the filter's documents itself and scores them in blocks. On a
+   * {@link SolrIndexSearcher} the filters' DocSets come from Solr's filter cache.
+   */
+  public ExactVectorSimilarityQuery withFilters(List<Query> filters) {
+    return new ExactVectorSimilarityQuery(this, filters);
+  }
+
+  public List<Query> getFilters() {
+    return filters;
   }
 
   public String getField() {
@@ -153,8 +184,9 @@ public final class ExactVectorSimilarityQuery extends Query {
   }
 
   @Override
-  public Weight createWeight(IndexSearcher searcher, ScoreMode scoreMode, float boost) {
-    return new ExactVectorSimilarityWeight(this, scoreMode, boost);
+  public Weight createWeight(IndexSearcher searcher, ScoreMode scoreMode, float boost)
+      throws IOException {
+    return new ExactVectorSimilarityWeight(this, PreFilter.of(searcher, filters), boost);
   }
 
   @Override
@@ -179,6 +211,9 @@ public final class ExactVectorSimilarityQuery extends Query {
     if (hasThreshold()) {
       sb.append(" minSimilarity=").append(minSimilarity);
     }
+    if (!filters.isEmpty()) {
+      sb.append(" filters=").append(filters);
+    }
     sb.append(" target=").append(preview(positives[0]));
     return sb.append(')').toString();
   }
@@ -197,7 +232,8 @@ public final class ExactVectorSimilarityQuery extends Query {
         && Float.compare(minSimilarity, that.minSimilarity) == 0
         && docVectorsAreUnit == that.docVectorsAreUnit
         && Arrays.deepEquals(positives, that.positives)
-        && Arrays.deepEquals(negatives, that.negatives);
+        && Arrays.deepEquals(negatives, that.negatives)
+        && filters.equals(that.filters);
   }
 
   @Override
@@ -215,6 +251,7 @@ public final class ExactVectorSimilarityQuery extends Query {
     h = 31 * h + Boolean.hashCode(docVectorsAreUnit);
     h = 31 * h + Arrays.deepHashCode(positives);
     h = 31 * h + Arrays.deepHashCode(negatives);
+    h = 31 * h + filters.hashCode();
     return h;
   }
 
@@ -300,12 +337,14 @@ public final class ExactVectorSimilarityQuery extends Query {
    */
   static final class ExactVectorSimilarityWeight extends Weight {
     private final ExactVectorSimilarityQuery query;
+    private final PreFilter filter; // null: none
     private final float boost;
     private final TargetSimilarity similarity;
 
-    ExactVectorSimilarityWeight(ExactVectorSimilarityQuery query, ScoreMode scoreMode, float boost) {
+    ExactVectorSimilarityWeight(ExactVectorSimilarityQuery query, PreFilter filter, float boost) {
       super(query);
       this.query = query;
+      this.filter = filter;
       this.boost = boost;
       this.similarity = query.similarity();
     }
@@ -338,11 +377,19 @@ public final class ExactVectorSimilarityQuery extends Query {
       if (values == null) {
         return null;
       }
+      DocIdSetIterator filtered = null;
+      if (filter != null) {
+        filtered = filter.iterator(context);
+        if (filtered == null) {
+          return null; // nothing of this segment passes the filter
+        }
+      }
       // Reading the vector costs about dims, each dot product about dims more.
       float matchCost = query.dimension() + similarity.costPerDoc(query.dimension());
       return new ExactVectorSimilarityScorer(
           this,
           values,
+          filtered,
           VectorScans.open(values, similarity),
           query.minSimilarity,
           query.hasThreshold(),
@@ -358,7 +405,7 @@ public final class ExactVectorSimilarityQuery extends Query {
 
     @Override
     public int count(LeafReaderContext context) throws IOException {
-      if (query.hasThreshold() || context.reader().hasDeletions()) {
+      if (query.hasThreshold() || filter != null || context.reader().hasDeletions()) {
         return -1; // only scoring can tell
       }
       FloatVectorValues values = vectors(context.reader());
@@ -379,6 +426,9 @@ public final class ExactVectorSimilarityQuery extends Query {
       FloatVectorValues values = vectors(context.reader());
       if (values == null || values.advance(doc) != doc) {
         return Explanation.noMatch("no vector in field '" + query.field + "'");
+      }
+      if (filter != null && !filter.matches(context, doc)) {
+        return Explanation.noMatch("not in the pre-filter " + query.filters);
       }
       // The similarity as the scorer computes it (same scan), the details from a heap copy.
       VectorScan scan = VectorScans.open(values, similarity);

@@ -1,7 +1,9 @@
 package io.lookalike.solr;
 
 import java.io.IOException;
+import java.util.List;
 import org.apache.lucene.index.FloatVectorValues;
+import org.apache.lucene.search.ConjunctionUtils;
 import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.TwoPhaseIterator;
@@ -19,6 +21,15 @@ import org.apache.lucene.search.Weight;
  * surviving the query and filters as a collector, which two-phase iteration already achieves
  * inside Lucene, while also scoring, working as {@code q}, and composing with {@code {!collapse}}.
  *
+ * <p>With a pre-filter of its own ({@code ExactVectorSimilarityQuery#withFilters}) the
+ * approximation is the filter's documents; when the scan reads vectors by document id (dense,
+ * mapped) they are scored a block at a time ({@link ScoredBlocks}), which keeps a filter's
+ * scattered survivors as fast per document as a scan of all of them.
+ *
+ * <p>With a pre-filter of its own ({@code withFilters}) the approximation is the filter's
+ * documents; when the scan reads vectors by document id (dense, mapped) they are scored a block at
+ * a time ({@link ScoredBlocks}).
+ *
  * <p>The hot loop allocates nothing. How each vector is read is the {@link VectorScan}'s business
  * ({@link VectorScans}): in place in the mmapped file on Java 22+ when the segment allows, else
  * copied by {@link FloatVectorValues#vectorValue()} into a reused buffer, with the dot products in
@@ -29,7 +40,8 @@ import org.apache.lucene.search.Weight;
  * the heap just as {@code vectorValue()} does, so it saves nothing for one target either.
  */
 final class ExactVectorSimilarityScorer extends Scorer {
-  private final FloatVectorValues values;
+  private final DocIdSetIterator approximation; // documents with a vector (and in the filter)
+  private final ScoredBlocks blocks; // non-null when the scan scores blocks by document id
   private final VectorScan scan; // reads the vector of values' current document
   private final float boost;
   private final float maxScore;
@@ -37,9 +49,13 @@ final class ExactVectorSimilarityScorer extends Scorer {
   private int cachedDoc = -1;
   private float cachedSimilarity;
 
+  /**
+   * @param filter the documents of the query's pre-filter in this segment, or null for all
+   */
   ExactVectorSimilarityScorer(
       Weight weight,
       FloatVectorValues values,
+      DocIdSetIterator filter,
       VectorScan scan,
       float minSimilarity,
       boolean hasThreshold,
@@ -47,13 +63,23 @@ final class ExactVectorSimilarityScorer extends Scorer {
       float maxScore,
       float matchCost) {
     super(weight);
-    this.values = values;
     this.scan = scan;
+    if (filter != null && scan.byDocId()) {
+      // dense values: every document has a vector, so the filter alone names the candidates.
+      // (Without a filter of its own the scorer may be led by another clause of a conjunction,
+      // which skips: a block computed ahead would score documents nobody asks for.)
+      this.blocks = new ScoredBlocks(filter, scan);
+      this.approximation = blocks;
+    } else {
+      this.blocks = null;
+      this.approximation =
+          filter == null ? values : ConjunctionUtils.intersectIterators(List.of(filter, values));
+    }
     this.boost = boost;
     this.maxScore = maxScore;
     this.twoPhase =
         hasThreshold
-            ? new TwoPhaseIterator(values) {
+            ? new TwoPhaseIterator(approximation) {
               @Override
               public boolean matches() throws IOException {
                 return similarity() >= minSimilarity;
@@ -69,7 +95,10 @@ final class ExactVectorSimilarityScorer extends Scorer {
 
   /** The current document's similarity, computed at most once per document. */
   private float similarity() throws IOException {
-    int doc = values.docID();
+    if (blocks != null) {
+      return blocks.similarity();
+    }
+    int doc = approximation.docID();
     if (doc != cachedDoc) {
       cachedSimilarity = scan.similarity();
       cachedDoc = doc;
@@ -84,7 +113,7 @@ final class ExactVectorSimilarityScorer extends Scorer {
 
   @Override
   public DocIdSetIterator iterator() {
-    return twoPhase == null ? values : TwoPhaseIterator.asDocIdSetIterator(twoPhase);
+    return twoPhase == null ? approximation : TwoPhaseIterator.asDocIdSetIterator(twoPhase);
   }
 
   @Override
@@ -94,7 +123,7 @@ final class ExactVectorSimilarityScorer extends Scorer {
 
   @Override
   public int docID() {
-    return values.docID();
+    return approximation.docID();
   }
 
   @Override

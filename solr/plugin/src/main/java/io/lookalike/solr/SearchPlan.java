@@ -24,6 +24,7 @@ import org.apache.solr.handler.component.ResponseBuilder;
 import org.apache.solr.request.SolrQueryRequest;
 import org.apache.solr.request.SolrRequestInfo;
 import org.apache.solr.schema.SchemaField;
+import org.apache.solr.search.PostFilter;
 import org.apache.solr.search.QParser;
 import org.apache.solr.search.QueryParsing;
 import org.apache.solr.search.SolrIndexSearcher;
@@ -99,7 +100,13 @@ final class SearchPlan {
       report(decision);
     }
     if (decision.mode() == Mode.EXACT) {
-      return groups == null ? exact : without(exact, groups);
+      // with tagged filters the scan walks their documents itself, in blocks (see ScoredBlocks)
+      // (no tagged filter: every live document, still in blocks; nothing else leads this scan)
+      Query scan =
+          options.includeTags().isEmpty()
+              ? exact
+              : exact.withFilters(prefilter.isEmpty() ? List.of(new MatchAllDocsQuery()) : prefilter);
+      return groups == null ? scan : without(scan, groups);
     }
     Query filter = filterOf(req.getSearcher(), prefilter, groups);
     float[] target = exact.positiveTargets()[0];
@@ -189,7 +196,7 @@ final class SearchPlan {
       QParser fqParser = QParser.getParser(fq, req);
       fqParser.setIsFilter(true);
       Query q = fqParser.getQuery();
-      if (q != null) {
+      if (q != null && !(q instanceof PostFilter)) {
         out.add(q);
       }
     }

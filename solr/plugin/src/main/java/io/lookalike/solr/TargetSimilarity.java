@@ -63,6 +63,15 @@ final class TargetSimilarity {
     }
   }
 
+  /**
+   * The one target when the similarity is a plain dot product with it (one positive, no
+   * negatives, unit document vectors), else null: what block scans compute several documents of
+   * at once.
+   */
+  float[] plainDotTarget() {
+    return positives.length == 1 && negatives.length == 0 && !normalizeDocs ? positives[0] : null;
+  }
+
   /** Cosine-unit similarity of the document vector {@code v} to the targets. */
   float similarity(float[] v) {
     return similarity(new ArrayVector(v));

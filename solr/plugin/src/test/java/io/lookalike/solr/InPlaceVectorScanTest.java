@@ -15,10 +15,12 @@ import org.apache.lucene.index.ExitableDirectoryReader;
 import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.QueryTimeout;
+import org.apache.lucene.index.Term;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.Explanation;
 import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.store.MMapDirectory;
 import org.junit.jupiter.api.AfterAll;
@@ -199,6 +201,63 @@ class InPlaceVectorScanTest {
       assertEquals(top.scoreDocs[0].score, e.getValue().floatValue(), 0f, "explain = score");
       assertTrue(
           e.getDescription().endsWith(VectorScans.Path.IN_PLACE.description), e.getDescription());
+    }
+  }
+
+  /**
+   * A filter of the query's own: the scan walks the filter's documents (scored in blocks when the
+   * segment is read in place, four documents at a time for a plain dot product; one at a time on
+   * the heap path) and answers exactly what brute force over the filter's documents does, with a
+   * threshold too, on segments with deletions and sparse ones; explain agrees.
+   */
+  @Test
+  void aFilterOfItsOwnGivesBruteForceOverTheFilter() throws Exception {
+    try (TestIndex sparse =
+            new TestIndex(
+                VectorSimilarityFunction.DOT_PRODUCT,
+                true,
+                new MMapDirectory(tmp.resolve("sparse-filter")),
+                77,
+                false,
+                true);
+        TestIndex deleted =
+            new TestIndex(
+                VectorSimilarityFunction.DOT_PRODUCT,
+                true,
+                new MMapDirectory(tmp.resolve("deleted-filter")),
+                77,
+                true,
+                true)) {
+      for (TestIndex index : List.of(cosine, unit, sparse, deleted)) {
+        boolean unitField = index != cosine;
+        float[][] one = {index.vectorOf("doc10")};
+        float[][] two = {index.vectorOf("doc1"), index.vectorOf("doc2")};
+        for (float[][] likes : List.of(one, two)) {
+          for (float min : new float[] {NO_THRESHOLD, 0.05f}) {
+            ExactVectorSimilarityQuery q =
+                query(likes, new float[0][], Combine.MAX, 1f, min, unitField)
+                    .withFilters(List.of(new TermQuery(new Term("color", "red"))));
+            Map<String, Double> want =
+                index.bruteForce(new BruteForce(likes, new float[0][], Combine.MAX, 1), "red").stream()
+                    .filter(e -> min == NO_THRESHOLD || e.similarity() >= min)
+                    .collect(Collectors.toMap(TestIndex.Expected::id, TestIndex.Expected::similarity));
+            TopDocs top = index.searcher.search(q, TestIndex.DOCS);
+            assertEquals(want.size(), top.totalHits.value, q + ": number of hits");
+            for (ScoreDoc hit : top.scoreDocs) {
+              String id = index.idOf(hit.doc);
+              assertTrue(want.containsKey(id), id + " should not match " + q);
+              assertEquals(ExactVectorSimilarityQuery.scoreOf(want.get(id).floatValue()), hit.score, EPS);
+              assertTrue(index.searcher.explain(q, hit.doc).isMatch());
+            }
+            index.assertSameHitsWithThreads(q, top);
+            Explanation out = index.searcher.explain(q, index.docIdOf("doc6")); // live, a vector, not red
+            assertTrue(!out.isMatch() && out.getDescription().startsWith("not in the pre-filter"), out.toString());
+            assertEquals(q, query(likes, new float[0][], Combine.MAX, 1f, min, unitField)
+                .withFilters(List.of(new TermQuery(new Term("color", "red")))));
+            assertTrue(!q.equals(query(likes, new float[0][], Combine.MAX, 1f, min, unitField)));
+          }
+        }
+      }
     }
   }
 }

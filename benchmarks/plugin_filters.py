@@ -1,0 +1,125 @@
+"""The exact plugin under filters: QTime at each selectivity against unfiltered and numpy.
+
+``python -m benchmarks.plugin_filters [--size 100000] [--dims 256 1024] [--queries 40]``
+
+One Solr node of the launcher; per width one collection of ``size`` random unit vectors (the
+cheapest HNSW graph: the plugin never reads it) with a ``bucket_l`` in 0..999, force-merged to
+one segment as a reindex leaves it. Per selectivity (100, 30, 10, 1 %) ``{!lookalike}`` is asked
+for the top 10 with ``fq={!tag=filter}bucket_l:[0 TO n]`` (the filter cached, as a shopper's is
+after the first request), twice per query: with ``includeTags=filter`` (the scan walks the
+filter itself, in blocks: what the search service sends) and without (the filter a separate
+clause of Lucene's conjunction, as before); Solr's QTime p50 is compared with a single-thread numpy scan of the same
+vectors (``X @ q`` + top 10, the filtered rows gathered first) timed in the same run, and every
+answer is checked against numpy's. Prints one JSON row per cell.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # the numpy baseline is one thread
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from benchmarks.solr_bench import SolrPlan, feed, minimal_graph, solr_node, vector_literal  # noqa: E402
+from lookalike.settings import Settings  # noqa: E402
+
+SELECTIVITIES = (1.0, 0.3, 0.1, 0.01)
+BUCKETS = 1000
+
+
+def numpy_top10(x: np.ndarray, q: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, float]:
+    t0 = time.perf_counter()
+    xs = x if rows is None else x[rows]
+    s = xs @ q
+    top = np.argpartition(-s, 10)[:10]
+    top = top[np.argsort(-s[top])]
+    ids = top if rows is None else rows[top]
+    return ids, time.perf_counter() - t0
+
+
+def run(size: int, dims: int, n_queries: int, settings: Settings, client, seed: int = 0) -> list[dict]:
+    from lookalike.solr import cloud
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(size, dims)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    buckets = rng.integers(0, BUCKETS, size=size)
+    # a warm-up set and a measured set per selectivity: a repeated query would be answered by
+    # Solr's query result cache
+    queries = rng.normal(size=(2 * n_queries * len(SELECTIVITIES), dims)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    name = f"bench_filters_{dims}_{os.getpid()}"
+    cloud.create_collection(client, name, dims=dims, shards=1)
+    rows = []
+    try:
+        minimal_graph(client, name, dims)
+        feed(settings, client.base_url, name, x, buckets, batch_docs=1000)
+        cloud.force_merge(client, name, 1)
+        literals = [vector_literal(q) for q in queries]
+        for cell, sel in enumerate(SELECTIVITIES):
+            limit = max(1, round(BUCKETS * sel))
+            fq = None if sel >= 1.0 else f"bucket_l:[0 TO {limit - 1}]"
+            mask_rows = None if fq is None else np.flatnonzero(buckets < limit)
+            qtimes: dict[str, list] = {"own": [], "conj": []}
+            np_s, agree = [], 0
+            for rep in range(2):  # the first pass warms the filter cache and the page cache
+                first = (2 * cell + rep) * n_queries
+                for i in range(first, first + n_queries):
+                    # interleaved: the scan with the filter as its own (includeTags, what the
+                    # search service sends) and as a separate conjunction clause (before)
+                    for how, lp in (("own", " includeTags=filter"), ("conj", "")):
+                        params = {"q": "{!lookalike f=vector vector=$vec" + lp + "}", "vec": literals[i],
+                                  "rows": 10, "fl": "id,score"}
+                        if fq:
+                            params["fq"] = "{!tag=filter}" + fq
+                        resp = client.select(name, params)
+                        if rep:
+                            qtimes[how].append(resp["responseHeader"]["QTime"])
+                    ids, secs = numpy_top10(x, queries[i], mask_rows)
+                    if rep:
+                        np_s.append(secs)
+                        agree += [int(d["id"]) for d in resp["response"]["docs"]] == ids.tolist()
+            row = {"size": size, "dims": dims, "selectivity": sel,
+                   "docs": size if mask_rows is None else int(mask_rows.size),
+                   "qtime_p50_ms": float(np.median(qtimes["own"])),
+                   "qtime_p50_conjunction_ms": float(np.median(qtimes["conj"])),
+                   "numpy_p50_ms": round(float(np.median(np_s)) * 1000, 2),
+                   "same_top10": f"{agree}/{n_queries}"}
+            row["ratio_to_numpy"] = round(row["qtime_p50_ms"] / max(row["numpy_p50_ms"], 1e-9), 2)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    finally:
+        cloud.delete_collection(client, name)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=100_000)
+    ap.add_argument("--dims", type=int, nargs="+", default=[256, 1024])
+    ap.add_argument("--queries", type=int, default=40)
+    ap.add_argument("--port", type=int, default=8991)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    settings = Settings()
+    plan = SolrPlan(cells=(), exact_cells=(), sweep_cell=(0, 0), port=args.port, heap="1g")
+    with solr_node(settings, plan) as (client, _state):
+        rows = []
+        for dims in args.dims:
+            rows += run(args.size, dims, args.queries, settings, client)
+        unfiltered = {r["dims"]: r["qtime_p50_ms"] for r in rows if r["selectivity"] >= 1.0}
+        for r in rows:
+            r["ratio_to_unfiltered"] = round(r["qtime_p50_ms"] / max(unfiltered[r["dims"]], 1e-9), 2)
+        print(json.dumps({"summary": rows}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
