@@ -276,6 +276,16 @@ BAD = [
     ({"q": "{!lookalike f=vector like=p001 unlike=nosuch}"}, "unlike: no document with id 'nosuch'"),
     ({"q": "{!lookalike f=vector like=p025}"}, "like: document 'p025' has no vector in field 'vector'"),
     ({"q": "*:*", "fq": "{!lookalike f=vector}[1,2]"}, "vector has 2 dimensions but field 'vector' has 8"),
+    ({"q": "{!lookalike f=vector like=p001 mode=fast}"}, "mode must be 'exact', 'approx' or 'auto', got 'fast'"),
+    ({"q": "{!lookalike f=vector like=p001 mode=auto exactMaxDocs=-1}"}, "exactMaxDocs must be at least 0, got -1"),
+    ({"q": "{!lookalike f=vector like=p001 mode=approx topK=0}"}, "topK must be at least 1, got 0"),
+    ({"q": "{!lookalike f=vector like=p001 mode=approx topK=many}"}, "topK must be a whole number, got 'many'"),
+    ({"q": "{!lookalike f=vector like=p001 mode=approx topK=20000}"}, "topK must be at most 10000, got 20000"),
+    ({"q": "{!lookalike f=vector like=p001 excludeGroups=nosuch}"}, "excludeGroups must name an indexed and stored field"),
+    ({"q": "{!lookalike f=vector like=p001 shift=[1,2]}"}, "shift has 2 dimensions but field 'vector' has 8"),
+    ({"q": "{!lookalike f=vector like=p001,p002 combine=max mode=approx}"}, "combine=max needs mode=exact"),
+    ({"q": "{!lookalike f=vector like=p001,p002 combine=max shift=[1,0,0,0,0,0,0,0]}"}, "shift moves one combined target"),
+    ({"q": "{!lookalike f=vector like=p001 minSimilarity=0.5 minTraverse=2}"}, "minTraverse is in cosine units"),
 ]
 
 
