@@ -151,7 +151,8 @@ class Settings(BaseSettings):
     )
     explain_budget_s: float = Field(
         default=20.0, gt=0.0,
-        description="Most seconds one explanation spends on heat-maps; a heat-map that would start later is left out, and the answer says so.",
+        description="Most seconds one explanation spends on heat-maps (the model's first load not counted); a heat-map "
+        "that would end past it, judged by the one before, is left out, and the answer says so.",
     )
 
     # HTTP API

@@ -45,7 +45,7 @@ class Heatmap(_Frozen):
     weights: tuple[tuple[float, ...], ...] = Field(
         description="Rows top to bottom, columns left to right: how much the similarity drops when that patch "
         "is greyed out (cosine units, 0 or more).")
-    png: str = Field(description="The picture with the weights laid over it in red, as a data: URL (PNG).")
+    png: str = Field(description="The picture in grey with the weights laid over it in red, as a data: URL (PNG).")
 
 
 class ExampleMatch(_Frozen):
@@ -132,11 +132,12 @@ def occlusion_weights(vectors: np.ndarray, other: np.ndarray, grid: int) -> np.n
 
 
 def overlay_png(picture: Image.Image, weights: np.ndarray) -> str:
-    """The picture (its longer side ``OVERLAY_SIZE``) with the weights in red over it, as a PNG data URL."""
+    """The picture in grey (its longer side ``OVERLAY_SIZE``) with the weights in red over it, as a PNG data URL."""
     picture = picture.convert("RGB")
     scale = OVERLAY_SIZE / max(picture.width, picture.height)
     size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
-    base = picture.resize(size, Image.Resampling.BILINEAR)
+    # the picture in grey, so that the red reads as the heat-map on a red product too
+    base = picture.resize(size, Image.Resampling.BILINEAR).convert("L").convert("RGB")
     w = np.asarray(weights, dtype=np.float64)
     top = float(w.max())
     norm = (w / top) if top > 0 else np.zeros_like(w)

@@ -4,6 +4,7 @@
 //   render.js     answers -> DOM
 //   app.js        the views (catalog, similar products, text, photo) and the controls
 import { api, isProvenance, orderFacets } from "/static/api.js";
+import { addWhyButtons, hideExplain, renderSteer } from "/static/product_actions.js";
 import {
   $, el, renderChips, renderCount, renderFacets, renderFocus, renderGrid, renderPager, renderPhotoFocus, showError,
 } from "/static/render.js";
@@ -58,6 +59,7 @@ function render() {
   const ticket = ++state.ticket;
   const live = () => ticket === state.ticket;
   syncControls();
+  hideExplain();
   const view = state.route.view;
   let job;
   if (view === "product") job = showProduct(state.route.id, live);
@@ -87,6 +89,10 @@ function similarParams() {
   if (q.inStock) p.set("in_stock", "true");
   for (const f of shownFacets()) p.append("facet", f);
   for (const f of filterParams(q)) p.append("filter", f);
+  if (state.route.view === "product") {
+    for (const v of q.more) p.append("more", v);
+    for (const v of q.less) p.append("less", v);
+  }
   return p;
 }
 
@@ -136,9 +142,13 @@ async function showProduct(id, live) {
   const product = (await api("GET", `/api/products/${encodeURIComponent(id)}`)).data;
   if (!live()) return;
   renderFocus(product, state.advanced);
+  const steer = renderSteer(shownFacets(), state.query, (more, less) => setQuery({ more, less }));
   setTitle("Similar products", "");
   const answer = await api("GET", `/api/products/${encodeURIComponent(id)}/similar?${similarParams()}`);
-  if (live()) showAnswer(answer, "No similar product passes these filters.");
+  await steer.catch(() => {}); // the steering controls are an extra: the answer shows without them
+  if (!live()) return;
+  showAnswer(answer, "No similar product passes these filters.");
+  addWhyButtons(id);
 }
 
 // Text alone (edismax), or hybrid: text re-ranking the products that look like `like`.

@@ -3,7 +3,8 @@
 //   #/search/<text>         text search          #/search/<text>/like/<id> text with a product's look
 //   #/photo                 an uploaded photo (not bookmarkable: the photo is not in the URL)
 // followed by ?<query>: page=2, f=color:red (repeatable), sort=price_asc, stock=1, min=10, max=50,
-// variants=include, and the advanced options sim=0.6 and mode=exact. Defaults are left out.
+// variants=include, more=pattern:floral / less=style:formal (repeatable; the product page's "like this,
+// but ..."), and the advanced options sim=0.6 and mode=exact. Defaults are left out.
 
 export const SORTS = ["relevance", "price_asc", "price_desc"];
 export const VARIANTS = ["collapse", "include", "exclude"];
@@ -11,7 +12,7 @@ export const MODES = ["auto", "approx", "exact"];
 
 export const DEFAULT_QUERY = Object.freeze({
   page: 1, filters: [], sort: "relevance", inStock: false, priceMin: null, priceMax: null,
-  variants: "collapse", minSim: 0, mode: "auto",
+  variants: "collapse", minSim: 0, mode: "auto", more: [], less: [],
 });
 
 function num(text) {
@@ -43,6 +44,8 @@ export function parseQuery(search) {
     variants: oneOf(p.get("variants"), VARIANTS, DEFAULT_QUERY.variants),
     minSim: minSim !== null && minSim > 0 && minSim <= 1 ? minSim : 0,
     mode: oneOf(p.get("mode"), MODES, DEFAULT_QUERY.mode),
+    more: p.getAll("more").filter((v) => v.indexOf(":") > 0),
+    less: p.getAll("less").filter((v) => v.indexOf(":") > 0),
   };
 }
 
@@ -57,6 +60,8 @@ export function queryString(q) {
   if (q.variants !== DEFAULT_QUERY.variants) p.set("variants", q.variants);
   if (q.minSim > 0) p.set("sim", q.minSim);
   if (q.mode !== DEFAULT_QUERY.mode) p.set("mode", q.mode);
+  for (const v of q.more || []) p.append("more", v);
+  for (const v of q.less || []) p.append("less", v);
   const s = p.toString();
   return s ? "?" + s : "";
 }

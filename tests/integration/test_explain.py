@@ -31,7 +31,9 @@ def real(solr, tmp_path_factory):
 @pytest.fixture(scope="module")
 def api(real):
     settings, _, _ = real
-    with api_catalog.http(settings) as client:
+    # no time budget to speak of: on a loaded machine the model's first batches are slow, and what
+    # is checked here is the heat-maps (the budget has its own test)
+    with api_catalog.http(settings.model_copy(update={"explain_budget_s": 3600.0})) as client:
         yield client
 
 
@@ -96,11 +98,13 @@ def test_a_candidate_is_told_which_example_it_resembles_most(api):
     assert body["closest_example"]["id"] == max(sims, key=sims.get) == "demo-0003-2"
 
 
-def test_the_time_budget_leaves_heatmaps_out_and_says_so(real):
+def test_the_time_budget_leaves_the_heatmap_that_would_overrun_it_out_and_says_so(real):
     settings, _, _ = real
     with api_catalog.http(settings.model_copy(update={"explain_budget_s": 1e-9})) as client:
         body = explain(client, "demo-0001-1", "demo-0001-2")
-    assert body["heatmaps"] == [] and len(body["notes"]) == 2 and "time budget" in body["notes"][0]
+    # the first heat-map always comes; the second would end past the budget, judged by the first's cost
+    assert [h["product"] for h in body["heatmaps"]] == ["demo-0001-1"]
+    assert len(body["notes"]) == 1 and "time budget" in body["notes"][0] and "demo-0001-2" in body["notes"][0]
     assert body["similarity"] > 0.5
 
 
