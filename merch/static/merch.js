@@ -223,7 +223,7 @@ function renderProposal(v) {
         <div class="meta">confidence ${fmt(conf)} · closest to ${esc(c.closest)}</div>
         ${c.current ? `<div class="meta">now ${esc(c.current)} (${esc(c.origin)})</div>` : ""}
         ${c.blocked ? `<div class="m-warn">${esc(c.blocked)}</div>` : ""}
-        <details><summary>why</summary>${esc(c.reason)}</details>
+        <details class="m-why" data-closest="${esc(c.closest || "")}"><summary>why</summary>${esc(c.reason)}<div class="m-explain"></div></details>
         ${c.decision ? `<div class="m-decision ${c.decision}">${c.decision === "accept" ? "accepted" : "rejected"}</div>` : ""}
         ${open ? `<div class="m-actions"><button class="m-btn acc">Accept</button><button class="m-btn rej">Reject</button></div>` : ""}
       </div>
@@ -231,6 +231,24 @@ function renderProposal(v) {
   }).join("") || `<p class="m-empty">No candidate at this confidence: lower it with the slider.</p>`;
 }
 $("#proposal-batches").addEventListener("click", (e) => { if (e.target.dataset.undo) undoBatch(e.target.dataset.undo); });
+// "why" opened on a candidate: why it looks like the example it is closest to, with heat-maps
+// (GET /api/products/{candidate}/explain/{example}, the storefront's explanation; query/explain.py)
+$("#candidates").addEventListener("toggle", async (e) => {
+  const box = e.target.closest && e.target.closest("details.m-why");
+  if (!box || !box.open || box.dataset.loaded) return;
+  const cand = box.closest(".card").dataset.id, ex = box.dataset.closest, out = box.querySelector(".m-explain");
+  if (!ex || ex === cand) return;
+  box.dataset.loaded = "1";
+  out.textContent = "working out the heat-maps ...";
+  const q = new URLSearchParams(current.proposal.positives.map((x) => ["example", x]));
+  const v = await quiet(api("GET", `/api/products/${encodeURIComponent(cand)}/explain/${encodeURIComponent(ex)}?${q}`));
+  if (!v) { out.textContent = ""; delete box.dataset.loaded; return; }
+  const shared = Object.entries(v.shared).map(([k, x]) => `${esc(k)} ${esc(Array.isArray(x) ? x.join(", ") : x)}`).join(" · ");
+  out.innerHTML = `<div class="meta">like <code>${esc(ex)}</code> at ${fmt(v.similarity, 3)}${shared ? `; both: ${shared}` : ""}</div>
+    ${v.heatmaps.map((h) => `<img class="m-heat" src="${h.png}" alt="heat-map over ${esc(h.product)}" width="110" height="110">`).join("")}
+    ${v.notes.map((n) => `<div class="meta">${esc(n)}</div>`).join("")}`;
+  out.dataset.state = "ready";
+}, true);
 $("#candidates").addEventListener("click", async (e) => {
   const card = e.target.closest(".card"); if (!card || e.target.tagName !== "BUTTON") return;
   const body = e.target.classList.contains("acc") ? {accept: [card.dataset.id]} : {reject: [card.dataset.id]};
