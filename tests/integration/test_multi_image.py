@@ -22,11 +22,7 @@ pytestmark = pytest.mark.integration
 DIMS = 16
 N = 45
 FIELDS = 3
-
-
-def unit(v):
-    v = np.asarray(v, dtype=np.float64)
-    return v / np.linalg.norm(v)
+unit = api_catalog.unit
 
 
 def make_docs(seed=11):
