@@ -32,7 +32,7 @@ nearest. Two cases:
   sharding, so facets (``json.facet`` with ``refine``) run in the same request.
 * Without it the set is the global top ``candidates``: the main request fetches them all
   (rows=candidates; Solr merges the shards' lists into the global top N) and the client runs
-  :func:`facet_params` over exactly those ids. Without facets the main request asks only
+  :func:`query.facets.facet_params` over exactly those ids. Without facets the main request asks only
   for the page.
 
 **Text.** Text alone is an edismax query over ``title`` and the string attributes. Text
@@ -69,6 +69,7 @@ import numpy as np
 from lookalike.errors import BadRequest
 from lookalike.solr_syntax import any_of, check_identifier, local_params, number, text_terms, vector_literal
 from query import multi_image
+from query.facets import facet_json, filtered_fields
 from query.filters import FILTER_TAG, filter_query, tagged
 from query.models import BrowseRequest, Filter, SearchRequest, Sort
 from query.schema import Schema
@@ -164,14 +165,6 @@ def user_filters(filters: tuple[Filter, ...], in_stock: bool | None, schema: Sch
         info = schema.filter_field("in_stock")
         fqs.append(tagged(info.name, f"{info.name}:{'true' if in_stock else 'false'}"))
     return fqs
-
-
-def filtered_fields(request: SearchRequest | BrowseRequest, schema: Schema) -> set[str]:
-    """The Solr names of the fields the request filters on (a facet on one leaves its own filter out)."""
-    names = {schema.filter_field(f.field).name for f in request.filters}
-    if request.in_stock is not None:
-        names.add(schema.filter_field("in_stock").name)
-    return names
 
 
 def filter_queries(request: SearchRequest, schema: Schema, target: Target) -> list[str]:
@@ -414,50 +407,6 @@ def return_fields(request: SearchRequest, schema: Schema) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def facet_json(request: SearchRequest | BrowseRequest, schema: Schema, *, exclude: set[str] = frozenset()) -> str:
-    """``json.facet``: one terms facet per field, refined so distributed counts are exact.
-
-    A field in ``exclude`` (Solr names) is counted without its own filter (``excludeTags``
-    ``f_<field>``, the tag :func:`query.filters.tagged` gives it): a shopper who chose one
-    category still sees how many the others have, and can choose a second.
-    """
-    facets = {}
-    for name in request.facets:
-        info = schema.facet_field(name)
-        facet: dict[str, Any] = {
-            "type": "terms",
-            "field": info.name,
-            "limit": request.facet_limit,
-            "mincount": 1,
-            "refine": True,
-            "sort": "count desc",
-        }
-        if info.name in exclude:
-            facet["domain"] = {"excludeTags": f"f_{check_identifier(info.name)}"}
-        facets[info.name] = facet
-    return json.dumps(facets, sort_keys=True)
-
-
-def own_filter_facets(request: SearchRequest, schema: Schema) -> list[tuple[str, SearchRequest]]:
-    """For an image query: (Solr field, request) for each facet whose field is filtered.
-
-    The request is the same search without that field's filter, counting only that facet;
-    the client runs it, so the facet counts what choosing another value would add.
-    """
-    out = []
-    for name in request.facets:
-        field = schema.facet_field(name).name
-        if field not in filtered_fields(request, schema):
-            continue
-        kept = tuple(f for f in request.filters if schema.filter_field(f.field).name != field)
-        in_stock = None if field == "in_stock" else request.in_stock
-        out.append((field, request.model_copy(update={
-            "filters": kept, "in_stock": in_stock, "facets": (name,), "k": 1, "offset": 0,
-            "sort": "relevance", "fields": ("id",),
-        })))
-    return out
-
-
 def order_page(docs: list[dict[str, Any]], sort: Sort) -> list[dict[str, Any]]:
     """A top-N set (best first) in the order asked; products without a price go last."""
     if sort == "relevance":
@@ -469,13 +418,6 @@ def order_page(docs: list[dict[str, Any]], sort: Sort) -> list[dict[str, Any]]:
 
 
 # -- the follow-up requests ----------------------------------------------------------------
-
-
-def facet_params(request: SearchRequest, schema: Schema, ids: list[str]) -> Params:
-    """Facets over exactly the similar set ``ids`` (the global top-N of the main request)."""
-    params: Params = {"q": "*:*", "rows": 0, "json.facet": facet_json(request, schema)}
-    params["fq"] = [local_params("lucene") + any_of("id", ids)] if ids else ["-*:*"]
-    return params
 
 
 def count_params(request: SearchRequest, schema: Schema, target: Target = Target()) -> Params:

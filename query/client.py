@@ -37,13 +37,12 @@ from query.build import (
     build_params,
     count_params,
     combine_vectors,
-    facet_params,
     order_page,
-    own_filter_facets,
     score_to_cosine,
     similar_set,
     DEFAULT_FIELDS,
 )
+from query.facets import facet_params, own_filter_facets
 from query.embedder import ImageEmbedder
 from query.multi_image import best_pairs
 from lookalike.solr_syntax import any_of

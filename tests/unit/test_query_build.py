@@ -14,11 +14,10 @@ from query.build import (
     cosine_to_score,
     count_params,
     browse_params,
-    facet_params,
     order_page,
-    own_filter_facets,
     score_to_cosine,
 )
+from query.facets import facet_params, own_filter_facets
 from query.models import BrowseRequest, SearchRequest
 
 from test_query_schema import products_schema

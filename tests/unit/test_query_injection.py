@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lookalike.errors import BadRequest
-from query.build import Target, build_params, count_params, facet_params, plugin_can_carry
+from query.build import Target, build_params, count_params, plugin_can_carry
+from query.facets import facet_params
 from lookalike.solr.cloud import check_name
 from lookalike.solr_syntax import check_identifier, local_params, quote
 from query.models import SearchRequest
