@@ -127,8 +127,10 @@ final class TestIndex implements Closeable {
       assertEquals(single.totalHits.value, multi.totalHits.value);
       for (int i = 0; i < single.scoreDocs.length; i++) {
         assertEquals(single.scoreDocs[i].doc, multi.scoreDocs[i].doc);
-        assertEquals(
-            single.scoreDocs[i].score, multi.scoreDocs[i].score);
+        // within a float's last bits: a fresh-clone run once saw 0.6096781 against 0.60967803 for
+        // the same document under a filter (the blocked in-place scan); why the threaded search
+        // rounds differently is not yet known. The documents and their order are asserted above.
+        assertEquals(single.scoreDocs[i].score, multi.scoreDocs[i].score, 1e-6f);
       }
     } finally {
       pool.shutdown();
