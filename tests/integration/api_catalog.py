@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -218,3 +219,43 @@ def live_and_candidate(solr, root: Path, name: str, *, count: int = 28) -> Itera
                 cloud.delete_alias(solr.client, settings.alias)
             if candidate.collection in cloud.list_collections(solr.client):
                 cloud.delete_collection(solr.client, candidate.collection)
+
+
+def hand_made_fixtures(name: str):
+    """Module-scoped fixtures ``cat`` (the hand-made catalog in its own collection ``name``) and
+    ``api`` (a test client of the app over it), for a test module to bind:
+    ``cat, api = api_catalog.hand_made_fixtures("products")``."""
+
+    @pytest.fixture(scope="module")
+    def cat(solr, tmp_path_factory):
+        with indexed(solr, tmp_path_factory.mktemp(f"api-{name}"), name) as catalog:
+            yield catalog
+
+    @pytest.fixture(scope="module")
+    def api(cat):
+        with http(cat.settings) as client:
+            yield client
+
+    return cat, api
+
+
+def real_fixtures(name: str, **index_options):
+    """Module-scoped fixtures ``real`` (:func:`real_index`: settings, summary, catalog path), ``api``
+    over it and ``products`` (the catalog's rows), for a test module to bind:
+    ``real, api, products = api_catalog.real_fixtures("upload")``."""
+
+    @pytest.fixture(scope="module")
+    def real(solr, tmp_path_factory):
+        with real_index(solr, tmp_path_factory.mktemp(name), name, **index_options) as built:
+            yield built
+
+    @pytest.fixture(scope="module")
+    def api(real):
+        with http(real[0]) as client:
+            yield client
+
+    @pytest.fixture(scope="module")
+    def products(real):
+        return [json.loads(line) for line in real[2].read_text().splitlines() if line.strip()]
+
+    return real, api, products

@@ -31,16 +31,7 @@ def post(api, path: str, body):
     return api.post(path, content=as_json_bytes(body), headers={"content-type": "application/json"})
 
 
-@pytest.fixture(scope="module")
-def cat(solr, tmp_path_factory):
-    with api_catalog.indexed(solr, tmp_path_factory.mktemp("api-fuzz"), "fuzz") as catalog:
-        yield catalog
-
-
-@pytest.fixture(scope="module")
-def api(cat):
-    with api_catalog.http(cat.settings) as client:
-        yield client
+cat, api = api_catalog.hand_made_fixtures("fuzz")
 
 
 @FUZZ

@@ -9,16 +9,7 @@ import api_catalog
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def cat(solr, tmp_path_factory):
-    with api_catalog.indexed(solr, tmp_path_factory.mktemp("api-images"), "images") as catalog:
-        yield catalog
-
-
-@pytest.fixture(scope="module")
-def api(cat):
-    with api_catalog.http(cat.settings) as client:
-        yield client
+cat, api = api_catalog.hand_made_fixtures("images")
 
 
 def test_a_product_image_is_served_with_its_type(api, cat):

@@ -18,23 +18,7 @@ import api_catalog
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def real(solr, tmp_path_factory):
-    with api_catalog.real_index(solr, tmp_path_factory.mktemp("api-upload"), "upload") as built:
-        yield built
-
-
-@pytest.fixture(scope="module")
-def api(real):
-    settings, _, _ = real
-    with api_catalog.http(settings) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def products(real):
-    _, _, catalog = real
-    return [json.loads(line) for line in catalog.read_text().splitlines() if line.strip()]
+real, api, products = api_catalog.real_fixtures("upload")
 
 
 def upload(api, data: bytes, name: str = "photo.jpg", **params):

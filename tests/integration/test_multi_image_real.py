@@ -21,24 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 COUNT = 18
 
 
-@pytest.fixture(scope="module")
-def real(solr, tmp_path_factory):
-    with api_catalog.real_index(solr, tmp_path_factory.mktemp("multi-image"), "multi", count=COUNT, dims=16,
-                                images=3) as built:
-        yield built
-
-
-@pytest.fixture(scope="module")
-def api(real):
-    settings, _, _ = real
-    with api_catalog.http(settings) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def products(real):
-    _, _, catalog = real
-    return [json.loads(line) for line in catalog.read_text().splitlines() if line.strip()]
+real, api, products = api_catalog.real_fixtures("multi", count=COUNT, dims=16, images=3)
 
 
 def test_the_index_has_one_document_and_three_vector_fields_per_product(solr, real):
