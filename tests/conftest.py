@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from lookalike import credentials
 from lookalike.connection import SolrClient
@@ -29,6 +31,12 @@ from lookalike.solr import cloud, cluster, node
 TEST_HEAP = "512m"
 CREDENTIALS_ENV = "LOOKALIKE_SOLR_CREDENTIALS_FILE"
 DOCKER_IMAGE = "solr:9.10"
+
+# Property tests check answers, not speed: on a loaded 2-core machine one example of a pure
+# function can take longer than Hypothesis' default 200 ms deadline, which then fails the test as
+# flaky. Timings belong in the benchmarks.
+hypothesis_settings.register_profile("lookalike", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("lookalike")
 
 
 @dataclass

@@ -161,7 +161,10 @@ def test_power_normalisation_is_applied_before_the_pca_at_fit_and_transform():
     rooted /= np.linalg.norm(rooted, axis=1, keepdims=True)
     np.testing.assert_allclose(reducer.mean_, rooted.mean(axis=0), rtol=1e-5)
     direct = _fit(rooted)  # a plain PCA fitted on the rooted rows gives the same vectors
-    np.testing.assert_allclose(reducer.transform(x), direct.transform(rooted), atol=1e-5)
+    # Two float32 fits of the same rows agree to ~1e-5 in the last components (on an AVX-512 machine
+    # 1.8e-5 was seen); without the power step the vectors differ by ~0.1, so 1e-4 still tells them apart.
+    np.testing.assert_allclose(reducer.transform(x), direct.transform(rooted), atol=1e-4)
+    assert np.abs(reducer.transform(x) - _fit(x).transform(x)).max() > 1e-2
     assert reducer.manifest_["power"] == 0.5 and reducer.version != _fit(x).version
     # signed: a negative entry keeps its sign
     np.testing.assert_allclose(power_normalise(np.array([[-4.0, 0.0, 9.0]]), 0.5), [[-2 / 13**0.5, 0, 3 / 13**0.5]])

@@ -13,7 +13,7 @@ import re
 import string
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lookalike.errors import BadRequest
@@ -109,7 +109,7 @@ def _request(value: str, **kw) -> SearchRequest:
     )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(hostile_text)
 def test_hostile_filter_values_ids_and_groups_cannot_change_the_approx_query(value):
     target = Target(vector=VEC.vector, groups=(value,))
@@ -120,7 +120,7 @@ def test_hostile_filter_values_ids_and_groups_cannot_change_the_approx_query(val
     assert quoted_values(got) == [value if v == "x" else v for v in quoted_values(ref)]
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(hostile_text)
 def test_hostile_ids_reach_the_plugin_only_by_reference(value):
     if not (plugin_can_carry(value) and plugin_can_carry(value + "2")):
@@ -142,7 +142,7 @@ def test_hostile_ids_reach_the_plugin_only_by_reference(value):
     assert (got["like"], got["unlike"]) == (value, value + "2")
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(hostile_text)
 def test_hostile_text_is_only_quoted_words_in_a_referenced_param(value):
     words = value.split()
