@@ -61,8 +61,8 @@ demo: venv solr
 	$(BIN)/lookalike merchandiser add demo --exist-ok
 	$(BIN)/lookalike serve
 
-# Benchmarks: regenerates BENCHMARKS.md, benchmarks/plots/ and benchmarks/results/ (about 40 min from a fresh clone, 17 of them the quality section;
-# BENCH_FLAGS=--quick for a smoke run, --large adds 1M vectors).
+# Benchmarks: regenerates BENCHMARKS.md, benchmarks/plots/ and benchmarks/results/ (about 40 min from a fresh clone, 17 of them the quality section,
+# before the cloud and scale sections were added; BENCH_FLAGS=--quick for a smoke run, --large adds 1M vectors and runs the scale section at 1M).
 BENCH_FLAGS ?=
 bench: venv solr
 	$(BIN)/pip install -q -e '.[test,bench]'

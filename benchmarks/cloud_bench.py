@@ -77,17 +77,17 @@ def documents(vectors: np.ndarray, buckets: np.ndarray, groups: np.ndarray, lo: 
                "group": f"d{int(groups[i])}", "vector": np.asarray(vectors[i], dtype=np.float32)}
 
 
-def write(settings: Settings, client: SolrClient, collection: str, vectors, buckets, groups) -> dict[str, float]:
-    """The indexer's write stage and its force-merge, timed."""
+def write(client: SolrClient, collection: str, docs, *, max_segments: int = 1) -> dict[str, float]:
+    """The indexer's write stage over ``docs`` (an iterable, read lazily batch by batch) and the
+    force-merge a bulk reindex does after it, timed. Shared with :mod:`benchmarks.scale_bench`."""
     from indexer.pipeline import write_docs
     from lookalike.solr import cloud
 
-    n = vectors.shape[0]
     t0 = time.perf_counter()
-    written = write_docs(client, collection, documents(vectors, buckets, groups, 0, n))  # lazily, batch by batch
+    written = write_docs(client, collection, docs)
     write_s = time.perf_counter() - t0
     t1 = time.perf_counter()
-    segments = cloud.force_merge(client, collection, 1)
+    segments = cloud.force_merge(client, collection, max_segments)
     merge_s = time.perf_counter() - t1
     return {"docs": written, "write_s": round(write_s, 1), "docs_per_s": round(written / write_s, 1),
             "merge_s": round(merge_s, 1), "segments": int(sum(segments.values()))}
@@ -194,7 +194,7 @@ def run(settings: Settings, plan: CloudPlan, vectors: np.ndarray, buckets: np.nd
                 cloud.delete_collection(admin, name)
             cloud.create_collection(admin, name, plan.width, shards, replicas)
             no_result_cache(admin, name)
-            writes[name] = write(csettings, writer, name, vectors, buckets, groups)
+            writes[name] = write(writer, name, documents(vectors, buckets, groups, 0, plan.size))
             log.info("cloud: %s (%d x %d) %s", name, shards, replicas, writes[name])
         for port in ports:
             settle(_node_pid(csettings, port), timeout_s=600)

@@ -4,7 +4,10 @@ Sections, in order (each can be skipped, see ``--help``): data (generate or open
 vectors), methods (numpy, scikit-learn trees, FAISS, hnswlib), solr (Solr HNSW, the exact
 plugin, the planner; needs ``make solr``), pca (overlap and real-embedding precision),
 embedding (images/s against TensorFlow's matmul rate), api (the HTTP API's latency over Solr's QTime
-and over direct Solr requests, at 100k products), cloud (a three-node cloud of 3 shards x 2
+and over direct Solr requests, at 100k products), scale (similar-by-id through the API on one
+node at 500k products, 1M with ``--large``: p50/p99, recall@10, QTime and Solr requests per
+search at 100%, 10%, 1% and 0.1% filters, stock ``{!knn}``, numpy and FAISS interleaved as
+ratios, throughput, index size and memory, per vector format; :mod:`benchmarks.scale_bench`), cloud (a three-node cloud of 3 shards x 2
 replicas through the indexer's write stage and the API: write rate, memory per node, latency,
 answers against numpy and a one-shard copy; 1M products with ``--large``,
 :mod:`benchmarks.cloud_bench`), quality (recall@10, mAP@10 and rank-1 on the
@@ -29,12 +32,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("methods", "solr", "pca", "embedding", "api", "cloud", "quality")
+SECTIONS = ("methods", "solr", "pca", "embedding", "api", "scale", "cloud", "quality")
 # Sections whose rows are theirs alone: run with --only, their rows replace the same rows of the
 # existing results file and everything else there is kept.
 MERGEABLE = {"api": ("api", "api_node"), "quality": ("quality",),
              "embedding": ("embedding", "embedding_runtime", "embedding_runtime_error"),
-             "cloud": ("cloud", "cloud_write", "cloud_throughput", "cloud_collapse")}
+             "cloud": ("cloud", "cloud_write", "cloud_throughput", "cloud_collapse"),
+             "scale": ("scale", "scale_index", "scale_topk", "scale_throughput", "scale_run")}
 
 log = logging.getLogger("benchmarks")
 
@@ -48,6 +52,8 @@ def parse_args(argv=None):
     p.add_argument("--only", nargs="*", default=None, choices=SECTIONS, help="run just these sections")
     p.add_argument("--solr-port", type=int, default=48983)
     p.add_argument("--api-port", type=int, default=48000, help="port of the app the api section starts")
+    p.add_argument("--scale-variants", nargs="+", default=None,
+                   help="vector formats of the scale section (none = float32; int7, int4 where the build has them)")
     p.add_argument("--cloud-port", type=int, default=47983, help="first port of the cloud section's three nodes")
     p.add_argument("--quality-port", type=int, default=48990, help="port of the Solr node the quality section starts")
     p.add_argument("--demo-products", type=int, default=None, help="demo catalog size for the PCA precision")
@@ -149,6 +155,20 @@ def main(argv=None) -> int:
             log.exception("the api section failed")
             res["rows"].append({"section": "api_error", "error": str(err)})
         res["section_s"]["api"] = time.perf_counter() - t0
+
+    if "scale" in sections:
+        from benchmarks import scale_bench
+
+        t0 = time.perf_counter()
+        kw = {"variants": tuple(args.scale_variants)} if args.scale_variants else {}
+        scplan = scale_bench.default_plan(quick=args.quick, large=args.large, solr_port=args.solr_port,
+                                          api_port=args.api_port, **kw)
+        try:
+            res["rows"] += scale_bench.run(solr_settings, scplan, ds.vectors(scplan.width), ds.buckets(), ds.groups())
+        except Exception as err:  # noqa: BLE001
+            log.exception("the scale section failed")
+            res["rows"].append({"section": "scale_error", "error": str(err)})
+        res["section_s"]["scale"] = time.perf_counter() - t0
 
     if "cloud" in sections:
         from benchmarks import cloud_bench

@@ -2,7 +2,8 @@
 
 Every sentence with a number is computed from the rows of this run; nothing is typed in.
 One renderer per section (:mod:`.search`: methods, trees, filters, the plugin, the planner;
-:mod:`.pipeline`: data, PCA, embedding, writes; :mod:`.api`; :mod:`.quality`: retrieval quality on the
+:mod:`.pipeline`: data, PCA, embedding, writes; :mod:`.api`; :mod:`.scale`: the API at 500k / 1M;
+:mod:`.quality`: retrieval quality on the
 development sets); each returns its Markdown and
 adds its findings to the run's conclusions and losses (:class:`Ctx`).
 """
@@ -18,6 +19,7 @@ from benchmarks.report.pipeline import (
 )
 from benchmarks.report.plots import PLOTS_DIR, plots
 from benchmarks.report.quality import quality_section
+from benchmarks.report.scale import scale_section
 from benchmarks.report.vectors import vectors_section
 from benchmarks.report.security import security_section
 from benchmarks.report.search import (
@@ -63,7 +65,7 @@ def render(res) -> str:
     parts = [quality_section(res), vectors_section(),
              data_section(c), methods_section(c), trees_section(c), filters_section(c), plugin_section(c),
              planner_section(c), pca_section(c), embedding_section(c), writes_section(c), api_section(res, concl),
-             cloud_section(res, concl),
+             scale_section(c), cloud_section(res, concl),
              security_section()]
     hnsw_losses(c)
     head = ["## Conclusions", ""] + [f"- {c}" for c in concl] + [""]

@@ -1,0 +1,124 @@
+"""The report's scale section: similar-by-id through the API on one node at 500k / 1M products."""
+
+from __future__ import annotations
+
+from benchmarks.report.context import Ctx
+from benchmarks.report.fmt import f, fx, one, ratio, sel_label, size_label, table, where
+
+P50_AIM_MS, P99_AIM_MS, RECALL_AIM = 8.0, 25.0, 0.99  # issue 15's aims (benchmarks/scale_bench.py)
+BASELINES = ("solr knn", "numpy exact", "faiss hnsw")
+FORMAT = {"none": "float32"}
+
+
+def _fmt(variant: str) -> str:
+    return FORMAT.get(variant, variant)
+
+
+def scale_section(c: Ctx) -> list[str]:
+    rows = where(c.rows, section="scale")
+    idx = where(c.rows, section="scale_index")
+    run = one(c.rows, section="scale_run")
+    md = ["## Similar-by-id at scale, through the API (issue 15)", ""]
+    errors = where(c.rows, section="scale_error")
+    if not rows:
+        return md + [f"Not measured in this run{': ' + '; '.join(e['error'] for e in errors) if errors else ''}.", ""]
+    size = rows[0]["size"]
+    meta = c.res.get("runs", {}).get("scale", {})
+    when = (f" (measured {meta['date']}, commit `{meta['git']}`, load average {meta['load_avg_start'][0]:.1f} at "
+            f"start, {meta['load_avg_end'][0]:.1f} at end)") if meta else ""
+    md += [f"{size_label(size)} products x {rows[0]['dims']} dims on one Solr node of the launcher ({run['heap']} heap), "
+           "one collection per vector format, created as the indexer creates it, written by its write stage and "
+           f"force-merged as a bulk reindex does{when}. Products carry `sel_ss`, so `filter=sel:s100` / `s10` / `s1` "
+           "/ `s01` pass 100% / 10% / 1% / 0.1% of them; \"none\" is no filter. Per row "
+           f"{rows[0]['queries']} product ids, one client; per id, interleaved: `GET /api/products/{{id}}/similar?k=10` "
+           "through `lookalike serve` in modes auto, approx and exact, then the same query sent straight to stock "
+           f"Solr `{{!knn}}` (topK {run['top_k']}, as our approx mode sends), a numpy scan of the filter's products "
+           f"(one BLAS thread) and FAISS `IndexHNSWFlat` in this process (Solr's M and beam width, efSearch "
+           f"{run['faiss_ef']}). Recall@10 is against numpy exact on the same vectors and filter. \"Solr requests\" "
+           "is what the API's answer counts per search; \"+ over QTime\" is the median per-request difference between "
+           "the client's wall time and Solr's QTime.", ""]
+    for e in errors:
+        md += [f"Vector format {_fmt(e.get('variant', '?'))}: not measured: {e['error']}.", ""]
+    if idx:
+        md += [table(["vector format", "documents", "write s", "docs/s", "merge s", "segments", "index MB on disk",
+                      "Solr RSS MB after merge", "after queries"],
+                     [[_fmt(r["variant"]), f"{r['docs']:,}", f(r["write_s"], 0), f(r["docs_per_s"], 0),
+                       f(r["merge_s"], 0), r["segments"], f(r["index_mb"], 0), f(r["rss_mb"], 0),
+                       f(r.get("rss_after_queries_mb"), 0)] for r in idx]), ""]
+    body = []
+    for r in rows:
+        auto = one(rows, variant=r["variant"], filter=r["filter"], method="api auto")
+        body.append([_fmt(r["variant"]), f"{r['filter']} ({sel_label(r['selectivity'])})", r["method"],
+                     f(r["p50_ms"], 1), f(r["p99_ms"], 1), f(r["recall_at_10"], 3), f(r["min_recall_at_10"], 2),
+                     r.get("chose", "–"), f(r.get("solr_requests"), 0), f(r.get("qtime_p50_ms"), 0),
+                     f(r.get("over_qtime_p50_ms"), 1), fx(ratio(auto and auto["p50_ms"], r["p50_ms"]))])
+    md += [table(["format", "filter", "method", "p50 ms", "p99 ms", "recall@10", "worst query", "chose",
+                  "Solr requests", "QTime p50", "+ over QTime", "API auto p50 / this p50"], body), ""]
+    reasons = sorted({(r["filter"], r["mode_reason"]) for r in rows if r["method"] == "api auto" and r.get("mode_reason")})
+    if reasons:
+        md += ["Why auto chose its mode (the plugin's `mode_reason`, most frequent per filter): "
+               + "; ".join(f"{flt}: \"{why}\"" for flt, why in reasons) + ".", ""]
+    sweep = where(c.rows, section="scale_topk")
+    if sweep:
+        md += ["Where auto missed recall@10 0.99, auto again with larger `candidates` (the plugin's HNSW topK), "
+               "interleaved per id with the default:", "",
+               table(["format", "filter", "candidates", "p50 ms", "p99 ms", "recall@10", "chose", "QTime p50"],
+                     [[_fmt(r["variant"]), r["filter"], r["candidates"], f(r["p50_ms"], 1), f(r["p99_ms"], 1),
+                       f(r["recall_at_10"], 3), r.get("chose", "–"), f(r.get("qtime_p50_ms"), 0)] for r in sweep]), ""]
+    tp = where(c.rows, section="scale_throughput")
+    if tp:
+        md += ["Throughput: auto mode, unfiltered, concurrent clients for a fixed time, on the same 2 cores as Solr "
+               "and the API:", "",
+               table(["format", "clients", "requests/s", "p50 ms", "p99 ms"],
+                     [[_fmt(r["variant"]), r["clients"], f(r["rps"], 0), f(r["p50_ms"], 1), f(r["p99_ms"], 1)]
+                      for r in tp]), ""]
+    if run:
+        md += [f"Where the section's {f(run['stages_s']['total_s'] / 60, 1)} minutes went (seconds; the vectors' "
+               "generation is the data section's):", "",
+               table(["stage", "seconds"], [[k.removesuffix("_s"), f(float(v), 0)] for k, v in run["stages_s"].items()]),
+               ""]
+    conclude(c, rows, tp, size)
+    return md
+
+
+def conclude(c: Ctx, rows: list[dict], tp: list[dict], size: int) -> None:
+    """Aims met or missed, per vector format and filter; plain losses for the losses list."""
+    for variant in dict.fromkeys(r["variant"] for r in rows):
+        autos = [r for r in rows if r["variant"] == variant and r["method"] == "api auto"]
+        if not autos:
+            continue
+        met = [r for r in autos if r["p50_ms"] <= P50_AIM_MS and r["p99_ms"] <= P99_AIM_MS
+               and r["recall_at_10"] >= RECALL_AIM]
+        c.concl.append(
+            f"At {size_label(size)} x {autos[0]['dims']} ({_fmt(variant)}), similar-by-id through the API in auto mode: "
+            + ", ".join(f"{r['filter']} p50 {f(r['p50_ms'], 1)} / p99 {f(r['p99_ms'], 1)} ms, recall@10 "
+                        f"{f(r['recall_at_10'], 3)} ({r.get('chose', '?')}, {f(r.get('solr_requests'), 0)} Solr request)"
+                        for r in autos)
+            + f"; the aims (p50 <= {P50_AIM_MS:g} ms, p99 <= {P99_AIM_MS:g} ms, recall@10 >= {RECALL_AIM}) are met "
+            f"at {len(met)} of {len(autos)} filters.")
+        for r in autos:
+            miss = []
+            if r["p50_ms"] > P50_AIM_MS:
+                miss.append(f"p50 {f(r['p50_ms'], 1)} ms > {P50_AIM_MS:g}")
+            if r["p99_ms"] > P99_AIM_MS:
+                miss.append(f"p99 {f(r['p99_ms'], 1)} ms > {P99_AIM_MS:g}")
+            if r["recall_at_10"] < RECALL_AIM:
+                miss.append(f"recall@10 {f(r['recall_at_10'], 3)} < {RECALL_AIM}")
+            if r.get("max_solr_requests", 1) > 1:
+                miss.append(f"up to {r['max_solr_requests']} Solr requests per search")
+            base = {m: one(rows, variant=variant, filter=r["filter"], method=m) for m in BASELINES}
+            slower = [f"{m} is {fx(ratio(r['p50_ms'], b['p50_ms']))} faster (p50 {f(b['p50_ms'], 2)} ms, recall@10 "
+                      f"{f(b['recall_at_10'], 3)})" for m, b in base.items()
+                      if b and b["p50_ms"] < r["p50_ms"] and b["recall_at_10"] >= min(RECALL_AIM, r["recall_at_10"])]
+            knn = base["solr knn"]
+            if slower and knn and "qtime_p50_ms" in r and "qtime_p50_ms" in knn:
+                slower.append(f"Solr's own QTime p50 is {f(r['qtime_p50_ms'], 0)} ms for ours, {f(knn['qtime_p50_ms'], 0)} "
+                              f"for stock {{!knn}}, and the API adds {f(r.get('over_qtime_p50_ms'), 1)} ms over QTime")
+            if miss or slower:
+                c.loses.append(f"{size_label(size)} {_fmt(variant)}, {r['filter']} ({sel_label(r['selectivity'])}), API "
+                               "auto: " + "; ".join(miss + slower) + ".")
+    one_client = [r for r in tp if r["clients"] == 1]
+    best = max(tp, key=lambda r: r["rps"]) if tp else None
+    if best and one_client:
+        c.concl.append(f"Throughput at {size_label(size)} (auto, unfiltered): {f(one_client[0]['rps'], 0)} requests/s with "
+                       f"one client, at most {f(best['rps'], 0)} with {best['clients']} (p99 {f(best['p99_ms'], 1)} ms).")
