@@ -37,6 +37,11 @@ def scale_section(c: Ctx) -> list[str]:
            f"{run['faiss_ef']}). Recall@10 is against numpy exact on the same vectors and filter. \"Solr requests\" "
            "is what the API's answer counts per search; \"+ over QTime\" is the median per-request difference between "
            "the client's wall time and Solr's QTime.", ""]
+    loads = [r["load_1m"] for r in rows if "load_1m" in r]
+    if loads:
+        md += [f"The 1-minute load average after each filter's queries ranged {min(loads):.1f}–{max(loads):.1f} on "
+               f"{c.m.get('cores', '?')} cores: other work shared the machine, so absolute latencies are inflated; the "
+               "ratios, measured interleaved per product id, are the figures to read.", ""]
     for e in errors:
         md += [f"Vector format {_fmt(e.get('variant', '?'))}: not measured: {e['error']}.", ""]
     if idx:
@@ -117,6 +122,15 @@ def conclude(c: Ctx, rows: list[dict], tp: list[dict], size: int) -> None:
             if miss or slower:
                 c.loses.append(f"{size_label(size)} {_fmt(variant)}, {r['filter']} ({sel_label(r['selectivity'])}), API "
                                "auto: " + "; ".join(miss + slower) + ".")
+        for r in autos:  # where auto walked HNSW but the exact scan answered clearly faster (1.2x: not noise)
+            other = one(rows, variant=variant, filter=r["filter"], method="api exact")
+            if other and r.get("chose") == "approx" and other["p50_ms"] * 1.2 < r["p50_ms"]:
+                c.loses.append(f"{size_label(size)} {_fmt(variant)}, {r['filter']} ({sel_label(r['selectivity'])}): auto "
+                               f"chose {r['chose']} ({r.get('mode_reason', '')}) at p50 {f(r['p50_ms'], 1)} ms, but "
+                               f"{other['method'].split()[-1]} answers at {f(other['p50_ms'], 1)} ms (QTime "
+                               f"{f(other.get('qtime_p50_ms'), 0)} against {f(r.get('qtime_p50_ms'), 0)}) with recall@10 "
+                               f"{f(other['recall_at_10'], 3)}: the exact_max_docs threshold is below the crossover at "
+                               "this size.")
     one_client = [r for r in tp if r["clients"] == 1]
     best = max(tp, key=lambda r: r["rps"]) if tp else None
     if best and one_client:

@@ -73,13 +73,16 @@ def test_report_says_where_the_aims_are_missed_and_who_is_faster():
             _row("faiss hnsw", "none", 1.0, 0.4, 1.0, 0.5),  # faster, but misses what it is asked: not a loss
             _row("api auto", "sel:s10", 0.1, 12.0, 30.0, 0.97, chose="approx", solr_requests=1.0, max_solr_requests=1),
             _row("faiss hnsw", "sel:s10", 0.1, 0.5, 1.0, 0.99),
+            _row("api exact", "sel:s10", 0.1, 6.0, 9.0, 1.0, chose="exact", qtime_p50_ms=4.0),
+            _row("api exact", "none", 1.0, 5.5, 9.0, 1.0, chose="exact"),  # within 1.2x of auto: noise, no line
             {"section": "scale_run", "heap": "2g", "top_k": 200, "faiss_ef": 200,
              "stages_s": {"write_s": 60.0, "total_s": 120.0}}]
     c = Ctx({"rows": rows, "machine": {}})
     md = "\n".join(scale_section(c))
     assert "500k products x 256 dims" in md and "| write | 60 |" in md
     assert any("met at 1 of 2 filters" in x for x in c.concl)
-    assert len(c.loses) == 1
+    assert len(c.loses) == 2
+    assert "sel:s10 (10%): auto chose approx" in c.loses[1] and "exact answers at 6.0 ms" in c.loses[1]
     assert "sel:s10" in c.loses[0] and "p50 12.0 ms > 8" in c.loses[0] and "recall@10 0.970 < 0.99" in c.loses[0]
     assert "faiss hnsw is 24.0x faster (p50 0.50 ms, recall@10 0.990)" in c.loses[0]
 
