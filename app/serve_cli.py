@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 from pathlib import Path
+from typing import Any
 
 from lookalike.errors import ConfigError
 from lookalike.settings import Settings
@@ -27,6 +29,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_serve)
 
 
+def server_options() -> dict[str, Any]:
+    """uvicorn's options: its fastest event loop and HTTP parser where installed (``uvicorn[standard]``
+    brings uvloop and httptools; else asyncio and h11), named rather than left to "auto" so the
+    banner can say which run. No proxy-header rewriting (the app never reads the client's
+    address, and it saves a middleware per request) and no ``server: uvicorn`` header."""
+    return {
+        "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
+        "proxy_headers": False,
+        "server_header": False,
+        "log_level": "info",
+        "access_log": False,
+    }
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -45,15 +62,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Merchandising: {base}/merch, signed in with a merchandiser's token "
           + (f"({', '.join(names)}; a new one: `lookalike merchandiser add NAME`)" if names
              else "(none yet: `lookalike merchandiser add NAME` prints one)"), flush=True)
-    # uvicorn picks uvloop and httptools (installed with uvicorn[standard]) by itself
+    options = server_options()
+    print(f"Serving with {workers} worker{'s' if workers > 1 else ''}: event loop {options['loop']}, "
+          f"HTTP parser {options['http']}", flush=True)
     if workers == 1:
         from app.web import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+        uvicorn.run(create_app(settings), host=host, port=port, **options)
     else:
         # each worker process builds its app from the environment: pass what the command line set
         if settings.images_root is not None:
             os.environ["LOOKALIKE_IMAGES_ROOT"] = str(settings.images_root)
-        uvicorn.run("app.web:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                    log_level="info", access_log=False)
+        uvicorn.run("app.web:app_from_environment", factory=True, host=host, port=port, workers=workers, **options)
     return 0

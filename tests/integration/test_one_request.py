@@ -18,8 +18,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from requests.adapters import HTTPAdapter
-
 from lookalike.connection import SolrClient
 from lookalike.solr import cloud
 from query.build import build_params
@@ -57,16 +55,19 @@ DOCS, VECTORS = _catalog()
 POS = {d["id"]: i for i, d in enumerate(DOCS)}
 
 
-class CountingAdapter(HTTPAdapter):
-    """Counts the requests sent through it, by path (the transport under SolrClient)."""
+class CountingAdapter:
+    """Counts the HTTP requests a :class:`SolrClient` sends, by the path's last part (wraps the
+    urllib3 transport under it: every request, failover retries included, goes through it)."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, client: SolrClient) -> None:
         self.paths: Counter[str] = Counter()
+        send = client._http.request
 
-    def send(self, request, **kw):  # noqa: ANN001 - requests' signature
-        self.paths[request.path_url.split("?")[0].split("/")[-1]] += 1
-        return super().send(request, **kw)
+        def counted(method, url, *args, **kw):  # noqa: ANN001, ANN002, ANN003 - urllib3's signature
+            self.paths[url.split("?")[0].split("/")[-1]] += 1
+            return send(method, url, *args, **kw)
+
+        client._http.request = counted
 
 
 @pytest.fixture(scope="module", params=[1, 2], ids=["1shard", "2shards"])
@@ -75,8 +76,7 @@ def env(request, solr):
     cloud.create_collection(solr.client, name, dims=DIMS, shards=request.param)
     solr.client.add(name, DOCS, commit=True)
     client = SolrClient(solr.settings, role="search")
-    adapter = CountingAdapter()
-    client._http.mount("http://", adapter)
+    adapter = CountingAdapter(client)
     svc = SearchService(solr.settings, client, collection=name, exact_max_docs=60)
     svc.schema()  # read once, like a running API; then only searches are counted
     try:
