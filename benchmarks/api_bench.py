@@ -2,21 +2,28 @@
 
 One Solr node (``solr_bench.solr_node``, the benchmark's port) holds a 100k-product
 collection of the product configset (256-d unit vectors; ``color_s`` with 10 values,
-``shade_s`` with 100, ``in_stock``, ``group`` per 4 rows) behind the storefront alias. The
-real app runs in a subprocess (``lookalike serve``, uvicorn), and one client asks
-``GET /api/products/{id}/similar?k=10`` with no filter, a 10% filter (``color:c3``) and a 1%
-filter (``shade:s7``), in modes auto/approx/exact. Per request we keep:
+``shade_s`` with 100, ``in_stock``, ``group`` per 4 rows) behind the storefront alias,
+force-merged to one segment as ``lookalike index`` leaves a collection (``LOOKALIKE_MERGE_SEGMENTS``).
+The real app runs in a subprocess (``lookalike serve``, uvicorn, one worker), and one client
+asks ``GET /api/products/{id}/similar?k=10`` with no filter, a 10% filter (``color:c3``) and a
+1% filter (``shade:s7``), in modes auto/approx/exact. Per request we keep:
 
-* the client's wall time for the API request (JSON parse included);
-* ``qtime_ms`` from the answer: Solr's ``QTime`` summed over the requests the API made;
+* the client's wall time for the API request (urllib3 and orjson, as the direct requests);
+* ``qtime_ms`` from the answer: Solr's ``QTime`` summed over the requests the API made, and
+  ``solr_requests``, how many it made (one per similar-by-id: the plugin reads the product's
+  vector and group and plans exact or HNSW inside Solr);
+* the app's own time to the first byte (``X-Response-Time-Ms``) and the search service's
+  (``took_ms``);
 * the wall time of the same Solr requests sent directly (no API in between).
 
 The direct requests are exactly the ones the app sends: an in-process
 :class:`query.client.SearchService` with a recording client answers each case once, and
-the recorded requests (real-time get, count, select) are replayed, timed, with a plain
-:class:`SolrClient`. Solr's queryResultCache is kept from caching ranked pages
-(:func:`no_result_cache`), so each of those repeats costs Solr the full search. The main ``/select`` alone is timed too. Cases are interleaved per
-product id, so API and direct Solr share the same moments of the machine's load.
+the recorded requests (for similar-by-id, the one ``/select``) are replayed, timed, with a
+plain :class:`SolrClient`. Solr's queryResultCache is kept from caching ranked pages
+(:func:`no_result_cache`), so each repeat costs Solr the full search. Cases are interleaved
+per product id, so API and direct Solr share the same moments of the machine's load. The
+API process's CPU time per request (user + system, from ``/proc``) is kept per case too: on a
+loaded machine it moves far less than wall time.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import numpy as np
 
@@ -165,27 +173,34 @@ def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000.0
 
 
+def _cpu_ms(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far, in ms."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
 def measure_case(http, api_url: str, direct: SolrClient, ids: list[str], recorded: list[list[dict]],
-                 filt: str | None, mode: str, warmup: int) -> dict:
-    """Interleaved per id: the API request, the same Solr requests directly, the main select alone."""
-    params = {"k": K, "mode": mode, **({"filter": filt} if filt else {})}
-    api_ms, qtime_ms, took_ms, direct_ms, select_ms, select_qtime, modes, nreq = [], [], [], [], [], [], set(), []
+                 filt: str | None, mode: str, warmup: int, api_pid: int | None = None) -> dict:
+    """Interleaved per id: the API request, then the same Solr requests directly."""
+    import orjson
+
+    query = urlencode({"k": K, "mode": mode, **({"filter": filt} if filt else {})})
+    api_ms, qtime_ms, took_ms, server_ms, direct_ms, modes, nreq = [], [], [], [], [], set(), []
+    cpu0 = 0.0
     for n, (product_id, reqs) in enumerate(zip(ids, recorded)):
+        if n == warmup and api_pid:
+            cpu0 = _cpu_ms(api_pid)
         t0 = time.perf_counter()
-        resp = http.get(f"{api_url}/api/products/{product_id}/similar", params=params, timeout=60)
+        resp = http.request("GET", f"{api_url}/api/products/{quote(product_id, safe='')}/similar?{query}", timeout=60)
+        body = orjson.loads(resp.data)
         api = _ms(t0)
-        if resp.status_code != 200:
-            raise RuntimeError(f"the API answered {resp.status_code}: {resp.text[:300]}")
-        body = resp.json()
+        if resp.status != 200:
+            raise RuntimeError(f"the API answered {resp.status}: {resp.data[:300]!r}")
         t0 = time.perf_counter()
         last = None
         for r in reqs:
             last = direct.request(r["method"], r["path"], **{k: v for k, v in r.items() if k not in ("method", "path")})
         direct_all = _ms(t0)
-        main = next(r for r in reversed(reqs) if r["path"].endswith("/select"))
-        t0 = time.perf_counter()
-        sel = direct.request(main["method"], main["path"], **{k: v for k, v in main.items() if k not in ("method", "path")})
-        direct_sel = _ms(t0)
         if n < warmup:
             continue
         if last is not None and len(body["products"]) != len(last.get("response", {}).get("docs", [])[:K]):
@@ -193,32 +208,35 @@ def measure_case(http, api_url: str, direct: SolrClient, ids: list[str], recorde
         api_ms.append(api)
         qtime_ms.append(body["qtime_ms"])
         took_ms.append(body["took_ms"])
+        server_ms.append(float(resp.headers.get("x-response-time-ms", "nan")))
         direct_ms.append(direct_all)
-        select_ms.append(direct_sel)
-        select_qtime.append(sel.get("responseHeader", {}).get("QTime", float("nan")))
         modes.add(body["mode"])
         nreq.append(body["solr_requests"])
+    cpu_per_request = (_cpu_ms(api_pid) - cpu0) / len(api_ms) if api_pid and api_ms else float("nan")
 
     def st(xs):
         s = latency_stats(np.asarray(xs, dtype=float) / 1000.0)
         return s["p50_ms"], s["p99_ms"]
 
     row: dict[str, Any] = {"queries": len(api_ms), "chose": "/".join(sorted(modes)),
-                           "solr_requests": float(np.mean(nreq)), "direct_requests": float(np.mean(
-                               [len(r) for r in recorded[warmup:]]))}
-    for name, xs in (("api", api_ms), ("qtime", qtime_ms), ("took", took_ms), ("direct", direct_ms),
-                     ("select", select_ms), ("select_qtime", select_qtime)):
+                           "solr_requests": float(np.mean(nreq)), "solr_requests_max": int(max(nreq)),
+                           "direct_requests": float(np.mean([len(r) for r in recorded[warmup:]])),
+                           "api_cpu_ms": cpu_per_request}
+    for name, xs in (("api", api_ms), ("qtime", qtime_ms), ("took", took_ms), ("server", server_ms),
+                     ("direct", direct_ms)):
         row[f"{name}_p50_ms"], row[f"{name}_p99_ms"] = st(xs)
-    diff_q = np.asarray(api_ms) - np.asarray(qtime_ms)
-    diff_d = np.asarray(api_ms) - np.asarray(direct_ms)
-    row["over_qtime_p50_ms"] = float(np.median(diff_q))
-    row["over_direct_p50_ms"] = float(np.median(diff_d))
+    row["over_qtime_p50_ms"] = float(np.median(np.asarray(api_ms) - np.asarray(qtime_ms)))
+    row["over_direct_p50_ms"] = float(np.median(np.asarray(api_ms) - np.asarray(direct_ms)))
+    # where the gap over direct goes, as medians of per-request differences
+    row["service_over_direct_p50_ms"] = float(np.median(np.asarray(took_ms) - np.asarray(direct_ms)))
+    row["app_over_service_p50_ms"] = float(np.median(np.asarray(server_ms) - np.asarray(took_ms)))
+    row["client_over_app_p50_ms"] = float(np.median(np.asarray(api_ms) - np.asarray(server_ms)))
     return row
 
 
 def run(settings: Settings, plan: ApiPlan, vectors: np.ndarray, buckets: np.ndarray) -> list[dict]:
     """Start Solr, load the collection, start the app, measure every case; stop both."""
-    import requests
+    import urllib3
 
     from benchmarks.solr_bench import SolrPlan, _node_pid, _rss_mb, feed, solr_node
     from lookalike.solr import cloud
@@ -234,21 +252,28 @@ def run(settings: Settings, plan: ApiPlan, vectors: np.ndarray, buckets: np.ndar
         no_result_cache(client, COLLECTION)
         index_s = feed(settings, base, COLLECTION, vectors[: plan.size], buckets, batch_docs=plan.batch_docs,
                        documents=documents)["index_s"]
+        t0 = time.perf_counter()
+        client.post(f"{COLLECTION}/update", params={"optimize": "true", "maxSegments": 1, "waitSearcher": "true"},
+                    json_body={}, timeout_s=1800)  # as a bulk reindex leaves it (LOOKALIKE_MERGE_SEGMENTS=1)
+        merge_s = time.perf_counter() - t0
         cloud.create_alias(client, settings.alias, COLLECTION)
-        log.info("api: indexed %d x %d in %.1f s", plan.size, plan.width, index_s)
+        log.info("api: indexed %d x %d in %.1f s, merged to one segment in %.1f s", plan.size, plan.width, index_s,
+                 merge_s)
         rng = np.random.default_rng(20261123)
         ids = [str(i) for i in rng.choice(plan.size, plan.queries + plan.warmup, replace=False)]
         log_path = settings.data_dir / "api-bench-serve.log"
         proc = start_api(settings, base, plan.api_port, log_path)
         try:
             api_url = f"http://127.0.0.1:{plan.api_port}"
-            with requests.Session() as http, SolrClient(app_settings, base) as direct:
+            http = urllib3.PoolManager(maxsize=1, retries=False)
+            with SolrClient(app_settings, base) as direct:
                 for label, filt, sel in CASES:
                     for mode in MODES:
                         recorded = recorded_requests(app_settings, base, ids, filt, mode)
-                        row = measure_case(http, api_url, direct, ids, recorded, filt, mode, plan.warmup)
+                        row = measure_case(http, api_url, direct, ids, recorded, filt, mode, plan.warmup, proc.pid)
                         rows.append({"section": "api", "size": plan.size, "dims": plan.width, "filter": label,
-                                     "selectivity": sel, "mode": mode, "index_s": index_s, **row})
+                                     "selectivity": sel, "mode": mode, "index_s": index_s, "merge_s": merge_s,
+                                     "segments": 1, **row})
                         log.info("api %s %s: api p50 %.1f ms, qtime p50 %.1f, direct p50 %.1f, +%.1f over qtime, "
                                  "+%.1f over direct", label, mode, row["api_p50_ms"], row["qtime_p50_ms"],
                                  row["direct_p50_ms"], row["over_qtime_p50_ms"], row["over_direct_p50_ms"])
