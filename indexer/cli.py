@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from lookalike.connection import SolrClient
-from lookalike.fields import MAX_VECTOR_DIMS
+from lookalike.fields import MAX_VECTOR_DIMS, VECTOR_QUANTIZATIONS
 from lookalike.settings import Settings
 
 from indexer.models.options import RUNTIMES
@@ -69,6 +69,9 @@ def add_recipe_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--runtime", choices=RUNTIMES, default=None,
                    help="what runs an EfficientNet-Lite model; onnx-int8 makes vectors of their own "
                         "(default: settings.model_runtime)")
+    g.add_argument("--quantization", choices=VECTOR_QUANTIZATIONS, default=None,
+                   help="what the HNSW graph searches: the float32 vectors (none) or Lucene's scalar-quantized "
+                        "copies, int7 or int4; the floats stay for the exact path (default: settings.vector_quantization)")
     p.set_defaults(_recipe_dests=[a.dest for a in g._group_actions])
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from lookalike.connection import SolrClient
 from lookalike.errors import BadRequest, IndexJobError, SolrRequestError, SolrUnavailable
-from lookalike.fields import VECTOR_FIELD, image_vector_fields
+from lookalike.fields import VECTOR_FIELD, check_quantization, image_vector_fields
 from lookalike.settings import Settings
 from lookalike.solr import cloud
 from lookalike.solr_syntax import local_params, vector_literal
@@ -62,6 +62,10 @@ class ReindexOptions:
     allow_random_weights: bool = False  # unit tests only; the index is then marked
     if_changed: bool = False  # skip when the alias already serves this catalog with this recipe
     swap: bool = True  # False: build and verify a candidate, leave the alias alone (`lookalike promote` swaps)
+    quantization: str = "none"  # what the HNSW graph searches: none (float32), int7 or int4 (lookalike/solr/cloud.py)
+
+    def __post_init__(self) -> None:
+        check_quantization(self.quantization)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, catalog: Path, alias: str, **overrides) -> "ReindexOptions":
@@ -77,7 +81,7 @@ class ReindexOptions:
         given = {k: v for k, v in overrides.items() if v is not None}
         values = {"model": settings.model, "whiten": settings.pca_whiten, "power": settings.pca_power,
                   "shrinkage": settings.pca_shrinkage, "adapt": settings.adapt, "shards": settings.shards,
-                  "replicas": settings.replicas}
+                  "replicas": settings.replicas, "quantization": settings.vector_quantization}
         embedding = {"trim": settings.trim, "pooling": settings.pooling, "gem_p": settings.gem_p, "flip": settings.flip,
                      "runtime": settings.model_runtime}
         embedding.update({k: given.pop(k) for k in list(given) if k in embedding_names})
@@ -86,10 +90,15 @@ class ReindexOptions:
         return cls(catalog=catalog, alias=alias, **values)
 
     def recipe(self) -> dict:
-        """Everything that shapes the stored vectors; recorded with the index, compared by --if-changed."""
-        return {"model": self.model, "dims": self.dims, "whiten": self.whiten, "power": self.power,
-                "shrinkage": self.shrinkage if self.whiten or self.adapt else 0.0, "adapt": self.adapt,
-                "embedding": self.embedding.as_dict()}
+        """Everything that shapes the stored vectors and how they are searched; recorded with the
+        index, compared by --if-changed. ``quantization`` only when there is one, so the records
+        of float collections built before it existed still match."""
+        recipe = {"model": self.model, "dims": self.dims, "whiten": self.whiten, "power": self.power,
+                  "shrinkage": self.shrinkage if self.whiten or self.adapt else 0.0, "adapt": self.adapt,
+                  "embedding": self.embedding.as_dict()}
+        if self.quantization != "none":
+            recipe["quantization"] = self.quantization
+        return recipe
 
 
 @dataclass
@@ -115,6 +124,7 @@ class Summary:
     # the adaptation's augmented views: (fitted on, embedded in this run; the others came from the cache)
     adapted_views: tuple[int, int] | None = None
     segments: dict[str, int] = field(default_factory=dict)  # per shard, after the merge
+    quantization: str = "none"  # what the HNSW graph searches (none: the float32 vectors)
     published: bool = True  # False: a candidate (--no-swap); the alias still serves `previous`
 
     def to_json(self) -> str:
@@ -137,6 +147,8 @@ class Summary:
             "time per stage: " + ", ".join(f"{s} {t:.1f}s" for s, t in self.seconds_by_stage.items()),
             f"total {self.seconds_total:.1f}s, {self.images_per_s:.1f} images/s",
             f"vectors: {self.dims}-d (PCA {self.pca_version})"
+            + (f", HNSW on {self.quantization}-quantized copies (float32 kept for exact)"
+               if self.quantization != "none" else "")
             + (f", adapted on {self.adapted_views[0]} augmented views ({self.adapted_views[1]} embedded now)"
                if self.adapted_views else ""),
         ]
@@ -219,7 +231,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
                     view_rows=view_rows)
         pca_version = meta.put_pca(reducer)
         docs = product_docs(embedded, reducer.transform, model.identity, pca_version)
-        probe = np.asarray([d[VECTOR_FIELD] for d in docs[: min(5, len(docs))]], dtype=np.float32)
+        probe = {d["id"]: np.asarray(d[VECTOR_FIELD], dtype=np.float32) for d in docs[: min(5, len(docs))]}
 
     # write, into the staging collection (resumed or new)
     state = _RunState(runs_dir / f"{options.alias}.json", options, catalog_sha)
@@ -232,7 +244,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
                 cloud.delete_collection(client, collection)
             cloud.create_collection(client, collection, dims=dims, shards=options.shards,
                                     replicas=options.replicas, configset=settings.configset,
-                                    image_fields=image_fields)
+                                    image_fields=image_fields, quantization=options.quantization)
     segments: dict[str, int] = {}
     try:
         with timer.stage("write"):
@@ -271,7 +283,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
         cache_hits=embedded.cache_hits, seconds_by_stage=timer.as_dict(), seconds_total=round(elapsed, 3),
         images_per_s=round(len(kept) / elapsed, 2) if elapsed else 0.0, report=str(report.path),
         resumed=resumed, pca_version=pca_version, dims=dims, warnings=summary_notes, adapted_views=adapted_views,
-        segments=segments,
+        segments=segments, quantization=options.quantization,
         published=options.swap,
     )
     if record.warning():
@@ -310,18 +322,24 @@ def _current_record(meta: MetadataStore, collection: str) -> IndexRecord | None:
         return None
 
 
-def _verify(client: SolrClient, collection: str, *, expected: int, probe: np.ndarray) -> None:
-    """The new collection must hold every document and find a probe vector as its own top hit."""
+VERIFY_TOP_K = 10
+
+
+def _verify(client: SolrClient, collection: str, *, expected: int, probe: dict[str, np.ndarray]) -> None:
+    """The new collection must hold every document, and HNSW must find each probe vector: its
+    own document among the top hits, or a top hit as similar as itself (a product whose image
+    another one shares). A quantized graph scores its own copies, a little off the float cosine,
+    so the id is what is checked."""
     found = client.select(collection, {"q": "*:*", "rows": 0})["response"]["numFound"]
     if found != expected:
         raise IndexJobError(f"verification failed: {collection} holds {found} documents, expected {expected}")
-    for vec in probe:
-        params = {"q": local_params("knn", f=VECTOR_FIELD, topK=1, v="$vec"), "vec": vector_literal(vec),
-                  "rows": 1, "fl": "id,score"}
+    for doc_id, vec in probe.items():
+        params = {"q": local_params("knn", f=VECTOR_FIELD, topK=VERIFY_TOP_K, v="$vec"), "vec": vector_literal(vec),
+                  "rows": VERIFY_TOP_K, "fl": "id,score"}
         resp = client.select(collection, params)
         docs = resp["response"]["docs"]
         # dot_product scores (1 + cosine) / 2: the probe's own document scores 1.
-        if not docs or docs[0]["score"] < 0.999:
+        if not docs or (doc_id not in {d["id"] for d in docs} and docs[0]["score"] < 0.999):
             raise IndexJobError(f"verification failed: a sample vector does not find itself in {collection}")
 
 

@@ -50,6 +50,20 @@ def open_photo_embedder(settings: Settings, client):
     return open_embedder(settings, client)
 
 
+def _settings() -> Settings:
+    """The settings from the environment; a bad value is a ConfigError naming its variable."""
+    from pydantic import ValidationError
+
+    from lookalike.errors import ConfigError
+
+    try:
+        return Settings()
+    except ValidationError as err:
+        problems = "; ".join(f"LOOKALIKE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+                             for e in err.errors())
+        raise ConfigError(f"bad setting: {problems}") from err
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -62,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        settings = Settings()
+        settings = _settings()
         return int(args.func(args, settings) or 0)
     except LookalikeError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lookalike.errors import BadRequest
+
 FIXED_FIELDS = ("id", "title", "group", "price", "in_stock", "image", "images", "model", "pca_version")
 VECTOR_FIELD = "vector"
 # Several images per product (Solr 9.10 has no multi-valued vectors): image n of a product (0 the
@@ -40,6 +42,18 @@ def image_vector_field(n: int) -> str:
 def image_vector_fields(count: int) -> tuple[str, ...]:
     """The vector fields of the first ``count`` image positions."""
     return tuple(image_vector_field(n) for n in range(count))
+
+
+VECTOR_QUANTIZATIONS = ("none", "int7", "int4")  # what the HNSW graph searches: float32, or Lucene's scalar-quantized copies
+
+
+def check_quantization(quantization: str) -> str:
+    """``quantization`` when it is one of :data:`VECTOR_QUANTIZATIONS`, else a BadRequest naming them."""
+    if quantization not in VECTOR_QUANTIZATIONS:
+        raise BadRequest(f"vector quantization must be one of {', '.join(VECTOR_QUANTIZATIONS)}, got {quantization!r}")
+    return quantization
+
+
 MAX_VECTOR_DIMS = 1024  # Lucene 9.12's HNSW vectors format limit: the widest vector field, the widest PCA
 # What SolrCloud routes a product by (``router.field``): its group, else its id, set inside Solr by
 # the products configset's update chain, so a design's variants share a shard. The leading

@@ -143,6 +143,12 @@ class Settings(BaseSettings):
         default=1, ge=0,
         description="Segments each shard of a new collection is merged down to before it is verified and published (0: no merge).",
     )
+    vector_quantization: Literal["none", "int7", "int4"] = Field(
+        default="none",
+        description="What the HNSW graph of a new collection searches: the float32 vectors (none) or Lucene's "
+        "scalar-quantized copies, 1 byte (int7) or half a byte (int4) a dimension; the floats stay in the index "
+        "for the exact path. `lookalike index --quantization`.",
+    )
 
     # Explaining a match (query/explain.py)
     explain_grid: int = Field(

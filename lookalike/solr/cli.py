@@ -138,7 +138,9 @@ def _print_status(st: cluster.ClusterStatus) -> None:
     if st.collections:
         print("Collections:")
         for name, c in st.collections.items():
-            print(f"  {name}: {c['shards']} shard(s), {c['replicas']} replica(s), {c['health']}, configset {c['configset']}")
+            vectors = c.get("vectors")
+            print(f"  {name}: {c['shards']} shard(s), {c['replicas']} replica(s), {c['health']}, configset {c['configset']}"
+                  + (f", vectors {vectors['dims']}-d {vectors['quantization']}" if vectors else ""))
             if c["health"] != "GREEN" or c["replicas"] > c["shards"]:
                 for shard, rows in c.get("replica_states", {}).items():
                     print(f"    {shard}: {'; '.join(rows)}")

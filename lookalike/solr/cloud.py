@@ -6,6 +6,8 @@ collections that share a configset in ZooKeeper share its schema. So
 after the collection (Configsets API ``CREATE`` with ``baseConfigSet``), creates the
 collection on it, then adds the ``knn_vector_<dims>`` field type and the ``vector`` field
 through the Schema API. :func:`delete_collection` removes both again.
+With ``quantization`` int7/int4 every image field gets the plugin's quantized type instead
+(:func:`vector_field_type`).
 
 **Routing.** A product collection routes documents by ``_route_key`` (``router.field``), which
 the configset's update chain sets to the product's ``group`` (or its id): a design's variants
@@ -31,7 +33,7 @@ from typing import Any
 from lookalike.connection import SolrClient
 from lookalike.errors import BadRequest, NotFound, SolrRequestError
 from lookalike.fields import (MAX_IMAGES_PER_PRODUCT, MAX_VECTOR_DIMS, ROUTE_FIELD, VECTOR_FIELD,
-                             image_vector_field, image_vector_fields)
+                             check_quantization, image_vector_field, image_vector_fields)
 from lookalike.settings import REPO_ROOT
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ MAX_DIMS = MAX_VECTOR_DIMS
 SIMILARITY = "dot_product"  # on L2-normalised vectors: cosine similarity
 HNSW_MAX_CONNECTIONS = 16
 HNSW_BEAM_WIDTH = 100
+QUANTIZED_VECTOR_CLASS = "io.lookalike.solr.QuantizedDenseVectorField"  # solr/plugin
 SCHEMA_UPDATE_TIMEOUT_S = 60  # the Schema API waits this long for every replica to apply a change
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")  # fullmatch: "$" would let a trailing newline in
 
@@ -56,9 +59,14 @@ def check_name(name: str, what: str = "collection") -> str:
     return name
 
 
-def vector_field_type(dims: int) -> dict[str, Any]:
-    """The Schema API definition of the dense vector type of width ``dims``."""
-    return {
+def vector_field_type(dims: int, *, quantization: str = "none") -> dict[str, Any]:
+    """The Schema API definition of the dense vector type of width ``dims``: float32 HNSW, or with
+    ``quantization`` int7/int4 the plugin's ``QuantizedDenseVectorField``, which the configset's
+    codec (``LookalikeCodecFactory``) writes in Lucene's scalar quantized HNSW format: the graph
+    searches 1-byte (int7) or half-byte (int4) copies, and the float32 vectors stay in the index
+    beside them (stored values, the exact plugin path and merges read those)."""
+    check_quantization(quantization)
+    field_type = {
         "name": f"knn_vector_{dims}",
         "class": "solr.DenseVectorField",
         "vectorDimension": dims,
@@ -67,6 +75,10 @@ def vector_field_type(dims: int) -> dict[str, Any]:
         "hnswMaxConnections": HNSW_MAX_CONNECTIONS,
         "hnswBeamWidth": HNSW_BEAM_WIDTH,
     }
+    if quantization != "none":
+        field_type.update(name=f"knn_vector_{dims}_{quantization}", quantization=quantization,
+                          **{"class": QUANTIZED_VECTOR_CLASS})
+    return field_type
 
 
 # -- configsets ----------------------------------------------------------------------
@@ -132,15 +144,18 @@ def create_collection(
     *,
     configset: str = PRODUCTS_CONFIGSET,
     image_fields: int = 1,
+    quantization: str = "none",
 ) -> None:
     """Create collection ``name`` whose ``vector`` field holds ``dims``-wide vectors.
 
     The collection gets its own configset (a copy of ``configset`` named ``name``), so its
     schema, and its vector width, is its own. ``image_fields`` > 1 adds ``vector_1`` ...
     ``vector_<image_fields - 1>`` of the same type, for products with several images
-    (lookalike/fields.py). On failure nothing is left behind.
+    (lookalike/fields.py). ``quantization`` (none, int7, int4) chooses the vector type
+    (:func:`vector_field_type`). On failure nothing is left behind.
     """
     check_name(name)
+    check_quantization(quantization)
     if not 1 <= int(dims) <= MAX_DIMS:
         raise BadRequest(f"vector width must be between 1 and {MAX_DIMS}, got {dims}")
     if shards < 1 or replicas < 1:
@@ -163,7 +178,7 @@ def create_collection(
             **routing,
             waitForFinalState="true",
         )
-        field_type = vector_field_type(int(dims))
+        field_type = vector_field_type(int(dims), quantization=quantization)
         client.post(
             f"{name}/schema",
             {"updateTimeoutSecs": SCHEMA_UPDATE_TIMEOUT_S},
@@ -176,8 +191,8 @@ def create_collection(
     except BaseException:
         _drop(client, name)
         raise
-    log.info("created collection %s (%d-d vectors in %d field(s), %d shard(s) x %d replica(s))",
-             name, dims, image_fields, shards, replicas)
+    log.info("created collection %s (%d-d vectors%s in %d field(s), %d shard(s) x %d replica(s))",
+             name, dims, "" if quantization == "none" else f", HNSW on {quantization}", image_fields, shards, replicas)
 
 
 META_MAX_REPLICAS = 3
@@ -241,17 +256,29 @@ def delete_collection(client: SolrClient, name: str) -> None:
         delete_configset(client, configset)
 
 
-def vector_dims(client: SolrClient, collection: str) -> int | None:
-    """The width of the collection's ``vector`` field, or None when it has none."""
+def _vector_type(client: SolrClient, collection: str) -> dict[str, Any] | None:
+    """The Schema API's field type of the collection's ``vector`` field, or None when it has none."""
     try:
         field = client.get(f"{collection}/schema/fields/{VECTOR_FIELD}").get("field", {})
-        ftype = client.get(f"{collection}/schema/fieldtypes/{field['type']}").get("fieldType", {})
+        return client.get(f"{collection}/schema/fieldtypes/{field['type']}").get("fieldType", {})
     except SolrRequestError as err:
         if err.solr_status == 404:
             return None
         raise
-    dims = ftype.get("vectorDimension")
-    return int(dims) if dims is not None else None
+
+
+def vector_layout(client: SolrClient, collection: str) -> tuple[int, str] | None:
+    """(width, quantization: none, int7 or int4) of the ``vector`` field, or None without one."""
+    ftype = _vector_type(client, collection) or {}
+    if ftype.get("vectorDimension") is None:
+        return None
+    return int(ftype["vectorDimension"]), str(ftype.get("quantization", "none"))
+
+
+def vector_dims(client: SolrClient, collection: str) -> int | None:
+    """The width of the collection's ``vector`` field, or None when it has none."""
+    layout = vector_layout(client, collection)
+    return layout[0] if layout else None
 
 
 def image_field_count(client: SolrClient, collection: str) -> int:

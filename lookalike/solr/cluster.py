@@ -318,6 +318,12 @@ def health(replicas: dict[str, list[tuple[str, str]]]) -> str:
     return "RED"
 
 
+def _vectors(client: SolrClient, collection: str) -> dict[str, Any] | None:
+    """The ``vector`` field's width and quantization (none, int7, int4), or None without one."""
+    layout = cloud.vector_layout(client, collection)
+    return {"dims": layout[0], "quantization": layout[1]} if layout else None
+
+
 def status(settings: Settings) -> ClusterStatus:
     """What runs: our nodes (from the data dir) and what Solr itself says about the cloud."""
     state = _read_state(settings)
@@ -357,6 +363,7 @@ def status(settings: Settings) -> ClusterStatus:
                     "replicas": sum(len(rows) for rows in replicas.values()),
                     "health": health(replicas),
                     "configset": c.get("configName"),
+                    "vectors": _vectors(client, name) if health(replicas) != "RED" else None,
                     "replica_states": {shard: [f"{n}: {st}" for n, st in rows] for shard, rows in replicas.items()},
                 }
             result.aliases = cloud.list_aliases(client)

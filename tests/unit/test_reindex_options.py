@@ -29,3 +29,20 @@ def test_the_vector_arguments_are_read_back_only_when_given():
     add_recipe_arguments(p)
     assert recipe_from_args(p.parse_args([])) == {}
     assert recipe_from_args(p.parse_args(["--dims", "32", "--no-whiten"])) == {"dims": 32, "whiten": False}
+
+
+def test_quantization_comes_from_settings_or_the_flag_and_is_in_the_recipe_only_when_set(tmp_path):
+    s = Settings(data_dir=tmp_path)
+    plain = ReindexOptions.from_settings(s, catalog=Path("c.jsonl"), alias="a")
+    assert plain.quantization == "none" and "quantization" not in plain.recipe()  # old float records still match
+    q = ReindexOptions.from_settings(s.model_copy(update={"vector_quantization": "int4"}), catalog=Path("c.jsonl"),
+                                     alias="a")
+    assert q.quantization == "int4" and q.recipe()["quantization"] == "int4" and q.recipe() != plain.recipe()
+    assert ReindexOptions.from_settings(s, catalog=Path("c.jsonl"), alias="a", quantization="int7").quantization == "int7"
+    with pytest.raises(BadRequest, match="must be one of none, int7, int4, got 'int8'"):
+        ReindexOptions.from_settings(s, catalog=Path("c.jsonl"), alias="a", quantization="int8")
+    p = argparse.ArgumentParser()
+    add_recipe_arguments(p)
+    assert recipe_from_args(p.parse_args(["--quantization", "int7"])) == {"quantization": "int7"}
+    with pytest.raises(SystemExit):
+        p.parse_args(["--quantization", "int8"])

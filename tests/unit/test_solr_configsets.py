@@ -87,6 +87,29 @@ def test_vector_field_type_is_dot_product_hnsw():
     assert ft["knnAlgorithm"] == "hnsw"
 
 
+def test_a_quantized_vector_type_is_the_plugins_and_otherwise_the_same():
+    from typing import get_args
+
+    from lookalike.fields import VECTOR_QUANTIZATIONS
+    from lookalike.settings import Settings
+
+    assert get_args(Settings.model_fields["vector_quantization"].annotation) == VECTOR_QUANTIZATIONS
+    assert cloud.vector_field_type(256, quantization="none") == cloud.vector_field_type(256)
+    for q in ("int7", "int4"):
+        ft = cloud.vector_field_type(256, quantization=q)
+        assert ft["name"] == f"knn_vector_256_{q}" and ft["quantization"] == q
+        assert ft["class"] == "io.lookalike.solr.QuantizedDenseVectorField"
+        rest = {k: v for k, v in ft.items() if k not in ("name", "class", "quantization")}
+        assert rest == {k: v for k, v in cloud.vector_field_type(256).items() if k not in ("name", "class")}
+    with pytest.raises(BadRequest, match="got 'int8'"):
+        cloud.vector_field_type(256, quantization="int8")
+
+
+def test_the_products_configset_uses_the_plugins_codec_factory():
+    root = ET.parse(PRODUCTS / "solrconfig.xml").getroot()
+    assert root.find("codecFactory").get("class") == "io.lookalike.solr.LookalikeCodecFactory"
+
+
 def test_zip_configset_has_files_at_its_root():
     names = zipfile.ZipFile(io.BytesIO(cloud.zip_configset(PRODUCTS))).namelist()
     assert set(names) >= {"solrconfig.xml", "managed-schema.xml"}

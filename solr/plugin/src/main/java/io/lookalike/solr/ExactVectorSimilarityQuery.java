@@ -160,6 +160,11 @@ public final class ExactVectorSimilarityQuery extends Query {
     return minSimilarity;
   }
 
+  /** Whether the field holds only unit vectors (a dot_product field). */
+  boolean docVectorsAreUnit() {
+    return docVectorsAreUnit;
+  }
+
   public boolean hasThreshold() {
     return minSimilarity != NO_THRESHOLD;
   }

@@ -29,6 +29,7 @@ import org.apache.solr.search.QParser;
 import org.apache.solr.search.QueryParsing;
 import org.apache.solr.search.SolrIndexSearcher;
 import org.apache.solr.search.SyntaxError;
+import org.apache.solr.search.WrappedQuery;
 
 /**
  * Exact scan or HNSW, chosen on each shard from what the filters leave there.
@@ -96,6 +97,16 @@ final class SearchPlan {
     Query groups = excludedGroups.isEmpty() ? null : groupsQuery(options.groupField(), excludedGroups);
     List<Query> prefilter = main ? prefilter(req, options.includeTags()) : List.of();
     Decision decision = decide(req, exact, exactOnly, options, main, prefilter);
+    String quantization = quantizationOf(req, exact.getField());
+    if (decision.mode() == Mode.APPROX && quantization != null) {
+      decision =
+          new Decision(
+              Mode.APPROX,
+              decision.reason()
+                  + " on the "
+                  + quantization
+                  + " copies, the candidates rescored with the float32 vectors");
+    }
     if (main) {
       report(decision);
     }
@@ -110,16 +121,51 @@ final class SearchPlan {
     }
     Query filter = filterOf(req.getSearcher(), prefilter, groups);
     float[] target = exact.positiveTargets()[0];
+    Query hnsw;
     if (exact.hasThreshold()) {
       float traverse = Math.max(-1f, Math.min(options.minTraverse(), exact.getMinSimilarity()));
-      return new FloatVectorSimilarityQuery(
-          exact.getField(),
-          target,
-          ExactVectorSimilarityQuery.scoreOf(traverse),
-          ExactVectorSimilarityQuery.scoreOf(exact.getMinSimilarity()),
-          filter);
+      // on quantized copies the graph's scores are a little off: it keeps what is near the
+      // threshold, and the float32 rescoring applies the threshold itself
+      float result = quantization == null ? exact.getMinSimilarity() : traverse;
+      hnsw =
+          new FloatVectorSimilarityQuery(
+              exact.getField(),
+              target,
+              ExactVectorSimilarityQuery.scoreOf(traverse),
+              ExactVectorSimilarityQuery.scoreOf(result),
+              filter);
+    } else {
+      hnsw = new KnnFloatVectorQuery(exact.getField(), target, options.topK(), filter);
     }
-    return new KnnFloatVectorQuery(exact.getField(), target, options.topK(), filter);
+    return quantization == null ? hnsw : rescored(exact, target, hnsw);
+  }
+
+  /** int7/int4 when {@code field}'s type is quantized ({@link QuantizedDenseVectorField}), else null. */
+  private static String quantizationOf(SolrQueryRequest req, String field) {
+    SchemaField schemaField = req.getSchema().getFieldOrNull(field);
+    return schemaField != null && schemaField.getType() instanceof QuantizedDenseVectorField q
+        ? q.getQuantization()
+        : null;
+  }
+
+  /**
+   * The HNSW candidates ({@code hnsw}, searched on quantized copies) scored again from the float32
+   * vectors for {@code target}: the exact scan with the candidates as its only pre-filter (not
+   * cached: each query's candidates are its own), so the ranking and scores are the float ones,
+   * on the same scale as a float collection's HNSW.
+   */
+  static Query rescored(ExactVectorSimilarityQuery exact, float[] target, Query hnsw) {
+    WrappedQuery candidates = new WrappedQuery(hnsw);
+    candidates.setCache(false);
+    return new ExactVectorSimilarityQuery(
+            exact.getField(),
+            new float[][] {target},
+            new float[0][],
+            Combine.MEAN,
+            0f,
+            exact.getMinSimilarity(),
+            exact.docVectorsAreUnit())
+        .withFilters(List.of(candidates));
   }
 
   /**

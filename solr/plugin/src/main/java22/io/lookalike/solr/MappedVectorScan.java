@@ -2,6 +2,8 @@ package io.lookalike.solr;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
@@ -25,6 +27,14 @@ import org.apache.lucene.store.MemorySegmentAccessInput;
  * document {@code d} is {@code d} and it starts at byte {@code d * dims * 4}); {@link Opener}
  * answers null for anything else and the caller copies as before.
  *
+ * <p>A field in Lucene's scalar quantized HNSW format ({@link VectorQuantization}) keeps the
+ * same float32 {@code .vec} data, but its reader hands them out wrapped with the quantized copy
+ * ({@code Lucene99ScalarQuantizedVectorsReader.QuantizedVectorValues}, private, with no getter):
+ * {@link #floatValuesOf} reads the wrapped dense values out of it once per segment, so a quantized
+ * collection's exact path is read in place too. Should a Lucene version rename that field, the
+ * lookup fails once at class load and those segments are copied as before (tested in
+ * QuantizedVectorsTest).
+ *
  * <p>The mapped memory belongs to the segment's open index input: it stays valid while the
  * reader the query runs on is open, which is as long as the scorer lives.
  */
@@ -39,8 +49,9 @@ final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
     public Opener() {}
 
     @Override
-    public VectorScan open(FloatVectorValues values, TargetSimilarity similarity)
+    public VectorScan open(FloatVectorValues outer, TargetSimilarity similarity)
         throws IOException {
+      FloatVectorValues values = floatValuesOf(outer);
       if (!(values instanceof OffHeapFloatVectorValues.DenseOffHeapVectorValues dense)) {
         return null; // sparse, quantized, empty, wrapped (ExitableDirectoryReader), ...
       }
@@ -64,6 +75,41 @@ final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
     public String toString() {
       return SPECIES.vectorBitSize() + "-bit";
     }
+  }
+
+  /** Lucene's private wrapper of a quantized field's float values, and its float values. */
+  private static final Class<?> QUANTIZED_VALUES;
+
+  private static final VarHandle RAW_VALUES;
+
+  static {
+    Class<?> owner = null;
+    VarHandle raw = null;
+    try {
+      owner =
+          Class.forName(
+              "org.apache.lucene.codecs.lucene99.Lucene99ScalarQuantizedVectorsReader$QuantizedVectorValues",
+              false,
+              FloatVectorValues.class.getClassLoader());
+      raw =
+          MethodHandles.privateLookupIn(owner, MethodHandles.lookup())
+              .findVarHandle(owner, "rawVectorValues", FloatVectorValues.class);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      owner = null;
+    }
+    QUANTIZED_VALUES = owner;
+    RAW_VALUES = raw;
+  }
+
+  /**
+   * The float values a quantized field's values wrap (they move with it: the wrapper's {@code
+   * nextDoc}/{@code advance} move both), else {@code values} itself.
+   */
+  static FloatVectorValues floatValuesOf(FloatVectorValues values) {
+    if (QUANTIZED_VALUES != null && QUANTIZED_VALUES.isInstance(values)) {
+      return (FloatVectorValues) RAW_VALUES.get(values);
+    }
+    return values;
   }
 
   private final FloatVectorValues values;

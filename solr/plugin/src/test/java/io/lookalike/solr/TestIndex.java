@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field;
 import org.apache.lucene.document.KnnFloatVectorField;
@@ -75,10 +76,26 @@ final class TestIndex implements Closeable {
       boolean everyDocHasVector,
       boolean deletions)
       throws IOException {
+    this(similarity, unitVectors, directory, dims, everyDocHasVector, deletions, null);
+  }
+
+  /** As above, written with {@code codec} (null: Lucene's default). */
+  TestIndex(
+      VectorSimilarityFunction similarity,
+      boolean unitVectors,
+      Directory directory,
+      int dims,
+      boolean everyDocHasVector,
+      boolean deletions,
+      Codec codec)
+      throws IOException {
     this.directory = directory;
     this.dims = dims;
     Random random = new Random(20261123L);
     IndexWriterConfig config = new IndexWriterConfig().setMergePolicy(NoMergePolicy.INSTANCE);
+    if (codec != null) {
+      config.setCodec(codec).setUseCompoundFile(false);
+    }
     try (IndexWriter writer = new IndexWriter(directory, config)) {
       for (int i = 0; i < DOCS; i++) {
         String id = "doc" + i;
