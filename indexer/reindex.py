@@ -215,7 +215,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
 
     # reduce
     with timer.stage("reduce"):
-        dims, note = choose_dims(options.dims, settings.pca_dims, full.shape)
+        dims, note = choose_dims(options.dims, settings.pca_dims, full.shape, even=options.quantization == "int4")
         if note:
             summary_notes.append(note)
         reducer = VectorReducer(n_components=dims, whiten=options.whiten, power=options.power,
@@ -292,14 +292,20 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
     return summary
 
 
-def choose_dims(requested: int | None, default: int, shape: tuple[int, int]) -> tuple[int, str]:
+def choose_dims(requested: int | None, default: int, shape: tuple[int, int], *, even: bool = False) -> tuple[int, str]:
     """The PCA width and, when the default had to be narrowed, a sentence saying so.
 
     ``n`` vectors span at most ``n - 1`` centred directions; an asked-for width beyond that
-    (or beyond the model's width) is refused, the default width is narrowed to it.
+    (or beyond the model's width) is refused, the default width is narrowed to it. ``even``
+    (int4 quantization packs two dimensions in a byte): an odd width asked for is refused, and
+    the narrowed default is even too.
     """
     n, d = shape
     allowed = max(2, min(n - 1, d))
+    if even:
+        allowed -= allowed % 2
+        if requested is not None and requested % 2:
+            raise IndexJobError(f"--dims {requested} is odd; int4 quantization needs an even width")
     if requested is not None:
         if requested > allowed:
             raise IndexJobError(

@@ -66,6 +66,8 @@ def vector_field_type(dims: int, *, quantization: str = "none") -> dict[str, Any
     searches 1-byte (int7) or half-byte (int4) copies, and the float32 vectors stay in the index
     beside them (stored values, the exact plugin path and merges read those)."""
     check_quantization(quantization)
+    if quantization == "int4" and dims % 2:
+        raise BadRequest(f"int4 quantization packs two dimensions in a byte and needs an even width, got {dims}")
     field_type = {
         "name": f"knn_vector_{dims}",
         "class": "solr.DenseVectorField",

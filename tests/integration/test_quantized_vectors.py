@@ -135,6 +135,10 @@ def test_a_bad_quantization_is_refused_with_a_sentence(solr, collection_factory)
         solr.client.post(f"{name}/schema", {}, json_body={"add-field-type": bad})
     assert getattr(err.value, "solr_status", None) == 400 or "400" in str(err.value), err.value
     assert "quantization must be one of int7, int4, got 'int8'" in str(err.value)
+    odd = {**cloud.vector_field_type(8, quantization="int4"), "name": "odd_q", "vectorDimension": 7}
+    with pytest.raises(LookalikeError) as err:
+        solr.client.post(f"{name}/schema", {}, json_body={"add-field-type": odd})
+    assert "needs an even vectorDimension, got 7" in str(err.value)
     env = {**os.environ, "LOOKALIKE_VECTOR_QUANTIZATION": "int8", "LOOKALIKE_DATA_DIR": str(solr.settings.data_dir)}
     out = subprocess.run([sys.executable, "-m", "lookalike.cli", "index", "nowhere.jsonl"],
                          capture_output=True, text=True, env=env, timeout=120)

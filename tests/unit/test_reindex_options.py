@@ -46,3 +46,14 @@ def test_quantization_comes_from_settings_or_the_flag_and_is_in_the_recipe_only_
     assert recipe_from_args(p.parse_args(["--quantization", "int7"])) == {"quantization": "int7"}
     with pytest.raises(SystemExit):
         p.parse_args(["--quantization", "int8"])
+
+
+def test_int4_needs_an_even_width():
+    from indexer.reindex import choose_dims
+    from lookalike.errors import IndexJobError
+
+    assert choose_dims(None, 384, (24, 1280), even=True) == (22, choose_dims(None, 384, (24, 1280), even=True)[1])
+    assert choose_dims(None, 384, (24, 1280))[0] == 23
+    assert choose_dims(16, 384, (24, 1280), even=True) == (16, "")
+    with pytest.raises(IndexJobError, match="--dims 15 is odd; int4"):
+        choose_dims(15, 384, (24, 1280), even=True)

@@ -103,6 +103,9 @@ def test_a_quantized_vector_type_is_the_plugins_and_otherwise_the_same():
         assert rest == {k: v for k, v in cloud.vector_field_type(256).items() if k not in ("name", "class")}
     with pytest.raises(BadRequest, match="got 'int8'"):
         cloud.vector_field_type(256, quantization="int8")
+    with pytest.raises(BadRequest, match="needs an even width, got 255"):
+        cloud.vector_field_type(255, quantization="int4")
+    assert cloud.vector_field_type(255, quantization="int7")["vectorDimension"] == 255
 
 
 def test_the_products_configset_uses_the_plugins_codec_factory():

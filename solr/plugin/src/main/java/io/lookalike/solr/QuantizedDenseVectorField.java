@@ -30,6 +30,14 @@ public class QuantizedDenseVectorField extends DenseVectorField {
           "quantization applies to float32 vectors; this field type has vectorEncoding="
               + getVectorEncoding());
     }
+    if (quantization.compress && getDimension() % 2 != 0) {
+      throw new SolrException(
+          SolrException.ErrorCode.BAD_REQUEST,
+          "quantization="
+              + quantization.schemaName()
+              + " packs two dimensions in a byte and needs an even vectorDimension, got "
+              + getDimension());
+    }
     if (!HNSW_ALGORITHM.equals(getKnnAlgorithm())) {
       throw new SolrException(
           SolrException.ErrorCode.BAD_REQUEST,
