@@ -122,6 +122,17 @@ def test_similar_by_id_works_in_every_mode_and_answers_float_cosines(solr, quant
         assert resp.mode == mode
 
 
+def test_the_exact_scan_reads_the_float_vectors_in_place(solr, quantized):
+    """The quantized format keeps the float32 .vec file; the plugin unwraps Lucene's quantized
+    values to read it in place (explain names the path; Java 22+ with the Vector API, as
+    lookalike's launcher runs Solr)."""
+    name, _ = quantized
+    params = {"q": local_params("lookalike", f="vector", like="q0123", mode="exact"), "rows": 1, "fl": "id",
+              "debugQuery": "true"}
+    explain = next(iter(solr.client.select(name, params)["debug"]["explain"].values()))
+    assert "vectors read in place from the mmapped index file" in str(explain), explain
+
+
 def test_a_bad_quantization_is_refused_with_a_sentence(solr, collection_factory):
     with pytest.raises(BadRequest, match="must be one of none, int7, int4, got 'int8'"):
         cloud.vector_field_type(8, quantization="int8")
