@@ -166,8 +166,11 @@ class VectorReducer:
             if n > self.sample_size:
                 rows = np.random.default_rng(self.random_state).choice(n, self.sample_size, replace=False)
                 sample = x[np.sort(rows)]
-            pca = PCA(n_components=k, svd_solver="full").fit(sample)
-            method = f"pca(sample={len(sample)}, seed={self.random_state})"
+            # The eigenvectors of the d x d covariance (one matrix product over the sample, in
+            # float64) instead of a full SVD of the n x d sample: the same components (signs
+            # fixed the same way), about 5x faster at 10k x 1280 and more as n grows.
+            pca = PCA(n_components=k, svd_solver="covariance_eigh").fit(sample.astype(np.float64))
+            method = f"pca(sample={len(sample)}, seed={self.random_state}, solver=covariance_eigh)"
         self.mean_ = pca.mean_.astype(np.float64)
         self.components_ = pca.components_.astype(np.float64)
         self.explained_variance_ = pca.explained_variance_.astype(np.float64)

@@ -145,13 +145,27 @@ def test_large_inputs_use_a_sample_or_incremental_pca():
     full = _fit(x)
     sampled = _fit(x, sample_size=1000)
     incremental = _fit(x, incremental=True, batch_size=500)
-    assert sampled.manifest_["method"] == "pca(sample=1000, seed=0)"
+    assert sampled.manifest_["method"] == "pca(sample=1000, seed=0, solver=covariance_eigh)"
     assert incremental.manifest_["method"] == "incremental_pca(batch_size=500)"
     for approx in (sampled, incremental):
         # The subspaces agree: each approximate component lies in the full fit's span.
         overlap = np.linalg.norm(approx.components_[:5] @ full.components_.T, axis=1)
         np.testing.assert_allclose(overlap, 1.0, atol=1e-2)
         assert approx.manifest_["data_sha256"] == full.manifest_["data_sha256"]
+
+
+def test_the_covariance_fit_gives_the_full_svds_components_and_transform():
+    # The reducer fits from the covariance's eigenvectors (fast at 100k x 1280); a full SVD of the
+    # same data must give the same components, signs included, and so the same stored vectors.
+    from sklearn.decomposition import PCA
+
+    x = _data(n=2000, d=64)
+    fitted = _fit(x, n_components=12)
+    svd = PCA(n_components=12, svd_solver="full").fit(x.astype(np.float32).astype(np.float64))
+    np.testing.assert_allclose(fitted.components_, svd.components_, atol=1e-6)
+    np.testing.assert_allclose(fitted.explained_variance_, svd.explained_variance_, rtol=1e-6)
+    y = svd.transform(x[:50])
+    np.testing.assert_allclose(fitted.transform(x[:50]), y / np.linalg.norm(y, axis=1, keepdims=True), atol=1e-5)
 
 
 def test_power_normalisation_is_applied_before_the_pca_at_fit_and_transform():
