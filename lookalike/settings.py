@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     gem_p: float = Field(default=3.0, ge=1.0, le=16.0, description="Power of GeM pooling.")
     flip: bool = Field(default=False, description="Average each image's vector with its mirror image's (twice the embedding cost).")
     batch_size: int = Field(default=32, ge=1, description="Images per inference batch.")
+    load_workers: int = Field(
+        default=8, ge=1, le=64,
+        description="Threads of the load stage (read, hash, cache lookup, decode): reading waits on the disk, so more threads than cores pay off.",
+    )
     pca_dims: int = Field(
         default=384, ge=2, le=MAX_VECTOR_DIMS,
         description="Width of the reduced vectors (narrowed to images - 1 for a smaller catalog, and said so).",
