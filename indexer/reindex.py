@@ -125,6 +125,7 @@ class Summary:
     adapted_views: tuple[int, int] | None = None
     segments: dict[str, int] = field(default_factory=dict)  # per shard, after the merge
     quantization: str = "none"  # what the HNSW graph searches (none: the float32 vectors)
+    segments_written: dict[str, int] = field(default_factory=dict)  # per shard, before the merge
     published: bool = True  # False: a candidate (--no-swap); the alias still serves `previous`
 
     def to_json(self) -> str:
@@ -161,14 +162,15 @@ class Summary:
         return "\n".join(lines)
 
 
-def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, show_progress: bool = True) -> Summary:
+def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, show_progress: bool = True,
+            timer: StageTimer | None = None) -> Summary:
     from indexer.models import open_model
     from indexer.pca import VectorReducer
 
     if not options.catalog.is_file():
         raise IndexJobError(f"catalog {options.catalog} is not a file; alias {options.alias} left unchanged")
     started = time.perf_counter()
-    timer = StageTimer()
+    timer = timer if timer is not None else StageTimer()  # a caller's, to read the stages' spans
     runs_dir = settings.data_dir / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     report = ErrorReport(runs_dir / f"{options.alias}-errors.jsonl")
@@ -246,12 +248,19 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
                                     replicas=options.replicas, configset=settings.configset,
                                     image_fields=image_fields, quantization=options.quantization)
     segments: dict[str, int] = {}
+    written_segments: dict[str, int] = {}
     try:
+        with timer.stage("create"):  # one segment per indexing thread, not one per auto-commit
+            cloud.bulk_load_mode(client, collection, True)
         with timer.stage("write"):
             write_docs(client, collection, docs)
         if settings.merge_segments:
+            written_segments = cloud.segment_counts(client, collection)
+            log.info("%s written as %s segments; merging to %d", collection, written_segments, settings.merge_segments)
             with timer.stage("merge"):  # before verification: the alias moves to the merged index only
                 segments = cloud.force_merge(client, collection, settings.merge_segments)
+        with timer.stage("verify"):
+            cloud.bulk_load_mode(client, collection, False)  # served from here on: durable every 15 s again
         # verify, record, publish
         with timer.stage("verify"):
             _verify(client, collection, expected=len(kept), probe=probe)
@@ -283,7 +292,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
         cache_hits=embedded.cache_hits, seconds_by_stage=timer.as_dict(), seconds_total=round(elapsed, 3),
         images_per_s=round(len(kept) / elapsed, 2) if elapsed else 0.0, report=str(report.path),
         resumed=resumed, pca_version=pca_version, dims=dims, warnings=summary_notes, adapted_views=adapted_views,
-        segments=segments, quantization=options.quantization,
+        segments=segments, segments_written=written_segments, quantization=options.quantization,
         published=options.swap,
     )
     if record.warning():

@@ -13,6 +13,7 @@ class StageTimer:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
+        self.spans: list[tuple[str, float, float]] = []  # (stage, start, end) on time.perf_counter()
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -20,7 +21,9 @@ class StageTimer:
         try:
             yield
         finally:
-            self.seconds[name] += time.perf_counter() - start
+            end = time.perf_counter()
+            self.seconds[name] += end - start
+            self.spans.append((name, start, end))
 
     def as_dict(self) -> dict[str, float]:
         return {name: round(s, 3) for name, s in self.seconds.items()}

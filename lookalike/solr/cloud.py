@@ -349,6 +349,21 @@ def real_time_get(client: SolrClient, collection: str, ids: list[str] | tuple[st
     return {d["id"]: d for d in docs}
 
 
+# -- bulk loading ---------------------------------------------------------------------
+def bulk_load_mode(client: SolrClient, collection: str, on: bool) -> None:
+    """Switch the hard auto-commit of ``collection`` off (``on``) or back to its configset's.
+
+    Every hard commit flushes each indexing thread's buffer as a segment with an HNSW graph of
+    its own, and a force-merge then rebuilds the graph of every document outside the largest
+    segment: while a new collection is bulk-loaded (not served, resumable, committed once at the
+    end), the 15-second auto-commit only adds segments. Through the Config API (the collection's
+    own configset overlay; Solr reloads the collection's cores).
+    """
+    command = ({"set-property": {"updateHandler.autoCommit.maxTime": -1}} if on
+               else {"unset-property": "updateHandler.autoCommit.maxTime"})
+    client.post(f"{collection}/config", json_body=command)
+
+
 # -- segments -------------------------------------------------------------------------
 def segment_counts(client: SolrClient, collection: str) -> dict[str, int]:
     """Segments per shard (``shard1: 9``): the most any active replica of the shard has, read from

@@ -126,6 +126,29 @@ def test_index_reports_every_bad_item_and_serves_the_rest(solr, settings, catalo
     assert np.mean(same) >= 0.8, f"nearest neighbour is a variant of the same design for {np.mean(same):.0%}"
 
 
+def _auto_commit_ms(solr, collection: str) -> int:
+    config = solr.client.get(f"{collection}/config/updateHandler")["config"]["updateHandler"]
+    return int(config["autoCommit"]["maxTime"])
+
+
+def test_the_bulk_write_runs_without_auto_commits_and_the_served_collection_has_them_again(
+        solr, settings, catalog, alias, monkeypatch):
+    import indexer.reindex as reindex_module
+
+    seen = []
+    real_write = reindex_module.write_docs
+
+    def watched_write(client, collection, docs):
+        seen.append(_auto_commit_ms(solr, collection))
+        return real_write(client, collection, docs)
+
+    monkeypatch.setattr(reindex_module, "write_docs", watched_write)
+    summary = reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
+    assert seen == [-1]  # while bulk-loading: one segment per indexing thread, no 15 s flushes
+    assert _auto_commit_ms(solr, summary.collection) == 15000  # the configset's own, once published
+    assert summary.segments == {"shard1": 1}
+
+
 def test_rerun_embeds_nothing_and_rollback_restores_the_previous(solr, settings, catalog, alias):
     first = reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
     second = reindex(settings, solr.client, _options(catalog, alias), show_progress=False)
