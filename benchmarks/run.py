@@ -104,7 +104,9 @@ def main(argv=None) -> int:
             from benchmarks import pca_quality, reindex_bench
 
             catalog = pca_quality.demo_catalog(bench_dir / "demo", demo_count)
-            return reindex_bench.run(solr_settings, client, catalog)
+            scale = reindex_bench.QUICK_COUNT if args.quick else reindex_bench.SCALE_COUNT
+            return (reindex_bench.run(solr_settings, client, catalog)
+                    + reindex_bench.run_scale(solr_settings, client, count=scale))
 
         try:
             rows = solr_bench.run(ds, splan, solr_settings, gt_cache, after=reindex_rows)
