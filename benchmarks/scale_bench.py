@@ -27,7 +27,6 @@ JVM's resident memory. The run records where its minutes went.
 from __future__ import annotations
 
 import collections
-import inspect
 import logging
 import os
 import time
@@ -48,7 +47,7 @@ TIER_FIELD = "sel_ss"  # the API's attribute ``sel``
 TIERS: tuple[tuple[str, float], ...] = (("s100", 1.0), ("s10", 0.1), ("s1", 0.01), ("s01", 0.001))
 MODES = ("auto", "approx", "exact")
 CLIENTS = (1, 2, 4, 8)
-VARIANTS = ("none",)  # float32; "int7" / "int4" once create_collection takes quantization=
+VARIANTS = ("none", "int7", "int4")  # float32, and Lucene's scalar-quantized HNSW (the plugin's codec)
 RECALL_AIM = 0.99
 P50_AIM_MS, P99_AIM_MS = 8.0, 25.0
 TOPK_SWEEP = (400, 800)  # candidates (= the plugin's HNSW topK) tried where auto misses the recall aim
@@ -128,11 +127,6 @@ def create_variant(client: SolrClient, name: str, dims: int, variant: str) -> No
     """A product collection whose vectors are stored in ``variant``'s format."""
     from lookalike.solr import cloud
 
-    if variant == "none":
-        cloud.create_collection(client, name, dims)
-        return
-    if "quantization" not in inspect.signature(cloud.create_collection).parameters:
-        raise RuntimeError(f"vector format {variant!r}: this build's create_collection takes no quantization")
     cloud.create_collection(client, name, dims, quantization=variant)
 
 
@@ -324,6 +318,7 @@ def run_variant(settings: Settings, client: SolrClient, plan: ScalePlan, variant
 
     from benchmarks.api_bench import no_result_cache, start_api, stop_api
     from benchmarks.cloud_bench import node_memory, throughput, write
+    from benchmarks.quantization import hnsw_working_set_mb, index_size
     from benchmarks.solr_bench import _node_pid, settle
     from lookalike.solr import cloud
 
@@ -337,8 +332,10 @@ def run_variant(settings: Settings, client: SolrClient, plan: ScalePlan, variant
     stages[f"{variant}_write_s"], stages[f"{variant}_merge_s"] = w["write_s"], w["merge_s"]
     stages[f"{variant}_settle_s"] = settle(_node_pid(settings, plan.solr_port), timeout_s=600)
     mem = node_memory(settings, [plan.solr_port])[0]
+    size = index_size(client, name)
     rows: list[dict] = [{"section": "scale_index", "variant": variant, "size": plan.size, "dims": plan.width, **w,
-                         "index_mb": mem["index_mb"].get(name), "rss_mb": mem["rss_mb"], "heap": plan.heap}]
+                         "index_mb": mem["index_mb"].get(name), "rss_mb": mem["rss_mb"], "heap": plan.heap,
+                         "hnsw_working_set_mb": hnsw_working_set_mb(size, variant)}]
     log.info("scale %s: %s", variant, rows[-1])
     cloud.create_alias(client, settings.alias, name)
     app = settings.model_copy(update={"solr_url": client.base_url})

@@ -46,9 +46,10 @@ def scale_section(c: Ctx) -> list[str]:
         md += [f"Vector format {_fmt(e.get('variant', '?'))}: not measured: {e['error']}.", ""]
     if idx:
         md += [table(["vector format", "documents", "write s", "docs/s", "merge s", "segments", "index MB on disk",
-                      "Solr RSS MB after merge", "after queries"],
+                      "HNSW reads MB", "Solr RSS MB after merge", "after queries"],
                      [[_fmt(r["variant"]), f"{r['docs']:,}", f(r["write_s"], 0), f(r["docs_per_s"], 0),
-                       f(r["merge_s"], 0), r["segments"], f(r["index_mb"], 0), f(r["rss_mb"], 0),
+                       f(r["merge_s"], 0), r["segments"], f(r["index_mb"], 0), f(r.get("hnsw_working_set_mb"), 0),
+                       f(r["rss_mb"], 0),
                        f(r.get("rss_after_queries_mb"), 0)] for r in idx]), ""]
     body = []
     for r in rows:
