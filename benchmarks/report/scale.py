@@ -39,9 +39,12 @@ def scale_section(c: Ctx) -> list[str]:
            "the client's wall time and Solr's QTime.", ""]
     loads = [r["load_1m"] for r in rows if "load_1m" in r]
     if loads:
+        cores = c.m.get("cores") or 0
+        busy = (": other work shared the machine, so absolute latencies are inflated; the ratios, measured "
+                "interleaved per product id, are the figures to read") if max(loads) > cores + 0.5 else (
+                ": about the section's own work (Solr, the API and the client share the cores)")
         md += [f"The 1-minute load average after each filter's queries ranged {min(loads):.1f}–{max(loads):.1f} on "
-               f"{c.m.get('cores', '?')} cores: other work shared the machine, so absolute latencies are inflated; the "
-               "ratios, measured interleaved per product id, are the figures to read.", ""]
+               f"{cores or '?'} cores{busy}.", ""]
     for e in errors:
         md += [f"Vector format {_fmt(e.get('variant', '?'))}: not measured: {e['error']}.", ""]
     if idx:
