@@ -221,6 +221,15 @@ def live_and_candidate(solr, root: Path, name: str, *, count: int = 28) -> Itera
                 cloud.delete_collection(solr.client, candidate.collection)
 
 
+def drop_alias(client: SolrClient, alias: str) -> None:
+    """Remove ``alias`` and every collection the reindex job made for it (``<alias>_<timestamp>``)."""
+    if cloud.alias_target(client, alias):
+        cloud.delete_alias(client, alias)
+    for name in cloud.list_collections(client):
+        if name.startswith(alias + "_"):
+            cloud.delete_collection(client, name)
+
+
 def hand_made_fixtures(name: str):
     """Module-scoped fixtures ``cat`` (the hand-made catalog in its own collection ``name``) and
     ``api`` (a test client of the app over it), for a test module to bind:

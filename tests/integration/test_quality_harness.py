@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import api_catalog
+
 from lookalike.cli import main
 from lookalike.errors import BadRequest
 from lookalike.solr import cloud
@@ -37,12 +39,7 @@ def kept(solr, settings, catalog):
                           index={"dims": 32, "model": "efficientnet_lite0"})
     report = evaluate(settings, solr.client, catalog, options)
     yield report
-    alias = report.index["alias"]
-    if cloud.alias_target(solr.client, alias):
-        cloud.delete_alias(solr.client, alias)
-    for name in cloud.list_collections(solr.client):
-        if name.startswith(alias + "_"):
-            cloud.delete_collection(solr.client, name)
+    api_catalog.drop_alias(solr.client, report.index["alias"])
 
 
 def test_every_measure_is_taken_through_the_index(kept):

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import api_catalog
+
 from benchmarks.quantization import index_size
 from indexer.demo_catalog import generate
 from indexer.meta import MetadataStore
@@ -196,9 +198,4 @@ def test_the_indexer_builds_records_and_reports_a_quantized_collection(solr, set
         assert float_again.quantization == "none" and "quantization" not in float_again.recipe()
         assert float_again.recipe() != options.recipe()  # so --if-changed rebuilds a float index
     finally:
-        target = cloud.alias_target(solr.client, alias)
-        if target:
-            cloud.delete_alias(solr.client, alias)
-        for name in cloud.list_collections(solr.client):
-            if name.startswith(alias + "_"):
-                cloud.delete_collection(solr.client, name)
+        api_catalog.drop_alias(solr.client, alias)

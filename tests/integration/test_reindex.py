@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+import api_catalog
 from PIL import Image
 
 from indexer.demo_catalog import generate
@@ -73,12 +75,7 @@ def _options(catalog: Path, alias: str, **kw) -> ReindexOptions:
 
 
 def _drop_alias(solr, alias: str) -> None:
-    target = cloud.alias_target(solr.client, alias)
-    if target:
-        cloud.delete_alias(solr.client, alias)
-    for name in cloud.list_collections(solr.client):
-        if name.startswith(alias + "_"):
-            cloud.delete_collection(solr.client, name)
+    api_catalog.drop_alias(solr.client, alias)
 
 
 @pytest.fixture
