@@ -8,18 +8,23 @@ const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<
 const img = (id) => `/images/${encodeURIComponent(id)}`;
 const when = (s) => (s ? String(s).replace("T", " ").replace(/\.\d+/, "").replace("+00:00", " UTC") : "");
 const fmt = (x, d = 2) => (x === null || x === undefined ? "-" : Number(x).toFixed(d));
-const M = {signedIn: false, clusters: null};
+const M = {signedIn: false, token: null, clusters: null};
 
 // -- the credential: kept in this tab only, sent as a bearer token -----------------------------
 $("#token").value = sessionStorage.getItem("merchToken") || "";
 async function signIn() {
   sessionStorage.setItem("merchToken", $("#token").value);
-  M.signedIn = false;
+  M.signedIn = false; M.token = $("#token").value;
   if (!$("#token").value) { $("#who").textContent = "not signed in"; return; }
   try { $("#who").textContent = "signed in as " + (await api("GET", "/api/merch/me")).user; M.signedIn = true; showError(""); status(""); }
   catch (e) { $("#who").textContent = "not signed in"; }
 }
-$("#token").addEventListener("change", async () => { await signIn(); route(); });
+// a change event for the token already signed in (a second one on blur, say) would reload the tab
+// and close what is open in it: only a new token signs in again
+$("#token").addEventListener("change", async () => {
+  if (M.signedIn && $("#token").value === M.token) return;
+  await signIn(); route();
+});
 
 function showError(msg) { const e = $("#error"); e.textContent = msg; e.hidden = !msg; }
 function status(msg) { $("#status").textContent = msg; }
