@@ -49,7 +49,10 @@ cosine similarity.
 
 **Variants and the examples themselves.** ``exclude_self`` and ``variants='exclude'`` are one
 ``fq`` (``*:* -id:(...) -group:(...)``) tagged ``filter``, so they are part of the
-pre-filter and the set is still N others. ``variants='collapse'`` is
+pre-filter and the set is still N others. A query the plugin plans leaves its examples out
+itself (``excludeExamples``: after the search, HNSW asking for as many more), because that
+``fq`` is a new DocSet of nearly the whole index per query (about 2 ms at 500k products), and
+its ``excludeGroups`` leaves out their groups before the search. ``variants='collapse'`` is
 ``{!collapse field=group nullPolicy=expand}``: a post filter, deliberately *not* tagged
 ``filter``, that keeps each group's best product; kNN fetches ``COLLAPSE_OVERFETCH`` times
 more neighbours so that enough groups survive. (Collapse needs a group's products on one
@@ -167,11 +170,12 @@ def user_filters(filters: tuple[Filter, ...], in_stock: bool | None, schema: Sch
     return fqs
 
 
-def filter_queries(request: SearchRequest, schema: Schema, target: Target) -> list[str]:
-    """The ``fq``'s: user filters, in-stock, exclusions (all tagged ``filter``), then collapse."""
+def filter_queries(request: SearchRequest, schema: Schema, target: Target, *, in_solr: bool = False) -> list[str]:
+    """The ``fq``'s: user filters, in-stock, exclusions (all tagged ``filter``), then collapse.
+    ``in_solr``: the plugin leaves the examples out itself (``excludeExamples``)."""
     fqs = user_filters(request.filters, request.in_stock, schema)
     excluded = []
-    if request.exclude_self and request.example_ids:
+    if request.exclude_self and request.example_ids and not in_solr:
         excluded.append("-" + any_of("id", request.example_ids))
     if request.variants == "exclude" and target.groups:
         excluded.append("-" + any_of("group", sorted(set(target.groups))))
@@ -205,7 +209,7 @@ def build_params(
     kind = similar_set(request)
     # a top-N set is taken by score and ordered afterwards (order_page): Solr could only sort
     # the union of each shard's kNN matches by price, not the global top N
-    params: Params = {"fq": filter_queries(request, schema, target), "sort": SORT if kind == "top" else SORTS[request.sort]}
+    params: Params = {"fq": filter_queries(request, schema, target, in_solr=in_solr and kind != "text"), "sort": SORT if kind == "top" else SORTS[request.sort]}
     fields = return_fields(request, schema)
     # a text set is one edismax query: each facet leaves out its own field's filter in the same
     # request; an image query holds its pre-filter inside, so the client counts those apart
@@ -356,6 +360,8 @@ def _planned_query(
             lp["minTraverse"] = number(max(-1.0, request.min_similarity - TRAVERSE_MARGIN))
     if request.variants == "exclude" and request.like:
         lp["excludeGroups"] = "group"
+    if request.exclude_self and request.example_ids:
+        lp["excludeExamples"] = "true"
     out["q"] = local_params("lookalike", **lp)
     if request.text is not None:
         out["img"] = local_params("lookalike", **img)

@@ -158,6 +158,25 @@ def test_like_ids_from_every_shard_are_found(solr, catalog):
     assert {d["[shard]"] for d in resp["response"]["docs"]} == set(shards.values())
 
 
+@pytest.mark.parametrize("mode", ["exact", "approx"])
+def test_exclude_examples_leaves_them_out_and_the_page_full(solr, catalog, mode):
+    """``excludeExamples=true``: the like and unlike documents are not in the answer (left out
+    after the search), and HNSW asks for as many more, so topK=rows still fills the page."""
+    like, unlike = ["p007", "p052"], ["p101"]
+    sims = catalog.similarity([catalog.vectors[catalog.row(i)] for i in like])
+    q = f"{{!lookalike f=vector like={','.join(like)} mode={mode} topK=6"
+    with_them = select(solr, catalog, q=q + "}", rows=6)["response"]["docs"]
+    assert {"p007", "p052"} & {d["id"] for d in with_them}  # an example is among its own nearest
+    resp = select(solr, catalog, q=q + " excludeExamples=true}", rows=6)
+    keep = np.array([i not in like for i in catalog.ids])
+    assert_like_numpy(catalog, resp, sims, ranked(sims, keep)[:6])
+    # the unlike examples are left out as well (exact: unlike is exact-only)
+    resp = select(solr, catalog, q=f"{{!lookalike f=vector like=p007 unlike={unlike[0]} excludeExamples=true}}", rows=N_DOCS)
+    got = {d["id"] for d in resp["response"]["docs"]}
+    assert not got & {"p007", unlike[0]}
+    assert len(got) == int(catalog.has_vector.sum()) - 2
+
+
 def test_like_and_unlike_with_a_threshold(solr, catalog):
     like, unlike = ["p011", "p012"], ["p013"]
     sims = catalog.similarity(
@@ -283,6 +302,7 @@ BAD = [
     ({"q": "{!lookalike f=vector like=p001 mode=approx topK=20000}"}, "topK must be at most 10000, got 20000"),
     ({"q": "{!lookalike f=vector like=p001 excludeGroups=nosuch}"}, "excludeGroups must name an indexed and stored field"),
     ({"q": "{!lookalike f=vector like=p001 shift=[1,2]}"}, "shift has 2 dimensions but field 'vector' has 8"),
+    ({"q": "{!lookalike f=vector like=p001 excludeExamples=yes}"}, "excludeExamples must be true or false, got 'yes'"),
     ({"q": "{!lookalike f=vector like=p001,p002 combine=max mode=approx}"}, "combine=max needs mode=exact"),
     ({"q": "{!lookalike f=vector like=p001,p002 combine=max shift=[1,0,0,0,0,0,0,0]}"}, "shift moves one combined target"),
     ({"q": "{!lookalike f=vector like=p001 minSimilarity=0.5 minTraverse=2}"}, "minTraverse is in cosine units"),

@@ -44,6 +44,18 @@ def test_approx_similar_by_id_excludes_itself_and_prefilters():
     }
 
 
+@pytest.mark.parametrize("mode", ["auto", "exact", "approx"])
+def test_planned_in_solr_the_plugin_leaves_the_examples_out(mode):
+    """No per-query ``-id:(...)`` fq (a DocSet of nearly the whole index per query): the plugin's
+    ``excludeExamples``; the user's filters stay ``fq``'s, the pre-filter."""
+    color = [{"field": "color", "values": ["red"]}]
+    p = build_params(SearchRequest(like=("p1", "p2"), filters=color), SCHEMA, mode=mode, in_solr=True)
+    assert p["fq"] == ['{!lucene tag=filter,f_color_s}color_s:("red")']
+    assert "excludeExamples=true" in p["q"]
+    kept = build_params(SearchRequest(like=("p1",), exclude_self=False), SCHEMA, mode=mode, in_solr=True)
+    assert "excludeExamples" not in kept["q"] and "fq" not in kept
+
+
 def test_approx_with_filters_variants_excluded_and_paging():
     p = build(
         like=("p1", "p2"),

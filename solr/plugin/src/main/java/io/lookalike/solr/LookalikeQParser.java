@@ -2,6 +2,7 @@ package io.lookalike.solr;
 
 import static io.lookalike.solr.LookalikeQParserPlugin.COMBINE;
 import static io.lookalike.solr.LookalikeQParserPlugin.EXACT_MAX_DOCS;
+import static io.lookalike.solr.LookalikeQParserPlugin.EXCLUDE_EXAMPLES;
 import static io.lookalike.solr.LookalikeQParserPlugin.EXCLUDE_GROUPS;
 import static io.lookalike.solr.LookalikeQParserPlugin.INCLUDE_TAGS;
 import static io.lookalike.solr.LookalikeQParserPlugin.MIN_TRAVERSE;
@@ -108,6 +109,11 @@ public class LookalikeQParser extends QParser {
     }
 
     SearchPlan.Options options = options(minSimilarity);
+    Set<String> excluded = new LinkedHashSet<>();
+    if (flag(EXCLUDE_EXAMPLES)) {
+      excluded.addAll(likeIds);
+      excluded.addAll(unlikeIds);
+    }
     float[] shift = param(SHIFT) == null ? null : parseShift(param(SHIFT), dims, field.getName());
     if (shift != null && (combine == Combine.MAX && likes.size() + likeIds.size() > 1)) {
       throw badRequest(SHIFT + " moves one combined target: it does not go with combine=max");
@@ -143,7 +149,7 @@ public class LookalikeQParser extends QParser {
       } else {
         exact = exactQuery(field, type, likes, unlikes, combine, unlikeWeight, minSimilarity);
       }
-      return SearchPlan.build(this, req, exact, exactOnly, groups.keySet(), options);
+      return SearchPlan.build(this, req, exact, exactOnly, groups.keySet(), excluded, options);
     } catch (IllegalArgumentException e) {
       throw badRequest(e.getMessage());
     } catch (IOException e) {
@@ -338,6 +344,17 @@ public class LookalikeQParser extends QParser {
       throw badRequest(COMBINE + " must be 'mean' or 'max', got '" + abbreviate(text) + "'");
     }
     return combine;
+  }
+
+  private boolean flag(String name) {
+    String text = param(name);
+    if (text == null || text.trim().equalsIgnoreCase("false")) {
+      return false;
+    }
+    if (text.trim().equalsIgnoreCase("true")) {
+      return true;
+    }
+    throw badRequest(name + " must be true or false, got '" + abbreviate(text) + "'");
   }
 
   private float number(String name, float otherwise) {

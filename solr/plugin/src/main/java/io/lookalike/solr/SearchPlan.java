@@ -84,17 +84,37 @@ final class SearchPlan {
 
   private SearchPlan() {}
 
-  /** The query this shard runs for the targets {@code exact} scores exactly. */
+  /**
+   * The query this shard runs for the targets {@code exact} scores exactly. Documents of {@code
+   * excludedGroups} (values of the options' group field) are left out before the search, so
+   * HNSW still finds {@code topK} others; the documents {@code excludedIds} names (the examples,
+   * a few) after it, HNSW asking for that many more.
+   */
   static Query build(
       QParser parser,
       SolrQueryRequest req,
       ExactVectorSimilarityQuery exact,
       boolean exactOnly,
       Collection<String> excludedGroups,
+      Collection<String> excludedIds,
+      Options options)
+      throws SyntaxError, IOException {
+    Query ids = excludedIds.isEmpty() ? null : termsQuery(req.getSchema().getUniqueKeyField(), excludedIds);
+    Query query = build(parser, req, exact, exactOnly, excludedGroups, excludedIds.size(), options);
+    return ids == null ? query : without(query, ids);
+  }
+
+  private static Query build(
+      QParser parser,
+      SolrQueryRequest req,
+      ExactVectorSimilarityQuery exact,
+      boolean exactOnly,
+      Collection<String> excludedGroups,
+      int extraTopK,
       Options options)
       throws SyntaxError, IOException {
     boolean main = isMain(parser);
-    Query groups = excludedGroups.isEmpty() ? null : groupsQuery(options.groupField(), excludedGroups);
+    Query groups = excludedGroups.isEmpty() ? null : termsQuery(options.groupField(), excludedGroups);
     List<Query> prefilter = main ? prefilter(req, options.includeTags()) : List.of();
     Decision decision = decide(req, exact, exactOnly, options, main, prefilter);
     String quantization = quantizationOf(req, exact.getField());
@@ -135,7 +155,7 @@ final class SearchPlan {
               ExactVectorSimilarityQuery.scoreOf(result),
               filter);
     } else {
-      hnsw = new KnnFloatVectorQuery(exact.getField(), target, options.topK(), filter);
+      hnsw = new KnnFloatVectorQuery(exact.getField(), target, options.topK() + extraTopK, filter);
     }
     return quantization == null ? hnsw : rescored(exact, target, hnsw);
   }
@@ -273,9 +293,10 @@ final class SearchPlan {
         .build();
   }
 
-  private static Query groupsQuery(SchemaField field, Collection<String> groups) {
-    List<BytesRef> terms = new ArrayList<>(groups.size());
-    for (String g : groups) {
+  /** Documents whose {@code field} holds one of {@code values} (readable, e.g. ids or groups). */
+  private static Query termsQuery(SchemaField field, Collection<String> values) {
+    List<BytesRef> terms = new ArrayList<>(values.size());
+    for (String g : values) {
       BytesRefBuilder b = new BytesRefBuilder();
       field.getType().readableToIndexed(g, b);
       terms.add(b.toBytesRef());
