@@ -54,6 +54,9 @@ def parse_args(argv=None):
     p.add_argument("--api-port", type=int, default=48000, help="port of the app the api section starts")
     p.add_argument("--scale-variants", nargs="+", default=None,
                    help="vector formats of the scale section (none = float32; int7, int4 where the build has them)")
+    p.add_argument("--scale-size", type=int, default=None,
+                   help="products of the scale section (default 500k, 1M under --large); its rows are kept per size and "
+                        "vector format, so `--only scale --scale-size 1000000` adds 1M rows next to the 500k ones")
     p.add_argument("--cloud-port", type=int, default=47983, help="first port of the cloud section's three nodes")
     p.add_argument("--quality-port", type=int, default=48990, help="port of the Solr node the quality section starts")
     p.add_argument("--demo-products", type=int, default=None, help="demo catalog size for the PCA precision")
@@ -84,7 +87,9 @@ def main(argv=None) -> int:
 
     if set(sections) - {"quality", "embedding"}:  # these two sections read no vectors of their own
         t0 = time.perf_counter()
-        ds = data.build(data.default_spec(quick=args.quick, large=args.large), settings.data_dir)
+        # the 1M vectors when the scale section asks for more than the default data holds
+        large_data = args.large or (args.scale_size or 0) > max(data.default_spec(quick=args.quick).sizes)
+        ds = data.build(data.default_spec(quick=args.quick, large=large_data), settings.data_dir)
         res["data"] = ds.meta
         res["section_s"]["data"] = time.perf_counter() - t0
         plan = inmemory.default_plan(ds.spec.sizes, quick=args.quick, large=args.large)
@@ -163,6 +168,8 @@ def main(argv=None) -> int:
 
         t0 = time.perf_counter()
         kw = {"variants": tuple(args.scale_variants)} if args.scale_variants else {}
+        if args.scale_size:
+            kw["size"] = args.scale_size
         scplan = scale_bench.default_plan(quick=args.quick, large=args.large, solr_port=args.solr_port,
                                           api_port=args.api_port, **kw)
         try:
@@ -222,12 +229,27 @@ def merge_into_existing(res: dict, sections: list[str], path: Path) -> dict:
         return res
     old = json.loads(path.read_text())
     owned = {rs for s in sections for rs in MERGEABLE[s]} | {f"{s}_error" for s in sections}
-    old["rows"] = [r for r in old["rows"] if r.get("section") not in owned] + [
-        r for r in res["rows"] if r.get("section") in owned]
+    new_rows = [r for r in res["rows"] if r.get("section") in owned]
+    replaced = {_merge_key(r) for r in new_rows}
+    old["rows"] = [r for r in old["rows"] if r.get("section") not in owned
+                   or (r.get("section") in KEPT_PER_SIZE and _merge_key(r) not in replaced)] + new_rows
     for s in sections:
         old.setdefault("section_s", {})[s] = res["section_s"].get(s)
-        old.setdefault("runs", {})[s] = {**res["machine"], "load_avg_end": res["load_avg_end"]}
+        meta = {**res["machine"], "load_avg_end": res["load_avg_end"]}
+        old.setdefault("runs", {})[s] = meta
+        for size in sorted({r["size"] for r in new_rows if r.get("section") in KEPT_PER_SIZE and "size" in r}):
+            old["runs"][f"{s}_{size}"] = meta
     return old
+
+
+# sections whose rows a run replaces per (size, vector format), not all at once: the scale
+# section at 1M runs on its own and joins the 500k rows; a run of one format keeps the others
+KEPT_PER_SIZE = frozenset(MERGEABLE["scale"]) | {"scale_error"}
+
+
+def _merge_key(row: dict) -> tuple:
+    """A scale row replaces the earlier one of its section, size and vector format."""
+    return row.get("section"), row.get("size"), row.get("variant")
 
 
 def _jsonable(o):

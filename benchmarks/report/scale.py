@@ -15,15 +15,28 @@ def _fmt(variant: str) -> str:
 
 
 def scale_section(c: Ctx) -> list[str]:
-    rows = where(c.rows, section="scale")
-    idx = where(c.rows, section="scale_index")
-    run = one(c.rows, section="scale_run")
+    """One block per size measured (500k, and 1M where a run added it), smallest first."""
     md = ["## Similar-by-id at scale, through the API (issue 15)", ""]
-    errors = where(c.rows, section="scale_error")
+    rows = where(c.rows, section="scale")
     if not rows:
+        errors = where(c.rows, section="scale_error")
         return md + [f"Not measured in this run{': ' + '; '.join(e['error'] for e in errors) if errors else ''}.", ""]
-    size = rows[0]["size"]
-    meta = c.res.get("runs", {}).get("scale", {})
+    sizes = sorted({r["size"] for r in rows})
+    for size in sizes:
+        if len(sizes) > 1:
+            md += [f"### {size_label(size)} products", ""]
+        md += _size_block(c, size)
+    return md
+
+
+def _size_block(c: Ctx, size: int) -> list[str]:
+    rows = where(c.rows, section="scale", size=size)
+    idx = where(c.rows, section="scale_index", size=size)
+    run = one(c.rows, section="scale_run", size=size)
+    errors = [e for e in where(c.rows, section="scale_error") if e.get("size", size) == size]
+    md: list[str] = []
+    runs = c.res.get("runs", {})
+    meta = runs.get(f"scale_{size}") or runs.get("scale", {})
     when = (f" (measured {meta['date']}, commit `{meta['git']}`, load average {meta['load_avg_start'][0]:.1f} at "
             f"start, {meta['load_avg_end'][0]:.1f} at end)") if meta else ""
     md += [f"{size_label(size)} products x {rows[0]['dims']} dims on one Solr node of the launcher ({run['heap']} heap), "
@@ -67,14 +80,14 @@ def scale_section(c: Ctx) -> list[str]:
     if reasons:
         md += ["Why auto chose its mode (the plugin's `mode_reason`, most frequent per filter): "
                + "; ".join(f"{flt}: \"{why}\"" for flt, why in reasons) + ".", ""]
-    sweep = where(c.rows, section="scale_topk")
+    sweep = where(c.rows, section="scale_topk", size=size)
     if sweep:
         md += ["Where auto missed recall@10 0.99, auto again with larger `candidates` (the plugin's HNSW topK), "
                "interleaved per id with the default:", "",
                table(["format", "filter", "candidates", "p50 ms", "p99 ms", "recall@10", "chose", "QTime p50"],
                      [[_fmt(r["variant"]), r["filter"], r["candidates"], f(r["p50_ms"], 1), f(r["p99_ms"], 1),
                        f(r["recall_at_10"], 3), r.get("chose", "–"), f(r.get("qtime_p50_ms"), 0)] for r in sweep]), ""]
-    tp = where(c.rows, section="scale_throughput")
+    tp = where(c.rows, section="scale_throughput", size=size)
     if tp:
         md += ["Throughput: auto mode, unfiltered, concurrent clients for a fixed time, on the same 2 cores as Solr "
                "and the API:", "",

@@ -75,7 +75,7 @@ def test_report_says_where_the_aims_are_missed_and_who_is_faster():
             _row("faiss hnsw", "sel:s10", 0.1, 0.5, 1.0, 0.99),
             _row("api exact", "sel:s10", 0.1, 6.0, 9.0, 1.0, chose="exact", qtime_p50_ms=4.0),
             _row("api exact", "none", 1.0, 5.5, 9.0, 1.0, chose="exact"),  # within 1.2x of auto: noise, no line
-            {"section": "scale_run", "heap": "2g", "top_k": 200, "faiss_ef": 200,
+            {"section": "scale_run", "size": 500_000, "heap": "2g", "top_k": 200, "faiss_ef": 200,
              "stages_s": {"write_s": 60.0, "total_s": 120.0}}]
     c = Ctx({"rows": rows, "machine": {}})
     md = "\n".join(scale_section(c))
@@ -90,3 +90,39 @@ def test_report_says_where_the_aims_are_missed_and_who_is_faster():
 def test_report_without_rows_says_why():
     c = Ctx({"rows": [{"section": "scale_error", "error": "no Solr"}], "machine": {}})
     assert "Not measured in this run: no Solr." in scale_section(c)
+
+
+def test_each_size_is_its_own_block_with_its_own_rows():
+    run = {"section": "scale_run", "heap": "2g", "top_k": 200, "faiss_ef": 200}
+    rows = [_row("api auto", "none", 1.0, 6.0, 20.0, 0.995, chose="approx"),
+            {**_row("api auto", "none", 1.0, 9.5, 30.0, 0.991, chose="approx"), "size": 1_000_000},
+            {**run, "size": 500_000, "stages_s": {"write_s": 60.0, "total_s": 120.0}},
+            {**run, "size": 1_000_000, "stages_s": {"write_s": 250.0, "total_s": 900.0}}]
+    c = Ctx({"rows": rows, "machine": {}})
+    md = "\n".join(scale_section(c))
+    small, large = md.split("### 1M products")
+    assert "### 500k products" in small and "| 6.0 |" in small and "| write | 60 |" in small and "9.5" not in small
+    assert "| 9.5 |" in large and "| write | 250 |" in large and "| 6.0 |" not in large
+    assert any(x.startswith("At 500k") for x in c.concl) and any(x.startswith("At 1M") for x in c.concl)
+
+
+def test_a_scale_run_replaces_only_its_own_size_and_formats(tmp_path):
+    import json
+
+    from benchmarks.run import merge_into_existing
+
+    path = tmp_path / "default.json"
+    old = [{"section": "methods"}, {"section": "scale", "size": 500_000, "variant": "none", "p50_ms": 14.0},
+           {"section": "scale", "size": 500_000, "variant": "int4", "p50_ms": 13.0},
+           {"section": "scale_run", "size": 500_000}]
+    path.write_text(json.dumps({"rows": old, "section_s": {}, "machine": {}}))
+    new = {"rows": [{"section": "scale", "size": 500_000, "variant": "none", "p50_ms": 9.0},
+                    {"section": "scale", "size": 1_000_000, "variant": "none", "p50_ms": 11.0},
+                    {"section": "scale_run", "size": 1_000_000}],
+           "section_s": {"scale": 5.0}, "machine": {"date": "today"}, "load_avg_end": [1.0]}
+    merged = merge_into_existing(new, ["scale"], path)
+    got = {(r["section"], r.get("size"), r.get("variant")): r.get("p50_ms") for r in merged["rows"]}
+    assert got == {("methods", None, None): None, ("scale", 500_000, "none"): 9.0, ("scale", 500_000, "int4"): 13.0,
+                   ("scale_run", 500_000, None): None, ("scale", 1_000_000, "none"): 11.0,
+                   ("scale_run", 1_000_000, None): None}
+    assert merged["runs"]["scale_500000"]["date"] == "today" and merged["runs"]["scale_1000000"]["date"] == "today"
