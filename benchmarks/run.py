@@ -29,6 +29,7 @@ import logging
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,8 +138,7 @@ def main(argv=None) -> int:
     if "embedding" in sections:
         from benchmarks import embed_bench, pca_quality
 
-        t0 = time.perf_counter()
-        try:
+        with section(res, "embedding"):
             catalog = next((bench_dir / "demo").glob("demo-*/catalog.jsonl"), None)
             if catalog is None:
                 from indexer.demo_catalog import generate
@@ -146,64 +146,40 @@ def main(argv=None) -> int:
                 catalog = generate(bench_dir / "demo" / "demo-200-0", 200, 0)
             res["rows"] += embed_bench.run(settings, catalog, batches=1 if args.quick else 2,
                                            matmul_s=1.0 if args.quick else 3.0, runtime_rounds=2 if args.quick else 5)
-        except Exception as err:  # noqa: BLE001
-            log.exception("the embedding section failed")
-            res["rows"].append({"section": "embedding_error", "error": str(err)})
-        res["section_s"]["embedding"] = time.perf_counter() - t0
 
     if "api" in sections:
         from benchmarks import api_bench
 
-        t0 = time.perf_counter()
         aplan = api_bench.default_plan(quick=args.quick, solr_port=args.solr_port, api_port=args.api_port)
-        try:
+        with section(res, "api"):
             res["rows"] += api_bench.run(solr_settings, aplan, ds.vectors(aplan.width), ds.buckets())
-        except Exception as err:  # noqa: BLE001
-            log.exception("the api section failed")
-            res["rows"].append({"section": "api_error", "error": str(err)})
-        res["section_s"]["api"] = time.perf_counter() - t0
 
     if "scale" in sections:
         from benchmarks import scale_bench
 
-        t0 = time.perf_counter()
         kw = {"variants": tuple(args.scale_variants)} if args.scale_variants else {}
         if args.scale_size:
             kw["size"] = args.scale_size
         scplan = scale_bench.default_plan(quick=args.quick, large=args.large, solr_port=args.solr_port,
                                           api_port=args.api_port, **kw)
-        try:
+        with section(res, "scale"):
             res["rows"] += scale_bench.run(solr_settings, scplan, ds.vectors(scplan.width), ds.buckets(), ds.groups())
-        except Exception as err:  # noqa: BLE001
-            log.exception("the scale section failed")
-            res["rows"].append({"section": "scale_error", "error": str(err)})
-        res["section_s"]["scale"] = time.perf_counter() - t0
 
     if "cloud" in sections:
         from benchmarks import cloud_bench
 
-        t0 = time.perf_counter()
         cplan = cloud_bench.default_plan(quick=args.quick, large=args.large)
         cplan = type(cplan)(**{**cplan.__dict__, "port": args.cloud_port})
-        try:
+        with section(res, "cloud"):
             res["rows"] += cloud_bench.run(solr_settings, cplan, ds.vectors(cplan.width), ds.buckets(), ds.groups())
-        except Exception as err:  # noqa: BLE001
-            log.exception("the cloud section failed")
-            res["rows"].append({"section": "cloud_error", "error": str(err)})
-        res["section_s"]["cloud"] = time.perf_counter() - t0
 
     if "quality" in sections:
         from benchmarks import quality_bench
 
-        t0 = time.perf_counter()
-        try:
+        with section(res, "quality"):
             rows = quality_bench.run(solr_settings, port=args.quality_port, quick=args.quick)
             quality_bench.write_results(rows, res["machine"], ROOT / "benchmarks" / "results" / quality_bench.RESULTS)
             res["rows"] += rows
-        except Exception as err:  # noqa: BLE001
-            log.exception("the quality section failed")
-            res["rows"].append({"section": "quality_error", "error": str(err)})
-        res["section_s"]["quality"] = time.perf_counter() - t0
 
     res["total_s"] = time.perf_counter() - t_start
     res["load_avg_end"] = os.getloadavg()
@@ -217,6 +193,20 @@ def main(argv=None) -> int:
     out.write_text(report.render(res))
     log.info("wrote %s and %s in %.1f minutes", out, results_dir / f"{mode}.json", res["total_s"] / 60)
     return 0
+
+
+@contextmanager
+def section(res: dict, name: str):
+    """Times section ``name`` into ``res["section_s"]``; if it fails, the failure is logged and
+    becomes its ``<name>_error`` row, so the rest of the suite still runs and reports."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    except Exception as err:  # noqa: BLE001 - the rest of the suite still reports
+        log.exception("the %s section failed", name)
+        res["rows"].append({"section": f"{name}_error", "error": str(err)})
+    finally:
+        res["section_s"][name] = time.perf_counter() - t0
 
 
 def merge_into_existing(res: dict, sections: list[str], path: Path) -> dict:

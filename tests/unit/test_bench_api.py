@@ -41,3 +41,15 @@ def test_a_run_with_other_sections_is_written_whole(tmp_path):
     new = _res([{"section": "api"}])
     assert merge_into_existing(new, ["methods", "api"], path) is new
     assert merge_into_existing(new, ["api"], tmp_path / "missing.json") is new
+
+
+def test_a_failing_section_becomes_its_error_row_and_is_still_timed():
+    from benchmarks.run import section
+
+    res = {"rows": [], "section_s": {}}
+    with section(res, "scale"):
+        res["rows"].append({"section": "scale", "ok": True})
+    with section(res, "cloud"):
+        raise RuntimeError("no ZooKeeper")
+    assert res["rows"] == [{"section": "scale", "ok": True}, {"section": "cloud_error", "error": "no ZooKeeper"}]
+    assert set(res["section_s"]) == {"scale", "cloud"} and all(v >= 0 for v in res["section_s"].values())
