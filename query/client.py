@@ -37,7 +37,9 @@ from query.build import (
     build_params,
     count_params,
     combine_vectors,
+    fetches_whole_set,
     order_page,
+    page_fields,
     score_to_cosine,
     similar_set,
     DEFAULT_FIELDS,
@@ -235,13 +237,14 @@ class SearchService:
         facets_json = resp.get("facets")
         if kind == "top":
             total = min(int(resp["response"]["numFound"]), request.candidates)
-            if request.facets or request.sort != "relevance":  # the main request fetched the whole set
+            if fetches_whole_set(request):  # the main request fetched the whole set, ids and scores
                 if request.facets:
                     # 4. facets over exactly the global top-N ids
                     ids = [d["id"] for d in docs]
                     facets_json = self._select(facet_params(request, schema, ids), stats).get("facets")
                 total = len(docs)
-                docs = order_page(docs, request.sort)[request.offset : request.offset + request.k]
+                docs = self._whole(order_page(docs, request.sort)[request.offset : request.offset + request.k],
+                                   request, schema, stats)
         else:
             total = int(resp["response"]["numFound"])
         if kind != "text" and request.facets:
@@ -263,6 +266,17 @@ class SearchService:
             qtime_ms=stats.qtime_ms,
             took_ms=round((time.perf_counter() - t0) * 1000.0, 3),
         )
+
+    def _whole(self, page: list[dict[str, Any]], request: SearchRequest, schema: Schema,
+               stats: "_Stats") -> list[dict[str, Any]]:
+        """The page's products with every field asked for, in the page's order, with the scores the
+        set was ranked by (one real-time get; a product deleted since drops out of the page)."""
+        if not page:
+            return page
+        found = cloud.real_time_get(self.client, self.collection, [str(d["id"]) for d in page],
+                                    fl=page_fields(request, schema), shards=self._shards)
+        stats.requests += 1
+        return [{**found[str(d["id"])], **d} for d in page if str(d["id"]) in found]
 
     def _facets_of(self, request: SearchRequest, build: Callable[[SearchRequest], dict[str, Any]],
                    stats: _Stats) -> dict[str, Any]:

@@ -207,7 +207,9 @@ def test_facets_over_the_global_top_n_are_exact(service):
     ids = [w[0] for w in want]
     assert facet_counts(resp, "color") == counts(ids, "color_s")
     assert facet_counts(resp, "tags") == counts(ids, "tags_ss")
-    assert resp.solr_requests == 2
+    # the set as ids and scores, its facets, then the page's five products whole (one get)
+    assert resp.solr_requests == 3
+    assert all(p.title and p.price is not None and p.attributes for p in resp.products)
 
 
 @pytest.mark.parametrize("value", HOSTILE + ["never indexed } OR {!lucene}*:*", "*", "red OR blue"])

@@ -15,6 +15,7 @@ from query.build import (
     count_params,
     browse_params,
     order_page,
+    page_fields,
     score_to_cosine,
 )
 from query.facets import facet_params, own_filter_facets
@@ -116,6 +117,11 @@ def test_facets_over_the_top_set_fetch_the_whole_set_and_facet_later():
     p = build(like=("p1",), facets=("color", "tags"), candidates=40, k=5, offset=5)
     assert (p["start"], p["rows"]) == (0, 40)
     assert "json.facet" not in p
+    # the set as ids and scores (each product's stored fields cost ~80 us): the page is read after
+    assert p["fl"] == "id,score"
+    assert build(like=("p1",), sort="price_desc", candidates=40)["fl"] == "id,price,score"
+    assert build(like=("p1",), k=5)["fl"] == FL  # the page itself: every field at once
+    assert page_fields(SearchRequest(like=("p1",), facets=("color",)), SCHEMA) == FL.removesuffix(",score")
     f = facet_params(SearchRequest(like=("p1",), facets=("color", "tags"), facet_limit=3), SCHEMA, ["a", 'b"c'])
     assert f == {
         "q": "*:*",
