@@ -50,8 +50,8 @@ public class QuantizedDenseVectorField extends DenseVectorField {
     return quantization.schemaName();
   }
 
-  /** The format the codec gives this type's fields. */
-  KnnVectorsFormat knnVectorsFormat() {
-    return quantization.format(getHnswMaxConn(), getHnswBeamWidth(), getDimension());
+  /** The format the codec gives this type's fields, its merged graphs built by {@code workers}. */
+  KnnVectorsFormat knnVectorsFormat(MergeWorkers workers) {
+    return quantization.format(getHnswMaxConn(), getHnswBeamWidth(), getDimension(), workers);
   }
 }

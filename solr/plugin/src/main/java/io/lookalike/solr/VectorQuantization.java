@@ -1,15 +1,10 @@
 package io.lookalike.solr;
 
-import java.io.IOException;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
 import org.apache.lucene.codecs.KnnVectorsFormat;
-import org.apache.lucene.codecs.KnnVectorsReader;
-import org.apache.lucene.codecs.KnnVectorsWriter;
 import org.apache.lucene.codecs.lucene99.Lucene99HnswScalarQuantizedVectorsFormat;
-import org.apache.lucene.index.SegmentReadState;
-import org.apache.lucene.index.SegmentWriteState;
 import org.apache.solr.common.SolrException;
 
 /**
@@ -26,8 +21,6 @@ enum VectorQuantization {
 
   /** Lucene's default confidence interval (null): the quantiles are chosen from the data. */
   private static final Float CONFIDENCE_INTERVAL = null;
-
-  private static final int MERGE_WORKERS = 1;
 
   final int bits;
   final boolean compress;
@@ -63,47 +56,18 @@ enum VectorQuantization {
 
   /**
    * The per-field format: Lucene's scalar quantized HNSW with these graph parameters, allowing
-   * {@code dims} dimensions (Lucene's own format says 1024, and its getter is final).
+   * {@code dims} dimensions, its merged graphs built by {@code workers}.
    */
-  KnnVectorsFormat format(int maxConn, int beamWidth, int dims) {
+  KnnVectorsFormat format(int maxConn, int beamWidth, int dims, MergeWorkers workers) {
     KnnVectorsFormat lucene =
         new Lucene99HnswScalarQuantizedVectorsFormat(
-            maxConn, beamWidth, MERGE_WORKERS, bits, compress, CONFIDENCE_INTERVAL, null);
-    return new WidthFormat(lucene, dims);
-  }
-
-  /**
-   * Lucene's format under its own name (so a reader finds it by name, without this plugin), with
-   * the field's width as the most dimensions it takes.
-   */
-  static final class WidthFormat extends KnnVectorsFormat {
-    private final KnnVectorsFormat delegate;
-    private final int maxDimensions;
-
-    WidthFormat(KnnVectorsFormat delegate, int maxDimensions) {
-      super(delegate.getName());
-      this.delegate = delegate;
-      this.maxDimensions = maxDimensions;
-    }
-
-    @Override
-    public KnnVectorsWriter fieldsWriter(SegmentWriteState state) throws IOException {
-      return delegate.fieldsWriter(state);
-    }
-
-    @Override
-    public KnnVectorsReader fieldsReader(SegmentReadState state) throws IOException {
-      return delegate.fieldsReader(state);
-    }
-
-    @Override
-    public int getMaxDimensions(String fieldName) {
-      return maxDimensions;
-    }
-
-    @Override
-    public String toString() {
-      return delegate.toString();
-    }
+            maxConn,
+            beamWidth,
+            workers.count,
+            bits,
+            compress,
+            CONFIDENCE_INTERVAL,
+            workers.executor());
+    return new FieldVectorsFormat(lucene, dims, workers.count);
   }
 }

@@ -42,11 +42,13 @@ class QuantizedVectorsTest {
   private static final double EPS = 1e-5;
   private static final String QUANTIZED_FORMAT = "Lucene99HnswScalarQuantizedVectorsFormat";
 
+  private static final MergeWorkers ONE = MergeWorkers.start(1);
+
   @TempDir Path tmp;
 
   private static Codec codec(VectorQuantization q) {
-    return LookalikeCodecFactory.withQuantizedVectors(
-        new Lucene912Codec(), f -> TestIndex.FIELD.equals(f) ? q.format(16, 100, DIMS) : null);
+    return LookalikeCodecFactory.withVectorFormats(
+        new Lucene912Codec(), f -> TestIndex.FIELD.equals(f) ? q.format(16, 100, DIMS, ONE) : null);
   }
 
   private TestIndex index(VectorQuantization q) throws IOException {
@@ -92,8 +94,8 @@ class QuantizedVectorsTest {
     assertEquals(DIMS, quantized.getMaxDimensions(TestIndex.FIELD));
     assertTrue(quantized.toString().contains("bits=7"), quantized.toString());
     assertTrue(
-        VectorQuantization.INT4.format(16, 100, 2048).toString().contains("bits=4"),
-        VectorQuantization.INT4.format(16, 100, 2048).toString());
+        VectorQuantization.INT4.format(16, 100, 2048, ONE).toString().contains("bits=4"),
+        VectorQuantization.INT4.format(16, 100, 2048, ONE).toString());
   }
 
   /** recall@10 of HNSW on the quantized vectors against brute force on the floats, 50 targets. */
