@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.metrics import exact_topk, latency_stats, recall_at_k
+from benchmarks.scale_bench import as_indexed
 from lookalike.connection import SolrClient
 from lookalike.errors import NotFound
 from lookalike.solr import cloud
@@ -149,7 +150,7 @@ def main() -> None:  # pragma: no cover - a benchmark run, minutes long
     spec = DataSpec(n_docs=a.docs, sizes=(a.docs,), n_queries=a.queries, widths=(a.width,),
                     pca_fit_docs=min(50_000, a.docs))
     ds = build(spec, settings.data_dir)
-    vectors, queries = ds.vectors(a.width), ds.queries(a.width)[: a.queries]
+    vectors, queries = as_indexed(ds.vectors(a.width)), as_indexed(ds.queries(a.width)[: a.queries])
     truth, _ = exact_topk(queries, np.asarray(vectors), K)
     plan = SolrPlan(cells=(), sweep_cell=(a.docs, a.width), port=a.port, heap=a.heap)
     result: dict = {"docs": a.docs, "width": a.width, "queries": len(queries), "load_before": os.getloadavg()}

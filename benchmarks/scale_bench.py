@@ -6,7 +6,10 @@ are passed to ``create_collection`` as ``quantization=``), made as the indexer m
 (``cloud.create_collection``, so the schema's vector type is ``cloud.vector_field_type``),
 written by the indexer's write stage and force-merged to ``merge_segments`` as a bulk reindex
 does (:func:`benchmarks.cloud_bench.write`). Vectors are the suite's synthetic 256-d ones
-(:mod:`benchmarks.data`, cached in the data dir).
+(:mod:`benchmarks.data`, cached in the data dir), on PCA's axes there, and turned here by the
+reducer's balancing rotation (:func:`indexer.pca.balancing_rotation`) as ``lookalike index``
+writes them: no dot product changes, so the float32 rows and every baseline are as on PCA's
+axes, but scalar quantization sees what it sees in a real collection.
 
 Every product carries ``sel_ss``, the selectivity tiers its uniform ``bucket`` falls in
 (:func:`tier_values`): ``sel:s100`` passes 100% of products, ``s10`` 10%, ``s1`` 1%, ``s01``
@@ -273,6 +276,14 @@ def topk_sweep(http, api_url: str, qids: list[int], tier: str | None, truth, pla
     return [{"candidates": cand or "default", **case_row("api auto", a)} for cand, a in acc.items()]
 
 
+def as_indexed(vectors: np.ndarray) -> np.ndarray:
+    """PCA-axis vectors as the indexer writes them: turned by the reducer's balancing rotation."""
+    from indexer.pca import balancing_rotation
+
+    rotation = balancing_rotation(vectors.shape[1], seed=0).astype(np.float32)
+    return np.ascontiguousarray(np.asarray(vectors, dtype=np.float32) @ rotation)
+
+
 def run(settings: Settings, plan: ScalePlan, vectors: np.ndarray, buckets: np.ndarray, groups: np.ndarray) -> list[dict]:
     """Load the vectors, build the in-process baselines, then per variant: write, merge, measure."""
     from benchmarks.cloud_bench import truth
@@ -282,7 +293,7 @@ def run(settings: Settings, plan: ScalePlan, vectors: np.ndarray, buckets: np.nd
     stages: dict[str, float] = {}
     t_all = time.perf_counter()
     t0 = time.perf_counter()
-    vectors = np.ascontiguousarray(vectors[: plan.size], dtype=np.float32)
+    vectors = as_indexed(vectors[: plan.size])
     buckets, groups = np.asarray(buckets[: plan.size]), np.asarray(groups[: plan.size])
     stages["load_vectors_s"] = time.perf_counter() - t0
     rng = np.random.default_rng(20261202)

@@ -36,7 +36,7 @@ def test_init_only_stores_parameters():
 
 def test_transform_is_l2_normalised_float32_and_matches_pca():
     x = _data()
-    reducer = _fit(x)
+    reducer = _fit(x, rotate=False)
     y = reducer.transform(x)
     assert y.shape == (600, 8) and y.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(y, axis=1), 1.0, rtol=1e-6)
@@ -62,7 +62,8 @@ def test_whitening_scales_each_component_by_its_variance():
     assert raw[:, 0].std() > 3 * raw[:, 5].std()  # unwhitened: component variances differ
     whitened = raw / np.sqrt(white.explained_variance_)
     np.testing.assert_allclose(whitened.std(axis=0, ddof=1), 1.0, rtol=1e-3)
-    expected = whitened / np.linalg.norm(whitened, axis=1, keepdims=True)
+    expected = whitened @ white.rotation_
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     np.testing.assert_allclose(white.transform(x), expected, atol=1e-5)
     assert white.manifest_["whiten"] is True and white.version != plain.version
 
@@ -164,7 +165,7 @@ def test_the_covariance_fit_gives_the_full_svds_components_and_transform():
     svd = PCA(n_components=12, svd_solver="full").fit(x.astype(np.float32).astype(np.float64))
     np.testing.assert_allclose(fitted.components_, svd.components_, atol=1e-6)
     np.testing.assert_allclose(fitted.explained_variance_, svd.explained_variance_, rtol=1e-6)
-    y = svd.transform(x[:50])
+    y = svd.transform(x[:50]) @ fitted.rotation_
     np.testing.assert_allclose(fitted.transform(x[:50]), y / np.linalg.norm(y, axis=1, keepdims=True), atol=1e-5)
 
 
@@ -193,7 +194,7 @@ def test_shrinkage_moves_whitening_towards_plain_pca():
     np.testing.assert_allclose(none.transform(x), plain.transform(x), atol=1e-5)
     raw = (x - half.mean_) @ half.components_.T
     var = half.explained_variance_
-    expected = raw / np.sqrt(0.5 * var + 0.5 * var.mean())
+    expected = raw / np.sqrt(0.5 * var + 0.5 * var.mean()) @ half.rotation_
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     np.testing.assert_allclose(half.transform(x), expected, atol=1e-5)
     assert len({plain.version, full.version, half.version}) == 3
@@ -211,8 +212,8 @@ def test_bad_post_processing_parameters_are_named(params, rule):
 def test_a_transform_stored_in_the_first_format_still_loads_and_applies_the_same():
     """Format lookalike-pca/1 had no power or shrinkage: it loads and transforms as before."""
     x = _data()
-    reducer = _fit(x, whiten=True)
-    old = {k: v for k, v in reducer.manifest_.items() if k not in ("power", "shrinkage")}
+    reducer = _fit(x, whiten=True, rotate=False)
+    old = {k: v for k, v in reducer.manifest_.items() if k not in ("power", "shrinkage", "rotation")}
     old["format"] = "lookalike-pca/1"
     old["version"] = _version(old, reducer._arrays())
     reducer.manifest_ = old
@@ -220,6 +221,60 @@ def test_a_transform_stored_in_the_first_format_still_loads_and_applies_the_same
     assert loaded.manifest_["format"] == "lookalike-pca/1"
     raw = (x - loaded.mean_) @ loaded.components_.T / np.sqrt(loaded.explained_variance_)
     np.testing.assert_allclose(loaded.transform(x), raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-5)
+
+
+def _spread(y: np.ndarray) -> float:
+    """How unevenly the variance sits on the axes: largest over smallest per-dimension std."""
+    std = y.std(axis=0)
+    return float(std.max() / std.min())
+
+
+def test_the_rotation_keeps_every_dot_product_and_spreads_the_variance_over_the_axes():
+    x = _data(n=2000, d=64)
+    plain, rotated = _fit(x, n_components=16, rotate=False), _fit(x, n_components=16)
+    a, b = plain.transform(x), rotated.transform(x)
+    np.testing.assert_allclose(b @ b[:100].T, a @ a[:100].T, atol=1e-5)  # same similarities, same neighbours
+    np.testing.assert_allclose(rotated.rotation_ @ rotated.rotation_.T, np.eye(16), atol=1e-12)
+    # PCA's axes hold the variance in decreasing order; the rotated axes about evenly
+    assert _spread(a) > 100 > 5 > _spread(b)
+    assert rotated.manifest_["rotation"] == "haar(seed=0)" and plain.manifest_["rotation"] == ""
+    assert rotated.version != plain.version and _fit(x, n_components=16).version == rotated.version
+    loaded = VectorReducer.from_bytes(rotated.to_bytes())
+    assert loaded.transform(x).tobytes() == b.tobytes()
+    assert VectorReducer.from_bytes(plain.to_bytes()).transform(x).tobytes() == a.tobytes()
+
+
+def test_a_scalar_quantized_top_ten_keeps_more_of_the_float_top_ten_on_rotated_axes():
+    """What the rotation is for: one pair of quantiles for every dimension, as Lucene's int7 has."""
+    rng = np.random.default_rng(3)
+    decay = np.arange(1, 65) ** -0.6  # a CNN embedding's decaying spectrum
+    centres = rng.standard_normal((200, 64)) * decay
+    x = centres[rng.integers(0, 200, 4000)] + 0.3 * rng.standard_normal((4000, 64)) * decay
+    plain, rotated = _fit(x, n_components=32, rotate=False), _fit(x, n_components=32)
+
+    def kept(reducer):
+        y = reducer.transform(x)
+        lo, hi = np.quantile(y, [0.01, 0.99])
+        scale = 127 / (hi - lo)
+        q = np.round((np.clip(y, lo, hi) - lo) * scale) / scale + lo
+        exact = np.argsort(-(y[:200] @ y.T), axis=1)[:, :10]
+        approx = np.argsort(-(q[:200] @ q.T), axis=1)[:, :10]
+        return np.mean([len(set(e) & set(a)) / 10 for e, a in zip(exact, approx, strict=True)])
+
+    assert kept(plain) + 0.08 < kept(rotated)  # 0.75 against 0.88 on this data
+
+
+def test_a_transform_stored_without_rotation_still_loads_and_applies_the_same():
+    """Format lookalike-pca/2 had no rotation: the collections it wrote keep their axes."""
+    x = _data()
+    reducer = _fit(x, rotate=False)
+    old = {k: v for k, v in reducer.manifest_.items() if k != "rotation"}
+    old["format"] = "lookalike-pca/2"
+    old["version"] = _version(old, reducer._arrays())
+    reducer.manifest_ = old
+    loaded = VectorReducer.from_bytes(reducer.to_bytes())
+    assert loaded.rotation_ is None and loaded.manifest_["format"] == "lookalike-pca/2"
+    assert loaded.transform(x).tobytes() == reducer.transform(x).tobytes()
 
 
 def _pairs(n=300, d=40, seed=0):
