@@ -62,8 +62,6 @@ lookalike/solr/cloud.py.)
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 

@@ -47,20 +47,17 @@ from query.build import (
 from query.facets import facet_params, own_filter_facets
 from query.embedder import ImageEmbedder
 from query.multi_image import best_pairs
-from lookalike.solr_syntax import any_of
 from query.models import (
     BrowseRequest,
     CatalogPage,
     Facet,
     FacetBucket,
-    Filter,
     Product,
     SearchRequest,
     SearchResponse,
     SimilarRequest,
 )
-from query.directions import centred_direction, shift, steer
-from query.filters import filter_query
+from query.direction_samples import DirectionSamples
 from query.planner import choose_mode, needs_count, planned_in_solr
 from query.schema import Schema
 
@@ -70,8 +67,6 @@ SCHEMA_TTL_S = 60.0
 # the plugin's sentence for a like/unlike id that no product has (LookalikeQParser.requireFound)
 _MISSING_EXAMPLE = re.compile(r"(?:un)?like: no document with id '(.*)' \(check the id")
 VECTOR_FIELDS = frozenset(image_vector_fields(MAX_IMAGES_PER_PRODUCT))
-DIRECTION_SAMPLE = 2000  # products read per attribute direction (and per category mean)
-CATEGORY_FIELD = "category_s"  # what directions are centred on, when the catalog has it
 
 
 class SearchService:
@@ -94,8 +89,7 @@ class SearchService:
         self._schema: Schema | None = None
         self._shards: tuple[str, ...] = ()  # shard names, read with the schema (for real-time gets)
         self._schema_read_at = 0.0
-        self._directions: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
-        self._catalog: dict[str, list[dict[str, Any]]] = {}  # the centring sample, by fl
+        self._direction_samples = DirectionSamples(lambda params: self._select(params, _Stats()))
 
     # -- schema ----------------------------------------------------------------------------
     def schema(self) -> Schema:
@@ -108,8 +102,7 @@ class SearchService:
                 # ZooKeeper or a node briefly out of reach: the schema changes only with a reindex
                 log.warning("schema of %s not refreshed (%s); serving the last one", self.collection, err)
             self._schema_read_at = time.monotonic()
-            self._directions.clear()
-            self._catalog.clear()
+            self._direction_samples.clear()
         return self._schema
 
     def refresh_schema(self) -> None:
@@ -299,10 +292,7 @@ class SearchService:
         vector = _tuple(combine_vectors([np.asarray(request.vector)])) if request.vector is not None else None
         if not (request.more or request.less):
             return Target(vector=vector)
-        schema = self.schema()
-        more = [self._direction(schema, f) for f in request.more]
-        less = [self._direction(schema, f) for f in request.less]
-        return Target(vector=vector, shift=_tuple(shift(more, less, request.direction_weight)))
+        return Target(vector=vector, shift=_tuple(self._direction_samples.shift(request, self.schema())))
 
     def _resolve(self, request: SearchRequest, mode: str) -> Target:
         """Vectors and groups of the examples, as far as ``mode`` and ``request`` need them."""
@@ -370,49 +360,8 @@ class SearchService:
 
     # -- attribute directions ----------------------------------------------------------------
     def _steered(self, request: SearchRequest, target: np.ndarray, groups: tuple[str, ...]) -> Target:
-        schema = self.schema()
-        more = [self._direction(schema, f) for f in request.more]
-        less = [self._direction(schema, f) for f in request.less]
-        moved = steer(target, more, less, request.direction_weight)
+        moved = self._direction_samples.steered(request, target, self.schema())
         return Target(vector=_tuple(moved), groups=groups, steered=True)
-
-    def _direction(self, schema: Schema, f: Filter) -> np.ndarray:
-        """The category-centred direction of ``f``'s value(s), from up to DIRECTION_SAMPLE products
-        that have it and as many of their categories; cached with the schema."""
-        key = (f.field, tuple(str(v) for v in f.values))
-        if key in self._directions:
-            return self._directions[key]
-        category = schema.fields.get(CATEGORY_FIELD)
-        cat = category.name if category is not None and category.kind == "string" and not category.multi_valued else None
-        fl = "id,vector" + (f",{cat}" if cat else "")
-        with_value = self._sample({"q": "*:*", "fq": filter_query(f, schema), "fl": fl})
-        if not with_value:
-            raise BadRequest(f"no product has {f.field} {'|'.join(map(str, f.values))}: nothing to move toward")
-        catalog = self._catalog_sample(fl)
-        catalog_mean = _unit_mean([d["vector"] for d in catalog])
-        means: dict[object, np.ndarray] | None = None
-        if cat:
-            by_cat: dict[object, list] = {}
-            for d in catalog:
-                by_cat.setdefault(d.get(cat), []).append(d["vector"])
-            for c in {d.get(cat) for d in with_value} - set(by_cat):  # categories the sample missed
-                rows = self._sample({"q": "*:*", "fq": any_of(cat, [str(c)]), "fl": fl})
-                by_cat[c] = [d["vector"] for d in rows]
-            means = {c: _unit_mean(vs) for c, vs in by_cat.items() if vs}
-        d = centred_direction(np.asarray([d["vector"] for d in with_value]),
-                              [d.get(cat) for d in with_value] if cat else None, means, catalog_mean)
-        self._directions[key] = d
-        return d
-
-    def _catalog_sample(self, fl: str) -> list[dict[str, Any]]:
-        """The products every direction is centred on, read once per schema (not per value)."""
-        if fl not in self._catalog:
-            self._catalog[fl] = self._sample({"q": "*:*", "fl": fl})
-        return self._catalog[fl]
-
-    def _sample(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        resp = self._select({**params, "rows": DIRECTION_SAMPLE, "sort": "id asc"}, _Stats())
-        return [d for d in resp["response"]["docs"] if d.get("vector")]
 
     def _select(self, params: dict[str, Any], stats: _Stats) -> dict[str, Any]:
         try:
@@ -478,9 +427,3 @@ class _Stats:
 
 def _tuple(v: np.ndarray | None) -> tuple[float, ...] | None:
     return None if v is None else tuple(float(x) for x in v)
-
-
-def _unit_mean(vectors: list) -> np.ndarray:
-    x = np.asarray(vectors, dtype=np.float64)
-    x = x / np.linalg.norm(x, axis=1, keepdims=True)
-    return x.mean(axis=0)

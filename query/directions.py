@@ -8,7 +8,7 @@ category attribute, the catalog's mean is taken instead.
 
 A target ``t`` moved by unit directions ``d_i`` (more) and ``e_j`` (less) with weight ``w`` is
 ``unit(unit(t) + w * sum d_i - w * sum e_j)``. Pure functions; the search service reads the
-directions' samples (query/client.py) and sends the shift to the plugin, which moves the examples'
+directions' samples (query/direction_samples.py) and sends the shift to the plugin, which moves the examples'
 target it reads itself and runs it exactly or on HNSW like any other target.
 """
 
