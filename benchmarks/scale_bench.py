@@ -6,10 +6,11 @@ are passed to ``create_collection`` as ``quantization=``), made as the indexer m
 (``cloud.create_collection``, so the schema's vector type is ``cloud.vector_field_type``),
 written by the indexer's write stage and force-merged to ``merge_segments`` as a bulk reindex
 does (:func:`benchmarks.cloud_bench.write`). Vectors are the suite's synthetic 256-d ones
-(:mod:`benchmarks.data`, cached in the data dir), on PCA's axes there, and turned here by the
-reducer's balancing rotation (:func:`indexer.pca.balancing_rotation`) as ``lookalike index``
-writes them: no dot product changes, so the float32 rows and every baseline are as on PCA's
-axes, but scalar quantization sees what it sees in a real collection.
+(:mod:`benchmarks.data`, cached in the data dir): plain PCA, on PCA's axes there, and turned
+here by the reducer's balancing rotation (:func:`indexer.pca.balancing_rotation`) as
+``lookalike index`` writes a plain PCA (no whitening): no dot product changes, so the float32
+rows and every baseline are as on PCA's axes, but scalar quantization sees what it sees in such
+a collection.
 
 Every product carries ``sel_ss``, the selectivity tiers its uniform ``bucket`` falls in
 (:func:`tier_values`): ``sel:s100`` passes 100% of products, ``s10`` 10%, ``s1`` 1%, ``s01``
