@@ -128,10 +128,15 @@ def summary(ms: list[float]) -> dict[str, float]:
 
 
 def create_variant(client: SolrClient, name: str, dims: int, variant: str) -> None:
-    """A product collection whose vectors are stored in ``variant``'s format."""
+    """A product collection whose vectors are stored in ``variant``'s format, without Solr's
+    queryResultCache: the modes asked in turn for one product would otherwise answer each other
+    from it (approx after an auto that chose HNSW is the same Lucene query), and every request
+    here is to cost what a product's first request costs. The filterCache stays (auto counts
+    from it, as it does in production)."""
     from lookalike.solr import cloud
 
     cloud.create_collection(client, name, dims, quantization=variant)
+    client.post(f"{name}/config", json_body={"set-property": {"query.queryResultCache.size": 0}})
 
 
 class InProcess:

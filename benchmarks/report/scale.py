@@ -48,7 +48,9 @@ def _size_block(c: Ctx, size: int) -> list[str]:
            f"Solr `{{!knn}}` (topK {run['top_k']}, as our approx mode sends), a numpy scan of the filter's products "
            f"(one BLAS thread) and FAISS `IndexHNSWFlat` in this process (Solr's M and beam width, efSearch "
            f"{run['faiss_ef']}), the order of the six turning by one per id (so no method always runs first, after "
-           "the in-process scans have emptied the CPU caches, or always second on the same product). Recall@10 is against numpy exact on the same vectors and filter. \"Solr requests\" "
+           "the in-process scans have emptied the CPU caches, or always second on the same product), and Solr's "
+           "queryResultCache off (else the modes answer each other: approx after an auto that chose HNSW is the same "
+           "Lucene query). Recall@10 is against numpy exact on the same vectors and filter. \"Solr requests\" "
            "is what the API's answer counts per search; \"+ over QTime\" is the median per-request difference between "
            "the client's wall time and Solr's QTime.", ""]
     loads = [r["load_1m"] for r in rows if "load_1m" in r]
