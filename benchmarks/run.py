@@ -238,8 +238,10 @@ KEPT_PER_SIZE = frozenset(MERGEABLE["scale"]) | {"scale_error"}
 
 
 def _merge_key(row: dict) -> tuple:
-    """A scale row replaces the earlier one of its section, size and vector format."""
-    return row.get("section"), row.get("size"), row.get("variant")
+    """A run that measured a size and vector format replaces every earlier scale row of that size
+    and format, whatever its section: a sweep the new run did not need (auto met the recall aim)
+    must not survive from an older run."""
+    return row.get("size"), row.get("variant")
 
 
 def _jsonable(o):

@@ -114,6 +114,8 @@ def test_a_scale_run_replaces_only_its_own_size_and_formats(tmp_path):
     path = tmp_path / "default.json"
     old = [{"section": "methods"}, {"section": "scale", "size": 500_000, "variant": "none", "p50_ms": 14.0},
            {"section": "scale", "size": 500_000, "variant": "int4", "p50_ms": 13.0},
+           {"section": "scale_topk", "size": 500_000, "variant": "none", "p50_ms": 15.0},  # the new run needs none
+           {"section": "scale_topk", "size": 500_000, "variant": "int4", "p50_ms": 16.0},
            {"section": "scale_run", "size": 500_000}]
     path.write_text(json.dumps({"rows": old, "section_s": {}, "machine": {}}))
     new = {"rows": [{"section": "scale", "size": 500_000, "variant": "none", "p50_ms": 9.0},
@@ -123,6 +125,6 @@ def test_a_scale_run_replaces_only_its_own_size_and_formats(tmp_path):
     merged = merge_into_existing(new, ["scale"], path)
     got = {(r["section"], r.get("size"), r.get("variant")): r.get("p50_ms") for r in merged["rows"]}
     assert got == {("methods", None, None): None, ("scale", 500_000, "none"): 9.0, ("scale", 500_000, "int4"): 13.0,
-                   ("scale_run", 500_000, None): None, ("scale", 1_000_000, "none"): 11.0,
+                   ("scale_topk", 500_000, "int4"): 16.0, ("scale_run", 500_000, None): None, ("scale", 1_000_000, "none"): 11.0,
                    ("scale_run", 1_000_000, None): None}
     assert merged["runs"]["scale_500000"]["date"] == "today" and merged["runs"]["scale_1000000"]["date"] == "today"
