@@ -55,7 +55,7 @@ CLIENTS = (1, 2, 4, 8)
 VARIANTS = ("none", "int7", "int4")  # float32, and Lucene's scalar-quantized HNSW (the plugin's codec)
 RECALL_AIM = 0.99
 P50_AIM_MS, P99_AIM_MS = 8.0, 25.0
-TOPK_SWEEP = (400, 800)  # candidates (= the plugin's HNSW topK) tried where auto misses the recall aim
+TOPK_SWEEP = (600, 1000)  # candidates (= the plugin's HNSW topK) tried where auto misses the recall aim
 
 
 @dataclass(frozen=True)

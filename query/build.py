@@ -76,11 +76,13 @@ from query.models import BrowseRequest, Filter, SearchRequest, Sort
 from query.schema import Schema
 
 COLLAPSE_OVERFETCH = 3
-# HNSW explores topK candidates per segment: its recall, not only its result size. Measured on
-# 100k x 256 clustered vectors (1000 queries, Solr 9.10, M=16, beamWidth=100): recall@10 of
-# 0.988 at topK=80, 0.991 at 100, 0.994 at 160, at nearly the same latency; the planner's
-# recall target is 0.99, so approx never asks for fewer than this many.
-HNSW_MIN_TOP_K = 200
+# HNSW explores topK candidates per segment: its recall, not only its result size, and the
+# recall of a fixed topK falls as the index grows. Measured (M=16, beamWidth=100, one merged
+# segment): at 100k x 256, recall@10 0.988 at topK=80, 0.991 at 100, 0.994 at 160; at 1M x 256
+# through the API (BENCHMARKS.md, the scale section's sweep), 0.983 at 200 and 0.990 at 400
+# (int7: 0.981 and 0.991) for 0.2-1.0 ms more p50. The recall target is 0.99 up to 1M products
+# a shard, so approx never asks for fewer than this many.
+HNSW_MIN_TOP_K = 400
 TRAVERSE_MARGIN = 0.1  # cosine units the vectorSimilarity graph walk goes below min_similarity
 TEXT_SATURATION = 2.0
 DEFAULT_FIELDS = ("id", "title", "group", "price", "in_stock", "image", "images", "*_s", "*_ss", "*_l", "*_d", "*_b")

@@ -52,13 +52,13 @@ def test_exact_is_the_maxscore_of_one_plugin_clause_per_field_and_target():
 
 
 def test_approx_clauses_carry_every_filter_but_collapse_as_prefilter():
-    req = SearchRequest(vector=(1.0, 0.0), mode="approx", variants="collapse",
+    req = SearchRequest(vector=(1.0, 0.0), mode="approx", variants="collapse", candidates=200,
                         filters=[{"field": "color", "values": ["red"]}])
     params = build_params(req, SCHEMA, mode="approx", target=Target(vector=(1.0, 0.0), vectors=((1.0, 0.0),)))
     assert params["pf_0"] == params["fq"][0] and params["fq"][-1].startswith("{!collapse")
     assert "pf_1" not in params
-    assert params["q"] == ("{!maxscore tie=0}{!knn f=vector topK=300 preFilter=$pf_0 v=$vec_0} "
-                           "{!knn f=vector_1 topK=300 preFilter=$pf_0 v=$vec_0}")
+    assert params["q"] == ("{!maxscore tie=0}{!knn f=vector topK=600 preFilter=$pf_0 v=$vec_0} "
+                           "{!knn f=vector_1 topK=600 preFilter=$pf_0 v=$vec_0}")
 
 
 def test_best_pair_names_the_product_image_closest_to_any_target():
