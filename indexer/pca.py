@@ -13,8 +13,8 @@ The transform, fitted on the catalog at index time and applied by every query:
    first components evenly over every dimension. Lucene's scalar quantization (int7, int4)
    uses one pair of quantiles for all dimensions, so on PCA's axes the small components get
    only a few levels and the quantized graph finds the wrong neighbours; on rotated axes every
-   dimension uses the whole range (at 500k x 256, a brute-force int7 top 10 keeps 0.67 of the
-   float top 10 on PCA's axes and 0.96 on rotated axes);
+   dimension uses the whole range (on 200k of the benchmark's 256-d vectors, a brute-force int7
+   top 10 kept 0.67 of the float top 10 on PCA's axes and 0.96 on rotated axes);
 4. L2, so Solr's dot product is the cosine.
 
 :class:`VectorReducer` is a scikit-learn style estimator: ``__init__`` only stores its
