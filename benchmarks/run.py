@@ -39,7 +39,7 @@ SECTIONS = ("methods", "solr", "pca", "embedding", "api", "scale", "cloud", "qua
 MERGEABLE = {"api": ("api", "api_node"), "quality": ("quality",),
              "embedding": ("embedding", "embedding_runtime", "embedding_runtime_error"),
              "cloud": ("cloud", "cloud_write", "cloud_throughput", "cloud_collapse"),
-             "scale": ("scale", "scale_index", "scale_topk", "scale_throughput", "scale_run")}
+             "scale": ("scale", "scale_index", "scale_topk", "scale_crossover", "scale_throughput", "scale_run")}
 
 log = logging.getLogger("benchmarks")
 

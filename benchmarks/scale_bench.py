@@ -25,7 +25,8 @@ top-10 of the same vectors under the same filter (the product itself left out, a
 does). Per request the API's answer says Solr's QTime, the number of Solr requests, the mode
 chosen and why. Where auto falls below the recall aim, auto is asked again with larger
 ``candidates`` (the plugin's HNSW ``topK``) to find which setting reaches it, and at what cost.
-Then throughput with 1, 2, 4 and 8 concurrent clients, the index on disk, its segments and the
+Then the crossover (:func:`crossover`: exact against HNSW in the plugin under range filters of
+0.5% to 50%, where ``mode=auto``'s default threshold should sit), throughput with 1, 2, 4 and 8 concurrent clients, the index on disk, its segments and the
 JVM's resident memory. The run records where its minutes went.
 """
 
@@ -56,6 +57,9 @@ VARIANTS = ("none", "int7", "int4")  # float32, and Lucene's scalar-quantized HN
 RECALL_AIM = 0.99
 P50_AIM_MS, P99_AIM_MS = 8.0, 25.0
 TOPK_SWEEP = (600, 1000)  # candidates (= the plugin's HNSW topK) tried where auto misses the recall aim
+# filter selectivities of the crossover sweep (a range on ``bucket_i``): exact against HNSW in the plugin
+CROSSOVER = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
+CROSSOVER_QUERIES = 40
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ def others(ids, pid: int, k: int = K) -> list[int]:
 def documents(vectors: np.ndarray, buckets: np.ndarray, groups: np.ndarray, lo: int, hi: int):
     """Products ``lo..hi-1`` as the write stage gets them."""
     for i in range(lo, hi):
-        yield {"id": str(i), "sel_ss": tier_values(int(buckets[i])), "in_stock": True,
+        yield {"id": str(i), "sel_ss": tier_values(int(buckets[i])), "bucket_i": int(buckets[i]), "in_stock": True,
                "group": f"d{int(groups[i])}", "vector": np.asarray(vectors[i], dtype=np.float32)}
 
 
@@ -268,6 +272,40 @@ def measure_case(http, api_url: str, direct: SolrClient, collection: str, inproc
     return [case_row(method, a) for method, a in acc.items()]
 
 
+def crossover(direct: SolrClient, collection: str, qids: list[int], plan: ScalePlan, top_k: int) -> list[dict]:
+    """Where the exact scan stops being faster than HNSW on this shard: per filter selectivity
+    (``bucket_i`` below a limit, any fraction), the plugin asked straight in ``mode=exact`` and
+    ``mode=approx`` (HNSW topK as the API sends) for the same product ids, alternating which goes
+    first. Also what ``mode=auto`` chose there with the plugin's default threshold."""
+    from lookalike.solr_syntax import local_params
+
+    ids = qids[: CROSSOVER_QUERIES + plan.warmup]
+    rows = []
+    for sel in CROSSOVER:
+        fq = f"bucket_i:[0 TO {bucket_limit(sel) - 1}]"
+        acc: dict[str, dict[str, list]] = collections.defaultdict(lambda: collections.defaultdict(list))
+        for n, pid in enumerate(ids):
+            modes = ("exact", "approx", "auto") if n % 2 else ("approx", "exact", "auto")
+            for mode in modes:
+                q = local_params("lookalike", f="vector", like=str(pid), mode=mode, topK=top_k, excludeExamples="true")
+                t0 = time.perf_counter()
+                resp = direct.select(collection, {"q": q, "fq": fq, "fl": "id", "rows": K})
+                ms = (time.perf_counter() - t0) * 1000.0
+                if n >= plan.warmup:
+                    acc[mode]["ms"].append(ms)
+                    acc[mode]["qtime"].append(resp["responseHeader"]["QTime"])
+                    acc[mode]["count"].append(resp["response"]["numFound"])
+                    acc[mode]["plan"].append(resp.get("lookalike"))
+        row = {"selectivity": sel, "passing": int(round(sel * plan.size))}
+        for mode, a in acc.items():
+            row[f"{mode}_p50_ms"] = round(float(np.median(a["ms"])), 2)
+            row[f"{mode}_qtime_p50_ms"] = float(np.median(a["qtime"]))
+        row["auto_plan"] = acc["auto"]["plan"][0]
+        rows.append(row)
+        log.info("crossover %s: %s", collection, row)
+    return rows
+
+
 def case_row(method: str, a: dict[str, list]) -> dict[str, Any]:
     row: dict[str, Any] = {"method": method, "queries": len(a["ms"]), **summary(a["ms"]),
                            "recall_at_10": round(float(np.nanmean(a["recall"])), 4),
@@ -395,6 +433,9 @@ def run_variant(settings: Settings, client: SolrClient, plan: ScalePlan, variant
                         rows.append({"section": "scale_topk", **base, "filter": label, "selectivity": sel, **r})
                         log.info("scale topk %s %s: %s", label, r["candidates"], r)
                 stages[f"{variant}_queries_{label}_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            rows += [{"section": "scale_crossover", **base, **r} for r in crossover(direct, name, qids, plan, top_k)]
+            stages[f"{variant}_crossover_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             for clients in CLIENTS:
                 rows.append({"section": "scale_throughput", **base,

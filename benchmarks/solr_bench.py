@@ -226,7 +226,7 @@ class PlannerSearch(SolrSearch):
     def __init__(self, settings, base_url, collection, queries, *, top_k: int = 80, fq: str | None = None,
                  exact_max_docs: int | None = None):
         super().__init__(settings, base_url, collection, queries, "planner", top_k=top_k, fq=fq)
-        self.exact_max_docs = exact_max_docs or settings.exact_max_docs
+        self.exact_max_docs = exact_max_docs or settings.exact_max_docs  # None: the planner's fixed threshold
         self.queries = queries
         self.chosen: list[str] = []
 

@@ -128,9 +128,10 @@ class Settings(BaseSettings):
     )
 
     # Query planning
-    exact_max_docs: int = Field(
-        default=20_000, ge=0,
-        description="mode=auto scans exactly on a shard where the filters leave at most this many products, else HNSW kNN (decided by the plugin on each shard).",
+    exact_max_docs: int | None = Field(
+        default=None, ge=0,
+        description="mode=auto scans exactly on a shard where the filters leave at most this many products, else HNSW kNN (decided by the plugin on each shard); "
+        "unset: each shard's crossover, max(20000, 75 x the square root of its documents).",
     )
 
     embed_backend: Literal["local", "ray"] = Field(

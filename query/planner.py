@@ -7,9 +7,12 @@ decides, ``mode='auto'`` by this rule, in order:
 1. ``combine='max'`` or negative examples: ``exact``. Approx search has one query vector and
    can only approximate them (Rocchio); the plugin computes their definition exactly.
 2. Otherwise the shard counts the products its pre-filter (the ``fq``'s tagged ``filter``) lets
-   through, from Solr's filter cache: at most ``exact_max_docs`` -> ``exact`` (verifying that
-   many vectors is cheap and recall is 1.0); more -> ``approx`` (HNSW with the filters as
-   pre-filter). Lucene applies the same rule per segment inside HNSW search.
+   through, from Solr's filter cache: at most the shard's crossover -> ``exact`` (verifying that
+   many vectors is cheaper than the filtered graph walk, and recall is 1.0); more -> ``approx``
+   (HNSW with the filters as pre-filter). The crossover grows with the shard,
+   ``max(20000, 75 * sqrt(shard documents))`` (the plugin's ``SearchPlan.crossover``, fitted
+   to the crossover sweep in BENCHMARKS.md), unless ``exact_max_docs`` sets one number. Lucene
+   applies the same kind of rule per segment inside HNSW search.
 
 The answer reports each shard's choice and sentence (``mode_reason``; ``exact`` only when every
 shard scanned exactly).
@@ -18,21 +21,21 @@ shard scanned exactly).
 white space at an end, which only HNSW can carry (the client reads their vectors); and
 collections with several images per product (query/multi_image.py), whose per-field clauses the
 client builds from the examples' vectors: for those the same rule runs on one ``rows=0`` count of
-the whole collection (:func:`needs_count`). The benchmarks that compare the two paths use it too.
+the whole collection (:func:`needs_count`), against ``exact_max_docs`` or, unset,
+:data:`CLIENT_EXACT_MAX_DOCS` (the count is of the whole collection, not of a shard, so the
+plugin's per-shard rule does not apply). The benchmarks that compare the two paths use it too.
 
-An explicit ``mode`` is obeyed. The threshold is a setting; its default comes from the
-crossover measured in BENCHMARKS.md.
+An explicit ``mode`` is obeyed.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from lookalike.settings import Settings
 from query.build import plugin_can_carry
 from query.models import SearchRequest
 
-EXACT_MAX_DOCS = Settings.model_fields["exact_max_docs"].default  # the setting's default, not a copy of it
+CLIENT_EXACT_MAX_DOCS = 20_000  # the plugin's crossover floor, for the requests planned here
 
 Resolved = Literal["approx", "exact"]
 
@@ -49,7 +52,7 @@ def planned_in_solr(request: SearchRequest) -> bool:
 
 
 def choose_mode(
-    request: SearchRequest, filtered_count: int | None = None, exact_max_docs: int = EXACT_MAX_DOCS
+    request: SearchRequest, filtered_count: int | None = None, exact_max_docs: int | None = None
 ) -> tuple[Resolved, str]:
     """The mode to run and a sentence saying why."""
     if request.mode != "auto":
@@ -62,6 +65,8 @@ def choose_mode(
         return "approx", "an example id has a comma or white space at an end, which the exact plugin's id lists cannot carry: HNSW kNN"
     if filtered_count is None:
         raise ValueError("choose_mode needs the filtered count for this request")
+    if exact_max_docs is None:
+        exact_max_docs = CLIENT_EXACT_MAX_DOCS
     if filtered_count <= exact_max_docs:
         return "exact", f"filters leave {filtered_count} products (<= {exact_max_docs}): exact scan"
     return "approx", f"filters leave {filtered_count} products (> {exact_max_docs}): HNSW kNN"

@@ -91,6 +91,15 @@ def _size_block(c: Ctx, size: int) -> list[str]:
                table(["format", "filter", "candidates", "p50 ms", "p99 ms", "recall@10", "chose", "QTime p50"],
                      [[_fmt(r["variant"]), r["filter"], r["candidates"], f(r["p50_ms"], 1), f(r["p99_ms"], 1),
                        f(r["recall_at_10"], 3), r.get("chose", "–"), f(r.get("qtime_p50_ms"), 0)] for r in sweep]), ""]
+    cross = where(c.rows, section="scale_crossover", size=size)
+    if cross:
+        md += ["Exact against HNSW by filter: the plugin asked straight (no API) in `mode=exact` and `mode=approx` "
+               "(topK as the API sends) for the same ids under a range filter passing that share of products, and what "
+               "`mode=auto` chose with its default threshold (the shard's crossover, `max(20000, 75 * sqrt(documents))`):",
+               "", table(["format", "filter passes", "products", "exact p50 ms", "HNSW p50 ms", "auto p50 ms", "auto chose"],
+                         [[_fmt(r["variant"]), f"{r['selectivity']:.1%}", f"{r['passing']:,}", f(r.get("exact_p50_ms"), 1),
+                           f(r.get("approx_p50_ms"), 1), f(r.get("auto_p50_ms"), 1),
+                           (r.get("auto_plan") or {}).get("mode", "–")] for r in cross]), ""]
     tp = where(c.rows, section="scale_throughput", size=size)
     if tp:
         md += ["Throughput: auto mode, unfiltered, concurrent clients for a fixed time, on the same 2 cores as Solr "

@@ -167,6 +167,18 @@ def test_each_shard_says_what_it_chose_and_why(env):
         assert sum(per_shard) == red and "exact scan" in narrow.mode_reason
 
 
+def test_the_default_threshold_is_each_shards_crossover(env):
+    svc, _, shards = env
+    params = build_params(SimilarRequest(id="p017").to_search(), svc.schema(), mode="auto", in_solr=True)
+    assert "exactMaxDocs" not in params["q"]
+    resp = svc.client.select(svc.collection, params)
+    reasons = resp["lookalike"]["reason"].split("; ")
+    assert len(reasons) == shards and resp["lookalike"]["mode"] == "exact"
+    docs = [int(r.split("the crossover of its ")[1].split()[0]) for r in reasons]
+    assert sum(docs) == N  # each shard's own documents; a few hundred are under the 20000 floor
+    assert all(f"(<= 20000, the crossover of its {d} documents): exact scan" in r for r, d in zip(reasons, docs))
+
+
 def test_debug_query_explains_the_plan(env):
     svc = env[0]
     params = build_params(SimilarRequest(id="p017").to_search(), svc.schema(), mode="auto", in_solr=True,

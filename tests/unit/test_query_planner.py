@@ -3,7 +3,7 @@
 import pytest
 
 from query.models import SearchRequest
-from query.planner import choose_mode, needs_count, planned_in_solr
+from query.planner import CLIENT_EXACT_MAX_DOCS, choose_mode, needs_count, planned_in_solr
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,10 @@ def test_auto_without_a_count_is_a_programming_error():
 )
 def test_requests_with_an_image_target_are_planned_in_solr(kw, in_solr):
     assert planned_in_solr(SearchRequest(**kw)) is in_solr
+
+
+def test_client_planned_requests_default_to_the_crossover_floor():
+    request = SearchRequest(like=("a",))
+    assert choose_mode(request, CLIENT_EXACT_MAX_DOCS)[0] == "exact"
+    assert choose_mode(request, CLIENT_EXACT_MAX_DOCS + 1)[0] == "approx"
+    assert choose_mode(request, CLIENT_EXACT_MAX_DOCS + 1, exact_max_docs=10**6)[0] == "exact"

@@ -47,8 +47,6 @@ import org.apache.solr.search.SyntaxError;
 public class LookalikeQParser extends QParser {
   /** At most this many ids in like plus unlike: each costs a lookup and a dot product per doc. */
   static final int MAX_EXAMPLES = 64;
-  /** {@code mode=auto} scans exactly when the filters leave at most this many on a shard. */
-  static final int DEFAULT_EXACT_MAX_DOCS = 20_000;
   /** Candidates HNSW collects per segment in {@code mode=auto|approx}. */
   static final int DEFAULT_TOP_K = 200;
   /** How far below minSimilarity (cosine units) the approximate threshold search walks. */
@@ -182,7 +180,8 @@ public class LookalikeQParser extends QParser {
     if (mode == null) {
       throw badRequest(MODE + " must be 'exact', 'approx' or 'auto', got '" + abbreviate(modeText) + "'");
     }
-    int exactMaxDocs = (int) Math.min(Integer.MAX_VALUE, positive(EXACT_MAX_DOCS, DEFAULT_EXACT_MAX_DOCS, 0));
+    int exactMaxDocs =
+        (int) Math.min(Integer.MAX_VALUE, positive(EXACT_MAX_DOCS, SearchPlan.CROSSOVER_RULE, 0));
     int topK = (int) positive(TOP_K, DEFAULT_TOP_K, 1);
     if (topK > 10_000) {
       throw badRequest(TOP_K + " must be at most 10000, got " + topK);

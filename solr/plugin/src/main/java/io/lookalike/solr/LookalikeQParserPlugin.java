@@ -31,7 +31,10 @@ public class LookalikeQParserPlugin extends QParserPlugin {
 
   /** {@code exact} (the default), {@code approx} (HNSW) or {@code auto}: chosen per shard. */
   public static final String MODE = "mode";
-  /** {@code mode=auto} scans exactly when the pre-filter leaves at most this many on a shard. */
+  /**
+   * {@code mode=auto} scans exactly when the pre-filter leaves at most this many on a shard;
+   * default: the shard's crossover, {@link SearchPlan#crossover(int)} of its documents.
+   */
   public static final String EXACT_MAX_DOCS = "exactMaxDocs";
   /** HNSW candidates per segment (approx without minSimilarity); default 200. */
   public static final String TOP_K = "topK";

@@ -37,7 +37,8 @@ import org.apache.solr.search.WrappedQuery;
  * <p>{@code mode=auto}: examples that only the exact definition can score ({@code combine=max}
  * over several, or {@code unlike}) are exact; otherwise the shard counts the documents its
  * pre-filter lets through (the {@code fq}'s tagged {@code includeTags}, each a DocSet from Solr's
- * filter cache) and scans them exactly when they are at most {@code exactMaxDocs}, else searches
+ * filter cache) and scans them exactly when they are at most {@code exactMaxDocs} (by default the
+ * shard's crossover, {@link #crossover(int)}), else searches
  * the HNSW graph with them as the pre-filter (Lucene's {@code KnnFloatVectorQuery}; with {@code
  * minSimilarity} its {@code FloatVectorSimilarityQuery}). It is the rule Lucene applies per
  * segment, falling back to an exact search when a filter is small, lifted to the shard so that
@@ -68,6 +69,25 @@ final class SearchPlan {
     String label() {
       return name().toLowerCase(Locale.ROOT);
     }
+  }
+
+  /** {@code exactMaxDocs} not given: each shard uses its own {@link #crossover(int)}. */
+  static final int CROSSOVER_RULE = -1;
+  /** The crossover's factor: {@code CROSSOVER_FACTOR * sqrt(shard documents)}. */
+  static final double CROSSOVER_FACTOR = 75.0;
+  /** The crossover never falls below this many documents (small shards: exact is cheap). */
+  static final int CROSSOVER_FLOOR = 20_000;
+
+  /**
+   * How many filtered documents an exact scan of this shard handles faster than HNSW. An exact
+   * scan costs in proportion to the documents {@code n} that pass; a filtered HNSW walk visits
+   * about {@code topK log N / (n / N)} nodes, as most neighbours it reaches fail the filter, so
+   * the two meet near {@code n ~ sqrt(N)} (times topK and log terms that change slowly). The
+   * factor is fitted to the scale benchmark's crossover sweep at 100k and 500k documents x 256
+   * dims with topK 400 (BENCHMARKS.md, "exact against HNSW by filter").
+   */
+  static int crossover(int shardDocs) {
+    return (int) Math.max(CROSSOVER_FLOOR, Math.round(CROSSOVER_FACTOR * Math.sqrt(Math.max(0, shardDocs))));
   }
 
   /** What this shard runs, and why. */
@@ -231,14 +251,19 @@ final class SearchPlan {
       return new Decision(Mode.EXACT, "a nested {!lookalike} has no pre-filter to plan with: exact");
     }
     int count = count(req.getSearcher(), prefilter);
-    if (count <= options.exactMaxDocs()) {
+    int limit = options.exactMaxDocs();
+    String rule = "";
+    if (limit == CROSSOVER_RULE) {
+      int docs = req.getSearcher().numDocs();
+      limit = crossover(docs);
+      rule = ", the crossover of its " + docs + " documents";
+    }
+    if (count <= limit) {
       return new Decision(
-          Mode.EXACT,
-          "filters leave " + count + " products on this shard (<= " + options.exactMaxDocs() + "): exact scan");
+          Mode.EXACT, "filters leave " + count + " products on this shard (<= " + limit + rule + "): exact scan");
     }
     return new Decision(
-        Mode.APPROX,
-        "filters leave " + count + " products on this shard (> " + options.exactMaxDocs() + "): HNSW kNN");
+        Mode.APPROX, "filters leave " + count + " products on this shard (> " + limit + rule + "): HNSW kNN");
   }
 
   /** The request's {@code fq}'s whose tag is one of {@code tags} (all of them without tags). */
