@@ -296,7 +296,7 @@ def crossover(direct: SolrClient, collection: str, qids: list[int], plan: ScaleP
                     acc[mode]["qtime"].append(resp["responseHeader"]["QTime"])
                     acc[mode]["count"].append(resp["response"]["numFound"])
                     acc[mode]["plan"].append(resp.get("lookalike"))
-        row = {"selectivity": sel, "passing": int(round(sel * plan.size))}
+        row = {"selectivity": sel, "passing": round(sel * plan.size)}
         for mode, a in acc.items():
             row[f"{mode}_p50_ms"] = round(float(np.median(a["ms"])), 2)
             row[f"{mode}_qtime_p50_ms"] = float(np.median(a["qtime"]))

@@ -3,7 +3,12 @@
 import pytest
 
 from query.models import SearchRequest
-from query.planner import CLIENT_EXACT_MAX_DOCS, choose_mode, needs_count, planned_in_solr
+from query.planner import (
+    CLIENT_EXACT_MAX_DOCS,
+    choose_mode,
+    needs_count,
+    planned_in_solr,
+)
 
 
 @pytest.mark.parametrize(
