@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import struct
 import tempfile
 import zlib
@@ -38,6 +39,14 @@ VERSION = 1
 _HEADER = struct.Struct("<4sB32sI")  # magic, version, sha256(key), width
 _CRC = struct.Struct("<I")
 TEMP_SUFFIX = ".tmp"
+
+
+_IMAGE_KEY = re.compile("[0-9a-f]{3,}")
+
+
+def _check_image_key(image_sha256: str) -> None:
+    if not isinstance(image_sha256, str) or not _IMAGE_KEY.fullmatch(image_sha256):
+        raise ValueError(f"not a lowercase hex image hash: {image_sha256!r}")
 
 
 def image_key(content: bytes) -> str:
@@ -63,8 +72,7 @@ class EmbeddingCache:
         return self.root / f"{model_name}-{weights_sha256[:16]}"
 
     def path(self, model_name: str, weights_sha256: str, image_sha256: str) -> Path:
-        if len(image_sha256) < 3 or not all(c in "0123456789abcdef" for c in image_sha256):
-            raise ValueError(f"not a lowercase hex image hash: {image_sha256!r}")
+        _check_image_key(image_sha256)
         return self.directory(model_name, weights_sha256) / image_sha256[:2] / f"{image_sha256}.vec"
 
     @staticmethod
@@ -84,7 +92,7 @@ class EmbeddingCache:
         """The vector in ``raw``, or None when the file is short, torn, damaged or not this key's."""
         if len(raw) < _HEADER.size + _CRC.size:
             return None
-        body, (crc,) = raw[: -_CRC.size], _CRC.unpack(raw[-_CRC.size :])
+        body, (crc,) = memoryview(raw)[: -_CRC.size], _CRC.unpack_from(raw, len(raw) - _CRC.size)
         if zlib.crc32(body) != crc:
             return None
         magic, version, stored_digest, width = _HEADER.unpack_from(body)
@@ -92,7 +100,7 @@ class EmbeddingCache:
             return None
         if len(body) != _HEADER.size + 4 * width:
             return None
-        return np.frombuffer(body, dtype="<f4", offset=_HEADER.size).astype(np.float32)
+        return np.frombuffer(body, dtype="<f4", offset=_HEADER.size).astype(np.float32)  # a copy of its own
 
     def get(self, model_name: str, weights_sha256: str, image_sha256: str) -> np.ndarray | None:
         return self.get_many(model_name, weights_sha256, [image_sha256]).get(image_sha256)
@@ -100,12 +108,15 @@ class EmbeddingCache:
     def get_many(self, model_name: str, weights_sha256: str, image_sha256s: Iterable[str]) -> dict[str, np.ndarray]:
         """The cached vectors among ``image_sha256s``; a missing or damaged entry is left out."""
         found: dict[str, np.ndarray] = {}
+        directory = os.fspath(self.directory(model_name, weights_sha256))
         for key in image_sha256s:
             if key in found:
                 continue
-            path = self.path(model_name, weights_sha256, key)
+            _check_image_key(key)
+            path = os.path.join(directory, key[:2], f"{key}.vec")  # what path() gives, without pathlib's cost per key
             try:
-                raw = path.read_bytes()
+                with open(path, "rb") as f:
+                    raw = f.read()
             except FileNotFoundError:
                 self.misses += 1
                 continue

@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=32, ge=1, description="Images per inference batch.")
     load_workers: int = Field(
         default=8, ge=1, le=64,
-        description="Threads of the load stage (read, hash, cache lookup, decode): reading waits on the disk, so more threads than cores pay off.",
+        description="Threads of the load stage for downloads and decoding (they wait on the network or decode without the GIL); local files are read, hashed and looked up in the cache in the load-ahead thread.",
     )
     pca_dims: int = Field(
         default=384, ge=2, le=MAX_VECTOR_DIMS,

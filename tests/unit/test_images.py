@@ -399,3 +399,40 @@ def test_a_large_jpeg_keeps_its_exif_orientation_when_decoded_reduced(tmp_path):
     out = decode_image(buf.getvalue(), Settings(data_dir=tmp_path))
     assert out.mode == "RGB" and out.height > out.width  # portrait once turned
     assert DECODE_MAX_SIDE <= out.height < 2 * DECODE_MAX_SIDE
+
+
+def test_a_socket_and_a_folder_are_refused_with_their_sentences(settings, tmp_path):
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(tmp_path / "sock.jpg"))
+        err = pytest.raises(ImageLoadError, fetch_bytes, "sock.jpg", tmp_path, settings).value
+        assert (err.reason, err.message) == ("unreadable", f"{tmp_path / 'sock.jpg'} is not a regular file")
+    (tmp_path / "dir.jpg").mkdir()
+    err = pytest.raises(ImageLoadError, fetch_bytes, "./dir.jpg", tmp_path, settings).value
+    assert err.message == f"{tmp_path / 'dir.jpg'} is a folder, not an image file"
+
+
+def test_a_file_longer_than_its_fstat_size_is_read_to_the_end_and_still_capped(tmp_path, monkeypatch):
+    """The read is sized by fstat; a file that grew since (or says size 0, as /proc does) is read
+    on to its end, and refused once over the limit."""
+    import os
+    import stat as stat_module
+
+    data = bytes(range(256)) * 4
+    (tmp_path / "a.jpg").write_bytes(data)
+    real_fstat = os.fstat
+
+    def small_fstat(fd):
+        st = real_fstat(fd)
+        return os.stat_result((stat_module.S_IFREG | 0o644, *tuple(st)[1:6], 10, *tuple(st)[7:10]))
+
+    monkeypatch.setattr(images.os, "fstat", small_fstat)
+    assert fetch_bytes("a.jpg", tmp_path, Settings(data_dir=tmp_path, max_image_bytes=len(data))) == data
+    assert reason_of(fetch_bytes, "a.jpg", tmp_path, Settings(data_dir=tmp_path, max_image_bytes=len(data) - 1)) == "too_large"
+
+
+def test_is_download():
+    assert images.is_download("http://h/a.jpg") and images.is_download("HTTPS://h/a.jpg")
+    assert not images.is_download("file:///a.jpg") and not images.is_download("a.jpg")
+    assert not images.is_download("/abs/a.jpg") and not images.is_download("ftp://h/a.jpg")
