@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +74,10 @@ class Embedded:
         """The main images' vectors: float32[len(products), model width]; shape (0, 0) when none."""
         return np.stack([v[0] for v in self.image_vectors]) if self.image_vectors else np.zeros((0, 0), np.float32)
 
-    @property
+    @cached_property
     def all_vectors(self) -> np.ndarray:
-        """Every image's vector, product by product (what the PCA is fitted on)."""
+        """Every image's vector, product by product (what the PCA is fitted on and what is
+        reduced): made once, on first use (100k x 1280 is 512 MB; the job asks for it twice)."""
         return np.concatenate(self.image_vectors) if self.image_vectors else np.zeros((0, 0), np.float32)
 
     def image_items(self) -> list[ImageItem]:

@@ -312,3 +312,20 @@ def test_the_adaptation_needs_views_and_enough_of_them():
         VectorReducer(n_components=8, adapt=True).fit(x)
     with pytest.raises(ConfigError, match="one view per image"):
         VectorReducer(n_components=8, adapt=True).fit(x, views=views[:, :20])
+
+
+def test_transform_in_blocks_is_the_same_as_at_once(monkeypatch):
+    """transform() works over blocks of rows; the result does not depend on the block size."""
+    from indexer import pca as pca_module
+
+    rng = np.random.default_rng(3)
+    x = np.abs(rng.standard_normal((300, 40))).astype(np.float32)
+    for options in ({}, {"whiten": True, "power": 0.5, "shrinkage": 0.2}):
+        reducer = pca_module.VectorReducer(n_components=8, **options).fit(x)
+        whole = reducer.transform(x)
+        monkeypatch.setattr(pca_module, "TRANSFORM_ROWS", 7)
+        blocks = reducer.transform(x)
+        monkeypatch.setattr(pca_module, "TRANSFORM_ROWS", 4096)
+        np.testing.assert_array_equal(blocks, whole)
+        assert blocks.dtype == np.float32 and blocks.shape == (300, 8)
+        np.testing.assert_allclose(np.linalg.norm(blocks, axis=1), 1.0, rtol=1e-6)
