@@ -175,7 +175,10 @@ final class SearchPlan {
               ExactVectorSimilarityQuery.scoreOf(result),
               filter);
     } else {
-      hnsw = new KnnFloatVectorQuery(exact.getField(), target, options.topK() + extraTopK, filter);
+      // the graph is searched in rewrite: once per request, however often Solr rewrites
+      hnsw =
+          new SearchedOnce(
+              new KnnFloatVectorQuery(exact.getField(), target, options.topK() + extraTopK, filter));
     }
     return quantization == null ? hnsw : rescored(exact, target, hnsw);
   }
