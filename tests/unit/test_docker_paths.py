@@ -92,10 +92,18 @@ def test_every_path_it_references_exists_or_is_made(project):
                                      "add it to GENERATED with that command")
 
 
-def test_the_generated_mounts_are_what_their_commands_make():
+def test_the_generated_mounts_are_what_their_commands_make(project):
+    """A file a command makes is mounted so that `up` refuses while it is missing: with the short
+    form Docker would create an empty directory in its place (and the mount would then hide the
+    real file for good)."""
     text = COMPOSE.read_text()
+    root = REPO_ROOT.resolve()
+    binds = [v for svc in project["services"].values() for v in svc.get("volumes", []) if v["type"] == "bind"]
     for rel, command in GENERATED.items():
-        assert f"./{rel}:" in text, f"{rel} ({command}) is no longer mounted: drop it from GENERATED"
+        mounts = [v for v in binds if Path(v["source"]) == root / rel]
+        assert mounts, f"{rel} ({command}) is no longer mounted: drop it from GENERATED"
+        for v in mounts:
+            assert v.get("bind", {}).get("create_host_path") is False, f"{rel}: {v}"
         assert command in text, f"the comment should say that `{command}` makes {rel}"
 
 
