@@ -35,7 +35,7 @@ def build(mode="approx", target=Target(vector=VEC), **kw):
 
 def test_approx_similar_by_id_excludes_itself_and_prefilters():
     assert build(like=("p1",)) == {
-        "q": "{!knn f=vector topK=400 includeTags=filter v=$vec}",
+        "q": "{!knn f=vector topK=600 includeTags=filter v=$vec}",
         "vec": VEC_S,
         "fq": ['{!lucene tag=filter,exclude}*:* -id:("p1")'],
         "sort": "score desc,id asc",
@@ -75,7 +75,7 @@ def test_approx_with_filters_variants_excluded_and_paging():
         target=Target(vector=VEC, groups=("g2", "g1", "g2")),
     )
     assert p == {
-        "q": "{!knn f=vector topK=400 includeTags=filter v=$vec}",
+        "q": "{!knn f=vector topK=600 includeTags=filter v=$vec}",
         "vec": VEC_S,
         "fq": [
             '{!lucene tag=filter,f_color_s}color_s:("red" OR "light blue")',
@@ -203,7 +203,7 @@ def test_text_alone_is_edismax_with_facets_in_the_same_request():
 def test_text_with_an_image_reranks_with_a_bounded_text_score():
     p = build(like=("p1",), text="red", text_weight=0.25, exclude_self=False)
     assert p == {
-        "q": "{!knn f=vector topK=400 includeTags=filter v=$vec}",
+        "q": "{!knn f=vector topK=600 includeTags=filter v=$vec}",
         "vec": VEC_S,
         "qf": "title^2 color_s pattern_s tags_ss",
         "text": '"red"',
