@@ -287,12 +287,13 @@ def crossover(direct: SolrClient, collection: str, qids: list[int], plan: ScaleP
     ids = qids[: CROSSOVER_QUERIES + plan.warmup]
     rows = []
     for sel in CROSSOVER:
-        fq = f"bucket_i:[0 TO {bucket_limit(sel) - 1}]"
+        fq = f"{{!tag=filter}}bucket_i:[0 TO {bucket_limit(sel) - 1}]"  # tagged, as the API sends it
         acc: dict[str, dict[str, list]] = collections.defaultdict(lambda: collections.defaultdict(list))
         for n, pid in enumerate(ids):
             modes = ("exact", "approx", "auto") if n % 2 else ("approx", "exact", "auto")
             for mode in modes:
-                q = local_params("lookalike", f="vector", like=str(pid), mode=mode, topK=top_k, excludeExamples="true")
+                q = local_params("lookalike", f="vector", like=str(pid), mode=mode, topK=top_k, includeTags="filter",
+                                 excludeExamples="true")
                 t0 = time.perf_counter()
                 resp = direct.select(collection, {"q": q, "fq": fq, "fl": "id", "rows": K})
                 ms = (time.perf_counter() - t0) * 1000.0
@@ -301,7 +302,7 @@ def crossover(direct: SolrClient, collection: str, qids: list[int], plan: ScaleP
                     acc[mode]["qtime"].append(resp["responseHeader"]["QTime"])
                     acc[mode]["count"].append(resp["response"]["numFound"])
                     acc[mode]["plan"].append(resp.get("lookalike"))
-        row = {"selectivity": sel, "passing": round(sel * plan.size)}
+        row = {"selectivity": sel, "passing": round(sel * plan.size), "tagged": True}
         for mode, a in acc.items():
             row[f"{mode}_p50_ms"] = round(float(np.median(a["ms"])), 2)
             row[f"{mode}_qtime_p50_ms"] = float(np.median(a["qtime"]))

@@ -93,9 +93,15 @@ def _size_block(c: Ctx, size: int) -> list[str]:
                        f(r["recall_at_10"], 3), r.get("chose", "–"), f(r.get("qtime_p50_ms"), 0)] for r in sweep]), ""]
     cross = where(c.rows, section="scale_crossover", size=size)
     if cross:
+        tagged = all(r.get("tagged") for r in cross)
+        how = ("the filter tagged and named in `includeTags`, as the API sends it" if tagged else
+               "**the filter untagged** (as the sweep sent it before 2026-12-03: the exact scan then takes Lucene's "
+               "per-document path, not the block scan the API's requests get, so its exact column reads slower than "
+               "the API's exact rows above)")
         md += ["Exact against HNSW by filter: the plugin asked straight (no API) in `mode=exact` and `mode=approx` "
-               "(topK as the API sends) for the same ids under a range filter passing that share of products, and what "
-               "`mode=auto` chose with its default threshold (the shard's crossover, `max(20000, 75 * sqrt(documents))`):",
+               "(topK as the API sends) for the same ids under a range filter passing that share of products, "
+               f"{how}, and what `mode=auto` chose with the default threshold of the run's code (the shard's crossover, "
+               "`max(20000, F * sqrt(documents))`, F = 75 until 2026-12-03, 120 since):",
                "", table(["format", "filter passes", "products", "exact p50 ms", "HNSW p50 ms", "auto p50 ms", "auto chose"],
                          [[_fmt(r["variant"]), f"{r['selectivity']:.1%}", f"{r['passing']:,}", f(r.get("exact_p50_ms"), 1),
                            f(r.get("approx_p50_ms"), 1), f(r.get("auto_p50_ms"), 1),

@@ -74,7 +74,7 @@ final class SearchPlan {
   /** {@code exactMaxDocs} not given: each shard uses its own {@link #crossover(int)}. */
   static final int CROSSOVER_RULE = -1;
   /** The crossover's factor: {@code CROSSOVER_FACTOR * sqrt(shard documents)}. */
-  static final double CROSSOVER_FACTOR = 75.0;
+  static final double CROSSOVER_FACTOR = 120.0;
   /** The crossover never falls below this many documents (small shards: exact is cheap). */
   static final int CROSSOVER_FLOOR = 20_000;
 
@@ -83,8 +83,13 @@ final class SearchPlan {
    * scan costs in proportion to the documents {@code n} that pass; a filtered HNSW walk visits
    * about {@code topK log N / (n / N)} nodes, as most neighbours it reaches fail the filter, so
    * the two meet near {@code n ~ sqrt(N)} (times topK and log terms that change slowly). The
-   * factor is fitted to the scale benchmark's crossover sweep at 100k and 500k documents x 256
-   * dims with topK 400 (BENCHMARKS.md, "exact against HNSW by filter").
+   * factor comes from the API's own requests at 256 dims with topK 600 (BENCHMARKS.md,
+   * "Similar-by-id at scale", 2026-12-03): at 500k a 10% filter (50k passing) scans in 8 ms of
+   * QTime against HNSW's 21, at 1M a 10% filter (100k passing) in 18 against 26, and at 500k HNSW
+   * under 20% takes 9 ms where the scan of 100k would take about 16: the crossover lies between
+   * 71 and 141 sqrt(N) at 500k and between 100 and 200 sqrt(N) at 1M. (The earlier factor, 75,
+   * was fitted to a sweep whose requests had no {@code includeTags}, so its scan was not the
+   * block scan the API's requests get.)
    */
   static int crossover(int shardDocs) {
     return (int) Math.max(CROSSOVER_FLOOR, Math.round(CROSSOVER_FACTOR * Math.sqrt(Math.max(0, shardDocs))));
