@@ -163,5 +163,3 @@ class Embedder:
                 if r not in fresh:
                     self.cache_hits += 1
                 yield r.product, r.vector
-
-

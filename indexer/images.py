@@ -140,29 +140,30 @@ def _read_file(path: Path | str, settings: Settings) -> bytes:
     that much for every file, 20 MB per 8x8 PNG). A file that grew since goes on being read up
     to the limit and is refused over it."""
     limit = settings.max_image_bytes
+    shown = Path(path)  # as messages name it
     try:
         with open(path, "rb", opener=_open_nonblocking) as f:
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode):
-                raise ImageLoadError("unreadable", f"{Path(path)} is not a regular file")  # a FIFO would block
+                raise ImageLoadError("unreadable", f"{shown} is not a regular file")  # a FIFO would block
             size = st.st_size
             if size > limit:
-                raise ImageLoadError("too_large", f"{Path(path)} is {size:,} bytes; the limit is {limit:,}")
+                raise ImageLoadError("too_large", f"{shown} is {size:,} bytes; the limit is {limit:,}")
             data = f.read(size + 1)
             if len(data) > size:  # it grew since the fstat (or reports no size, as /proc does)
                 data += f.read(limit + 1 - len(data))
     except FileNotFoundError:
-        raise ImageLoadError("missing", f"no such file: {Path(path)}") from None
+        raise ImageLoadError("missing", f"no such file: {shown}") from None
     except IsADirectoryError:
-        raise ImageLoadError("unreadable", f"{Path(path)} is a folder, not an image file") from None
+        raise ImageLoadError("unreadable", f"{shown} is a folder, not an image file") from None
     except OSError as err:
         if _is_special(path):  # a socket cannot be opened at all (ENXIO): the same refusal as a FIFO
-            raise ImageLoadError("unreadable", f"{Path(path)} is not a regular file") from None
-        raise ImageLoadError("unreadable", f"cannot read {Path(path)}: {err.strerror or err}") from err
+            raise ImageLoadError("unreadable", f"{shown} is not a regular file") from None
+        raise ImageLoadError("unreadable", f"cannot read {shown}: {err.strerror or err}") from err
     except ValueError as err:  # a NUL byte in the path
-        raise ImageLoadError("unreadable", f"cannot read {Path(path)!r}: {err}") from err
+        raise ImageLoadError("unreadable", f"cannot read {shown!r}: {err}") from err
     if len(data) > limit:  # the file grew while we read it
-        raise ImageLoadError("too_large", f"{Path(path)} is over the limit of {limit:,} bytes")
+        raise ImageLoadError("too_large", f"{shown} is over the limit of {limit:,} bytes")
     return data
 
 
