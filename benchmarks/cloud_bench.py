@@ -83,7 +83,7 @@ def write(client: SolrClient, collection: str, docs, *, max_segments: int = 1) -
     from indexer.pipeline import write_docs
     from lookalike.solr import cloud
 
-    cloud.bulk_load_mode(client, collection, True)  # as the reindex job writes a new collection
+    cloud.bulk_load_mode(client, collection, True, graph_at_merge=True)  # as the reindex job writes a new collection
     t0 = time.perf_counter()
     written = write_docs(client, collection, docs)
     write_s = time.perf_counter() - t0

@@ -30,7 +30,7 @@ from lookalike.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CODEC_FACTORY = '<codecFactory class="io.lookalike.solr.LookalikeCodecFactory"/>'
+CODEC_FACTORY = '<codecFactory class="io.lookalike.solr.LookalikeCodecFactory">'
 
 
 def catalog_vectors(size: int, dims: int, seed: int = 20261202) -> np.ndarray:
@@ -42,21 +42,26 @@ def catalog_vectors(size: int, dims: int, seed: int = 20261202) -> np.ndarray:
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
+def copy_workers_configset(directory: Path, workers: int) -> Path:
+    """A copy of the products configset at ``directory`` whose codec factory has ``mergeWorkers``
+    = ``workers`` (the other settings of the factory as they are)."""
+    from lookalike.solr import cloud
+
+    shutil.copytree(cloud.CONFIGSETS_DIR / cloud.PRODUCTS_CONFIGSET, directory)
+    config = directory / "solrconfig.xml"
+    text = config.read_text()
+    if CODEC_FACTORY not in text:
+        raise RuntimeError("the products configset no longer names the codec factory as expected")
+    config.write_text(text.replace(CODEC_FACTORY, f'{CODEC_FACTORY}\n    <int name="mergeWorkers">{workers}</int>'))
+    return directory
+
+
 def upload_workers_configset(client: SolrClient, name: str, workers: int) -> None:
     """The products configset with ``mergeWorkers`` = ``workers``, uploaded as ``name``."""
     from lookalike.solr import cloud
 
     with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp) / name
-        shutil.copytree(cloud.CONFIGSETS_DIR / cloud.PRODUCTS_CONFIGSET, directory)
-        config = directory / "solrconfig.xml"
-        text = config.read_text()
-        if CODEC_FACTORY not in text:
-            raise RuntimeError("the products configset no longer names the codec factory as expected")
-        config.write_text(text.replace(
-            CODEC_FACTORY, f'<codecFactory class="io.lookalike.solr.LookalikeCodecFactory">'
-                           f'<int name="mergeWorkers">{workers}</int></codecFactory>'))
-        cloud.upload_configset(client, name, directory)
+        cloud.upload_configset(client, name, copy_workers_configset(Path(tmp) / name, workers))
 
 
 def documents(vectors: np.ndarray):

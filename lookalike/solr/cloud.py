@@ -350,38 +350,74 @@ def real_time_get(client: SolrClient, collection: str, ids: list[str] | tuple[st
 
 
 # -- bulk loading ---------------------------------------------------------------------
-def bulk_load_mode(client: SolrClient, collection: str, on: bool) -> None:
+FLAT_FLUSHES_PROPERTY = "lookalike.flatFlushes"  # the products configset's codec factory reads it
+
+
+def bulk_load_mode(client: SolrClient, collection: str, on: bool, *, graph_at_merge: bool = False) -> None:
     """Switch the hard auto-commit of ``collection`` off (``on``) or back to its configset's.
 
     Every hard commit flushes each indexing thread's buffer as a segment with an HNSW graph of
     its own, and a force-merge then rebuilds the graph of every document outside the largest
     segment: while a new collection is bulk-loaded (not served, resumable, committed once at the
-    end), the 15-second auto-commit only adds segments. Through the Config API (the collection's
-    own configset overlay; Solr reloads the collection's cores).
+    end), the 15-second auto-commit only adds segments. With ``graph_at_merge`` (for a writer that
+    force-merges after the load) the flushed segments keep no graph at all (the codec factory's
+    ``flatFlushes``): the force-merge builds each graph once, on every merge worker, instead of the
+    indexing threads building graphs that the merge then builds again. Until that merge a
+    ``{!knn}`` search of the collection scans every vector. Through the Config API (the
+    collection's own configset overlay; Solr reloads the collection's cores); switching off
+    clears both.
     """
-    command = ({"set-property": {"updateHandler.autoCommit.maxTime": -1}} if on
-               else {"unset-property": "updateHandler.autoCommit.maxTime"})
-    client.post(f"{collection}/config", json_body=command)
+    if on:
+        client.post(f"{collection}/config", json_body={"set-property": {"updateHandler.autoCommit.maxTime": -1}})
+        if graph_at_merge:
+            client.post(f"{collection}/config", json_body={"set-user-property": {FLAT_FLUSHES_PROPERTY: "true"}})
+        return
+    client.post(f"{collection}/config", json_body={"unset-property": "updateHandler.autoCommit.maxTime"})
+    overlay = client.get(f"{collection}/config/overlay").get("overlay", {})
+    if FLAT_FLUSHES_PROPERTY in overlay.get("userProps", {}):
+        client.post(f"{collection}/config", json_body={"unset-user-property": FLAT_FLUSHES_PROPERTY})
 
 
 # -- segments -------------------------------------------------------------------------
+def _active_cores(client: SolrClient, collection: str):
+    """``(shard, base_url, core)`` of every active replica of ``collection``, shards in order."""
+    status = client.collections_api("CLUSTERSTATUS", collection=collection)
+    coll = status.get("cluster", {}).get("collections", {}).get(collection)
+    if coll is None:
+        raise NotFound(f"collection {collection!r} does not exist")
+    for shard, info in sorted(coll.get("shards", {}).items()):
+        for replica in info.get("replicas", {}).values():
+            if replica.get("state") == "active":
+                yield shard, replica["base_url"], replica["core"]
+
+
 def segment_counts(client: SolrClient, collection: str) -> dict[str, int]:
     """Segments per shard (``shard1: 9``): the most any active replica of the shard has, read from
     the cores' own luke (a replica merges on its own, and can be behind its leader)."""
     from lookalike.connection import SolrClient as _Client
 
-    status = client.collections_api("CLUSTERSTATUS", collection=collection)
-    coll = status.get("cluster", {}).get("collections", {}).get(collection)
-    if coll is None:
-        raise NotFound(f"collection {collection!r} does not exist")
     out: dict[str, int] = {}
-    for shard, info in sorted(coll.get("shards", {}).items()):
-        for replica in info.get("replicas", {}).values():
-            if replica.get("state") != "active":
-                continue
-            with _Client(client.settings, replica["base_url"], failover=False) as core:
-                index = core.get(f"{replica['core']}/admin/luke", {"numTerms": 0, "show": "index"}).get("index", {})
-            out[shard] = max(out.get(shard, 0), int(index.get("segmentCount", 0)))
+    for shard, base_url, core_name in _active_cores(client, collection):
+        with _Client(client.settings, base_url, failover=False) as core:
+            index = core.get(f"{core_name}/admin/luke", {"numTerms": 0, "show": "index"}).get("index", {})
+        out[shard] = max(out.get(shard, 0), int(index.get("segmentCount", 0)))
+    return out
+
+
+FLAT_SEGMENT_ATTRIBUTE = "lookalike.flatVectors"  # what the plugin's flat vectors format marks a segment with
+
+
+def flat_segments(client: SolrClient, collection: str) -> dict[str, int]:
+    """Segments per shard written without HNSW graphs (a bulk load's flushes, ``bulk_load_mode``
+    with ``graph_at_merge``), the most of any active replica: after the force-merge, none."""
+    from lookalike.connection import SolrClient as _Client
+
+    out: dict[str, int] = {}
+    for shard, base_url, core_name in _active_cores(client, collection):
+        with _Client(client.settings, base_url, role=client.role, failover=False) as core:
+            segments = core.get(f"{core_name}/admin/segments").get("segments", {})
+        flat = sum(1 for s in segments.values() if s.get("attributes", {}).get(FLAT_SEGMENT_ATTRIBUTE) == "true")
+        out[shard] = max(out.get(shard, 0), flat)
     return out
 
 

@@ -26,8 +26,8 @@ HEALTH_ENV_FILE = "solr.env"
 READERS = ["admin", "indexer", "search"]
 WRITERS = ["admin", "indexer"]
 
-# (Solr's predefined permission name, the roles allowed), first match wins.
-PERMISSIONS: list[tuple[str, list[str] | str]] = [
+# (Solr's predefined permission name, the roles allowed[, the path of a custom one]), first match wins.
+PERMISSIONS: list[tuple[str, list[str] | str] | tuple[str, list[str] | str, str]] = [
     ("security-edit", "admin"),
     ("security-read", "admin"),
     ("health", READERS),
@@ -39,6 +39,8 @@ PERMISSIONS: list[tuple[str, list[str] | str]] = [
     ("schema-read", READERS),
     ("collection-admin-read", READERS),
     ("config-read", READERS),
+    # a core's segments and their attributes: the reindex job checks that none is left without its graph
+    ("segments-read", WRITERS, "/admin/segments"),
     ("all", "admin"),
 ]
 
@@ -68,9 +70,14 @@ def security_json(creds: dict[Role, Credential]) -> dict[str, Any]:
         "authorization": {
             "class": "solr.RuleBasedAuthorizationPlugin",
             "user-role": roles_of,
-            "permissions": [{"name": name, "role": roles} for name, roles in PERMISSIONS],
+            "permissions": [_permission(*p) for p in PERMISSIONS],
         },
     }
+
+
+def _permission(name: str, roles: list[str] | str, path: str | None = None) -> dict[str, Any]:
+    """One rule: a predefined permission by name, or a custom one by path (any collection)."""
+    return {"name": name, "role": roles} if path is None else {"name": name, "path": path, "collection": "*", "role": roles}
 
 
 def write_security_json(creds: dict[Role, Credential], path: Path) -> Path:

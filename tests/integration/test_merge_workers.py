@@ -11,30 +11,18 @@ answers only "Underlying core creation failed").
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
+from benchmarks.merge_workers_bench import copy_workers_configset
 from lookalike.errors import LookalikeError
 from lookalike.solr import cloud, node
 
-CODEC_FACTORY = '<codecFactory class="io.lookalike.solr.LookalikeCodecFactory"/>'
-
-
 def configset_with_workers(tmp_path: Path, workers: int) -> Path:
     """The products configset with ``mergeWorkers`` set in its codec factory."""
-    directory = tmp_path / f"products-mw{workers}"
-    shutil.copytree(cloud.CONFIGSETS_DIR / cloud.PRODUCTS_CONFIGSET, directory)
-    config = directory / "solrconfig.xml"
-    text = config.read_text()
-    assert CODEC_FACTORY in text, "the products configset names the codec factory"
-    config.write_text(text.replace(
-        CODEC_FACTORY,
-        f'<codecFactory class="io.lookalike.solr.LookalikeCodecFactory">'
-        f'<int name="mergeWorkers">{workers}</int></codecFactory>'))
-    return directory
+    return copy_workers_configset(tmp_path / f"products-mw{workers}", workers)
 
 
 @pytest.fixture

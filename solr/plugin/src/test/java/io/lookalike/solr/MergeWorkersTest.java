@@ -134,7 +134,7 @@ class MergeWorkersTest {
   /** Writes 4 segments of {@code FIELD} with {@code format}, force-merges to one, kNN finds a doc. */
   private static void writeAndMerge(KnnVectorsFormat format) throws IOException {
     Function<String, KnnVectorsFormat> formats = f -> FIELD.equals(f) ? format : null;
-    Codec codec = LookalikeCodecFactory.withVectorFormats(new Lucene912Codec(), formats);
+    Codec codec = LookalikeCodecFactory.withVectorFormats(new Lucene912Codec(), formats, () -> false);
     assertEquals(
         format.toString(),
         ((PerFieldKnnVectorsFormat) codec.knnVectorsFormat()).getKnnVectorsFormatForField(FIELD).toString());

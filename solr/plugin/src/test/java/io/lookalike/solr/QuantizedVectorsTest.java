@@ -48,7 +48,9 @@ class QuantizedVectorsTest {
 
   private static Codec codec(VectorQuantization q) {
     return LookalikeCodecFactory.withVectorFormats(
-        new Lucene912Codec(), f -> TestIndex.FIELD.equals(f) ? q.format(16, 100, DIMS, ONE) : null);
+        new Lucene912Codec(),
+        f -> TestIndex.FIELD.equals(f) ? q.format(16, 100, DIMS, ONE) : null,
+        () -> false);
   }
 
   private TestIndex index(VectorQuantization q) throws IOException {
