@@ -216,7 +216,7 @@ def writes_section(c: Ctx) -> list[str]:
                          f"write and merge stages for {f(warm['docs'])} documents ({1000 * solr_cpu / warm['docs']:.2f} ms "
                          f"a document), so {cores} cores index at most {f(cores * warm['docs'] / solr_cpu)} docs/s even "
                          "with every core busy and nothing else to do; the merge to one segment alone is "
-                         f"{cpu.get('merge', {}).get('solr', 0.0):.0f} CPU seconds on one merge thread.")
+                         f"{cpu.get('merge', {}).get('solr', 0.0):.0f} CPU seconds (on every merge worker).")
         if warm:
             load = f", load average {warm['load_avg'][0]:.1f} on {c.m.get('cores') or 2} cores" if warm.get("load_avg") else ""
             concl.append(f"Reindex from a warm cache: {f(warm['docs_per_s'])} docs/s end to end "

@@ -37,8 +37,10 @@ def _size_block(c: Ctx, size: int) -> list[str]:
     md: list[str] = []
     runs = c.res.get("runs", {})
     meta = runs.get(f"scale_{size}") or runs.get("scale", {})
-    when = (f" (measured {meta['date']}, commit `{meta['git']}`, load average {meta['load_avg_start'][0]:.1f} at "
-            f"start, {meta['load_avg_end'][0]:.1f} at end)") if meta else ""
+    cpu = f" on {meta['cpu_model']} ({meta['cores']} cores at {meta['cpu_mhz']:.0f} MHz)" if meta.get("cpu_model") else ""
+    when = (f" (measured {meta['date']}{cpu}, commit `{meta['git']}`, load average {meta['load_avg_start'][0]:.1f} at "
+            f"start, {meta['load_avg_end'][0]:.1f} at end; sizes measured on different machines compare by their "
+            "ratios only)") if meta else ""
     md += [f"{size_label(size)} products x {rows[0]['dims']} dims on one Solr node of the launcher ({run['heap']} heap), "
            "one collection per vector format, created as the indexer creates it, written by its write stage and "
            f"force-merged as a bulk reindex does{when}. Products carry `sel_ss`, so `filter=sel:s100` / `s10` / `s1` "
