@@ -229,6 +229,9 @@ def merge_into_existing(res: dict, sections: list[str], path: Path) -> dict:
         old.setdefault("runs", {})[s] = meta
         for size in sorted({r["size"] for r in new_rows if r.get("section") in KEPT_PER_SIZE and "size" in r}):
             old["runs"][f"{s}_{size}"] = meta
+        for size, variant in sorted({(r["size"], r["variant"]) for r in new_rows
+                                     if r.get("section") in KEPT_PER_SIZE and "size" in r and "variant" in r}):
+            old["runs"][f"{s}_{size}_{variant}"] = meta  # a size's formats may come from different runs
     return old
 
 

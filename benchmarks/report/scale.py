@@ -29,6 +29,13 @@ def scale_section(c: Ctx) -> list[str]:
     return md
 
 
+def _measured(meta: dict) -> str:
+    """When, on what and at which commit a run measured, and the machine's load around it."""
+    cpu = f" on {meta['cpu_model']} ({meta['cores']} cores at {meta['cpu_mhz']:.0f} MHz)" if meta.get("cpu_model") else ""
+    return (f"measured {meta['date']}{cpu}, commit `{meta['git']}`, load average {meta['load_avg_start'][0]:.1f} at "
+            f"start, {meta['load_avg_end'][0]:.1f} at end")
+
+
 def _size_block(c: Ctx, size: int) -> list[str]:
     rows = where(c.rows, section="scale", size=size)
     idx = where(c.rows, section="scale_index", size=size)
@@ -37,10 +44,13 @@ def _size_block(c: Ctx, size: int) -> list[str]:
     md: list[str] = []
     runs = c.res.get("runs", {})
     meta = runs.get(f"scale_{size}") or runs.get("scale", {})
-    cpu = f" on {meta['cpu_model']} ({meta['cores']} cores at {meta['cpu_mhz']:.0f} MHz)" if meta.get("cpu_model") else ""
-    when = (f" (measured {meta['date']}{cpu}, commit `{meta['git']}`, load average {meta['load_avg_start'][0]:.1f} at "
-            f"start, {meta['load_avg_end'][0]:.1f} at end; sizes measured on different machines compare by their "
-            "ratios only)") if meta else ""
+    variants = sorted({r["variant"] for r in idx if "variant" in r})
+    per_variant = {v: runs.get(f"scale_{size}_{v}") for v in variants}
+    if len({(m or {}).get("date") for m in per_variant.values()}) > 1:  # formats from different runs
+        when = " (" + "; ".join(f"{_fmt(v)} {_measured(m)}" for v, m in per_variant.items() if m) + \
+            "; rows of different runs compare by their ratios only)"
+    else:
+        when = f" ({_measured(meta)}; sizes measured on different machines compare by their ratios only)" if meta else ""
     md += [f"{size_label(size)} products x {rows[0]['dims']} dims on one Solr node of the launcher ({run['heap']} heap), "
            "one collection per vector format, created as the indexer creates it, written by its write stage and "
            f"force-merged as a bulk reindex does{when}. Products carry `sel_ss`, so `filter=sel:s100` / `s10` / `s1` "
