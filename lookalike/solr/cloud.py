@@ -379,29 +379,30 @@ def bulk_load_mode(client: SolrClient, collection: str, on: bool, *, graph_at_me
 
 
 # -- segments -------------------------------------------------------------------------
-def _active_cores(client: SolrClient, collection: str):
-    """``(shard, base_url, core)`` of every active replica of ``collection``, shards in order."""
+def _most_per_shard(client: SolrClient, collection: str, count) -> dict[str, int]:
+    """``count(core_client, core_name)`` of every active replica of ``collection``, the most per
+    shard (a replica merges on its own, and can be behind its leader), shards in order."""
+    from lookalike.connection import SolrClient as _Client
+
     status = client.collections_api("CLUSTERSTATUS", collection=collection)
     coll = status.get("cluster", {}).get("collections", {}).get(collection)
     if coll is None:
         raise NotFound(f"collection {collection!r} does not exist")
+    out: dict[str, int] = {}
     for shard, info in sorted(coll.get("shards", {}).items()):
         for replica in info.get("replicas", {}).values():
-            if replica.get("state") == "active":
-                yield shard, replica["base_url"], replica["core"]
+            if replica.get("state") != "active":
+                continue
+            with _Client(client.settings, replica["base_url"], role=client.role, failover=False) as core:
+                out[shard] = max(out.get(shard, 0), count(core, replica["core"]))
+    return out
 
 
 def segment_counts(client: SolrClient, collection: str) -> dict[str, int]:
     """Segments per shard (``shard1: 9``): the most any active replica of the shard has, read from
-    the cores' own luke (a replica merges on its own, and can be behind its leader)."""
-    from lookalike.connection import SolrClient as _Client
-
-    out: dict[str, int] = {}
-    for shard, base_url, core_name in _active_cores(client, collection):
-        with _Client(client.settings, base_url, failover=False) as core:
-            index = core.get(f"{core_name}/admin/luke", {"numTerms": 0, "show": "index"}).get("index", {})
-        out[shard] = max(out.get(shard, 0), int(index.get("segmentCount", 0)))
-    return out
+    the cores' own luke."""
+    return _most_per_shard(client, collection, lambda core, name: int(
+        core.get(f"{name}/admin/luke", {"numTerms": 0, "show": "index"}).get("index", {}).get("segmentCount", 0)))
 
 
 FLAT_SEGMENT_ATTRIBUTE = "lookalike.flatVectors"  # what the plugin's flat vectors format marks a segment with
@@ -410,15 +411,11 @@ FLAT_SEGMENT_ATTRIBUTE = "lookalike.flatVectors"  # what the plugin's flat vecto
 def flat_segments(client: SolrClient, collection: str) -> dict[str, int]:
     """Segments per shard written without HNSW graphs (a bulk load's flushes, ``bulk_load_mode``
     with ``graph_at_merge``), the most of any active replica: after the force-merge, none."""
-    from lookalike.connection import SolrClient as _Client
+    def flat(core: SolrClient, name: str) -> int:
+        segments = core.get(f"{name}/admin/segments").get("segments", {})
+        return sum(1 for s in segments.values() if s.get("attributes", {}).get(FLAT_SEGMENT_ATTRIBUTE) == "true")
 
-    out: dict[str, int] = {}
-    for shard, base_url, core_name in _active_cores(client, collection):
-        with _Client(client.settings, base_url, role=client.role, failover=False) as core:
-            segments = core.get(f"{core_name}/admin/segments").get("segments", {})
-        flat = sum(1 for s in segments.values() if s.get("attributes", {}).get(FLAT_SEGMENT_ATTRIBUTE) == "true")
-        out[shard] = max(out.get(shard, 0), flat)
-    return out
+    return _most_per_shard(client, collection, flat)
 
 
 MERGE_WAIT_S = 3 * 3600.0  # how long a force-merge may take before the job stops waiting for it
