@@ -81,18 +81,18 @@ def write(client: SolrClient, collection: str, docs, *, max_segments: int = 1) -
     """The indexer's write stage over ``docs`` (an iterable, read lazily batch by batch) and the
     force-merge a bulk reindex does after it (auto-commit off meanwhile, as the job does), timed. Shared with :mod:`benchmarks.scale_bench`."""
     from indexer.pipeline import write_docs
-    from lookalike.solr import cloud
+    from lookalike.solr import segments
 
-    cloud.bulk_load_mode(client, collection, True, graph_at_merge=True)  # as the reindex job writes a new collection
+    segments.bulk_load_mode(client, collection, True, graph_at_merge=True)  # as the reindex job writes a new collection
     t0 = time.perf_counter()
     written = write_docs(client, collection, docs)
     write_s = time.perf_counter() - t0
     t1 = time.perf_counter()
-    segments = cloud.force_merge(client, collection, max_segments)
+    merged = segments.force_merge(client, collection, max_segments)
     merge_s = time.perf_counter() - t1
-    cloud.bulk_load_mode(client, collection, False)
+    segments.bulk_load_mode(client, collection, False)
     return {"docs": written, "write_s": round(write_s, 1), "docs_per_s": round(written / write_s, 1),
-            "merge_s": round(merge_s, 1), "segments": int(sum(segments.values()))}
+            "merge_s": round(merge_s, 1), "segments": int(sum(merged.values()))}
 
 
 def truth(vectors: np.ndarray, ids: list[int], mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

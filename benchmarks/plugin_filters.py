@@ -46,7 +46,7 @@ def numpy_top10(x: np.ndarray, q: np.ndarray, rows: np.ndarray | None) -> tuple[
 
 
 def run(size: int, dims: int, n_queries: int, settings: Settings, client, seed: int = 0) -> list[dict]:
-    from lookalike.solr import cloud
+    from lookalike.solr import cloud, segments
 
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(size, dims)).astype(np.float32)
@@ -62,7 +62,7 @@ def run(size: int, dims: int, n_queries: int, settings: Settings, client, seed: 
     try:
         minimal_graph(client, name, dims)
         feed(settings, client.base_url, name, x, buckets, batch_docs=1000)
-        cloud.force_merge(client, name, 1)
+        segments.force_merge(client, name, 1)
         literals = [vector_literal(q) for q in queries]
         for cell, sel in enumerate(SELECTIVITIES):
             limit = max(1, round(BUCKETS * sel))

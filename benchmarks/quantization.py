@@ -28,7 +28,7 @@ from benchmarks.metrics import exact_topk, latency_stats, recall_at_k
 from benchmarks.scale_bench import as_indexed
 from lookalike.connection import SolrClient
 from lookalike.errors import NotFound
-from lookalike.solr import cloud
+from lookalike.solr import cloud, segments
 from lookalike.solr_syntax import local_params, vector_literal
 from query.build import HNSW_MIN_TOP_K
 
@@ -165,7 +165,7 @@ def main() -> None:  # pragma: no cover - a benchmark run, minutes long
             t0 = time.perf_counter()
             feed(settings, client.base_url, name, vectors, ds.buckets(), batch_docs=1000)
             t_feed = time.perf_counter() - t0
-            cloud.force_merge(client, name, 1)
+            segments.force_merge(client, name, 1)
             settle(pid)
             size = index_size(client, name)
             names[q] = name

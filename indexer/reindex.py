@@ -29,7 +29,7 @@ from lookalike.connection import SolrClient
 from lookalike.errors import BadRequest, IndexJobError, SolrRequestError, SolrUnavailable
 from lookalike.fields import VECTOR_FIELD, check_quantization, image_vector_fields
 from lookalike.settings import Settings
-from lookalike.solr import cloud
+from lookalike.solr import cloud, segments
 from lookalike.solr_syntax import local_params, vector_literal
 
 from indexer.aliases import prune, publish, remove_failed_runs, staging_name
@@ -247,21 +247,21 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
             cloud.create_collection(client, collection, dims=dims, shards=options.shards,
                                     replicas=options.replicas, configset=settings.configset,
                                     image_fields=image_fields, quantization=options.quantization)
-    segments: dict[str, int] = {}
+    merged: dict[str, int] = {}
     written_segments: dict[str, int] = {}
     try:
         with timer.stage("create"):  # one segment per indexing thread, not one per auto-commit
-            cloud.bulk_load_mode(client, collection, True, graph_at_merge=settings.merge_segments > 0)
+            segments.bulk_load_mode(client, collection, True, graph_at_merge=settings.merge_segments > 0)
         with timer.stage("write"):
             write_docs(client, collection, docs)
         if settings.merge_segments:
-            written_segments = cloud.segment_counts(client, collection)
+            written_segments = segments.segment_counts(client, collection)
             log.info("%s written as %s segments; merging to %d", collection, written_segments, settings.merge_segments)
             with timer.stage("merge"):  # before verification: the alias moves to the merged index only
-                segments = cloud.force_merge(client, collection, settings.merge_segments)
+                merged = segments.force_merge(client, collection, settings.merge_segments)
                 _check_graphs(client, collection, options.alias)
         with timer.stage("verify"):
-            cloud.bulk_load_mode(client, collection, False)  # served from here on: durable every 15 s again
+            segments.bulk_load_mode(client, collection, False)  # served from here on: durable every 15 s again
         # verify, record, publish
         with timer.stage("verify"):
             _verify(client, collection, expected=len(kept), probe=probe)
@@ -293,7 +293,7 @@ def reindex(settings: Settings, client: SolrClient, options: ReindexOptions, *, 
         cache_hits=embedded.cache_hits, seconds_by_stage=timer.as_dict(), seconds_total=round(elapsed, 3),
         images_per_s=round(len(kept) / elapsed, 2) if elapsed else 0.0, report=str(report.path),
         resumed=resumed, pca_version=pca_version, dims=dims, warnings=summary_notes, adapted_views=adapted_views,
-        segments=segments, segments_written=written_segments, quantization=options.quantization,
+        segments=merged, segments_written=written_segments, quantization=options.quantization,
         published=options.swap,
     )
     if record.warning():
@@ -346,7 +346,7 @@ def _check_graphs(client: SolrClient, collection: str, alias: str) -> None:
     load flushed flat); a Solr whose ``security.json`` predates the permission to read segments
     (it is kept in ZooKeeper as first written) cannot say, and the check is skipped with a warning."""
     try:
-        flat = {shard: n for shard, n in cloud.flat_segments(client, collection).items() if n}
+        flat = {shard: n for shard, n in segments.flat_segments(client, collection).items() if n}
     except SolrRequestError as err:
         if err.solr_status != 403:
             raise

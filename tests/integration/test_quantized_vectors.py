@@ -26,7 +26,7 @@ from indexer.demo_catalog import generate
 from indexer.meta import MetadataStore
 from indexer.reindex import ReindexOptions, reindex
 from lookalike.errors import BadRequest, LookalikeError
-from lookalike.solr import cloud, cluster
+from lookalike.solr import cloud, cluster, segments
 from lookalike.solr_syntax import local_params, vector_literal
 from query.client import SearchService
 from query.models import SimilarRequest
@@ -56,7 +56,7 @@ def quantized(request, solr):
     for start in range(0, N, 500):
         solr.client.add(name, docs[start:start + 500], commit=False)
     solr.client.commit(name)
-    cloud.force_merge(solr.client, name, 1)
+    segments.force_merge(solr.client, name, 1)
     try:
         yield name, request.param
     finally:

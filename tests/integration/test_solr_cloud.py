@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lookalike.errors import BadRequest, NotFound, SolrRequestError
-from lookalike.solr import cloud, cluster
+from lookalike.solr import cloud, cluster, segments
 
 pytestmark = pytest.mark.integration
 
@@ -128,10 +128,10 @@ def test_force_merge_leaves_the_segments_asked_for_and_the_same_answers(solr, co
     for batch in range(4):  # four commits: four segments on each shard
         solr.client.add(name, [{"id": f"m{batch}-{i}", "group": f"g{batch}-{i}", "vector": _unit(4, 100 * batch + i)}
                                for i in range(10)], commit=True)
-    before = cloud.segment_counts(solr.client, name)
+    before = segments.segment_counts(solr.client, name)
     assert set(before) == {"shard1", "shard2"} and max(before.values()) > 1, before
     query = {"q": "{!knn f=vector topK=40}" + str(_unit(4, 7)), "fl": "id", "rows": 40}
     ranked = [d["id"] for d in solr.client.select(name, query)["response"]["docs"]]
-    after = cloud.force_merge(solr.client, name, 1)
+    after = segments.force_merge(solr.client, name, 1)
     assert after == {"shard1": 1, "shard2": 1}
     assert [d["id"] for d in solr.client.select(name, query)["response"]["docs"]] == ranked
