@@ -108,11 +108,26 @@ def fetch_bytes(
         scheme = ref.split(":", 1)[0].lower()
         if scheme in ("http", "https"):
             return _download(ref, settings, session)
-        if scheme == "file":
-            return _read_file(_file_url_path(ref), settings)
-        raise ImageLoadError("unsupported", f"unsupported URL scheme {scheme!r} in {ref}")
+        if scheme != "file":
+            raise ImageLoadError("unsupported", f"unsupported URL scheme {scheme!r} in {ref}")
+    return _read_file(local_path(ref, base_dir), settings)
+
+
+def local_path(ref: str, base_dir: Path | str) -> str | Path:
+    """The file a local reference (a path, absolute or relative to ``base_dir``, or a ``file:`` URL)
+    names; :class:`ImageLoadError` for a URL of another scheme or a file URL on another host."""
+    if is_url(ref):
+        scheme = ref.split(":", 1)[0].lower()
+        if scheme != "file":
+            raise ImageLoadError("unsupported", f"{ref} is not a local file")
+        return _file_url_path(ref)
     # os.path, not pathlib: the same path, joined for every image in a fraction of the time
-    return _read_file(ref if os.path.isabs(ref) else os.path.join(base_dir, ref), settings)
+    return ref if os.path.isabs(ref) else os.path.join(base_dir, ref)
+
+
+def is_local(ref: str) -> bool:
+    """True for a path or a ``file:`` URL: a reference :func:`local_path` names a file for."""
+    return not is_url(ref) or ref.split(":", 1)[0].lower() == "file"
 
 
 def is_download(ref: str) -> bool:
@@ -134,37 +149,45 @@ def _open_nonblocking(path, flags: int) -> int:
 
 
 def _read_file(path: Path | str, settings: Settings) -> bytes:
-    """The bytes of a regular file of at most ``max_image_bytes``: one ``open``, one ``fstat``
+    return read_local(path, settings)[0]
+
+
+def read_local(path: Path | str, settings: Settings) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file of at most ``max_image_bytes``, and the ``fstat`` of the file
+    they were read from (its identity, for :mod:`indexer.content_keys`): one ``open``, one ``fstat``
     of the opened file (its type and size, so there is no window between a check and the open),
     and a read sized by that ``fstat``, not by the limit (a read of ``limit + 1`` bytes allocates
     that much for every file, 20 MB per 8x8 PNG). A file that grew since goes on being read up
     to the limit and is refused over it."""
     limit = settings.max_image_bytes
-    shown = Path(path)  # as messages name it
+
+    def shown() -> Path:  # as messages name it; only an error pays for the Path (13 us a file)
+        return Path(path)
+
     try:
         with open(path, "rb", opener=_open_nonblocking) as f:
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode):
-                raise ImageLoadError("unreadable", f"{shown} is not a regular file")  # a FIFO would block
+                raise ImageLoadError("unreadable", f"{shown()} is not a regular file")  # a FIFO would block
             size = st.st_size
             if size > limit:
-                raise ImageLoadError("too_large", f"{shown} is {size:,} bytes; the limit is {limit:,}")
+                raise ImageLoadError("too_large", f"{shown()} is {size:,} bytes; the limit is {limit:,}")
             data = f.read(size + 1)
             if len(data) > size:  # it grew since the fstat (or reports no size, as /proc does)
                 data += f.read(limit + 1 - len(data))
     except FileNotFoundError:
-        raise ImageLoadError("missing", f"no such file: {shown}") from None
+        raise ImageLoadError("missing", f"no such file: {shown()}") from None
     except IsADirectoryError:
-        raise ImageLoadError("unreadable", f"{shown} is a folder, not an image file") from None
+        raise ImageLoadError("unreadable", f"{shown()} is a folder, not an image file") from None
     except OSError as err:
         if _is_special(path):  # a socket cannot be opened at all (ENXIO): the same refusal as a FIFO
-            raise ImageLoadError("unreadable", f"{shown} is not a regular file") from None
-        raise ImageLoadError("unreadable", f"cannot read {shown}: {err.strerror or err}") from err
+            raise ImageLoadError("unreadable", f"{shown()} is not a regular file") from None
+        raise ImageLoadError("unreadable", f"cannot read {shown()}: {err.strerror or err}") from err
     except ValueError as err:  # a NUL byte in the path
-        raise ImageLoadError("unreadable", f"cannot read {shown!r}: {err}") from err
+        raise ImageLoadError("unreadable", f"cannot read {shown()!r}: {err}") from err
     if len(data) > limit:  # the file grew while we read it
-        raise ImageLoadError("too_large", f"{shown} is over the limit of {limit:,} bytes")
-    return data
+        raise ImageLoadError("too_large", f"{shown()} is over the limit of {limit:,} bytes")
+    return data, st
 
 
 def _is_special(path: Path | str) -> bool:

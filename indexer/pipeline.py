@@ -23,6 +23,7 @@ from lookalike.settings import Settings
 
 from indexer.cache import EmbeddingCache
 from indexer.catalog import read_catalog
+from indexer.content_keys import ContentKeys
 from indexer.embedding import Embedder, Failed
 from indexer.report import ErrorReport
 from indexer.timing import StageTimer
@@ -101,7 +102,8 @@ def embed_products(model, products: list, base_dir: Path, settings: Settings, re
 
         embedder = RayEmbedder(model, settings)
     else:
-        embedder = Embedder(model, EmbeddingCache(settings.cache_dir), settings, timer, workers=settings.load_workers)
+        embedder = Embedder(model, EmbeddingCache(settings.cache_dir), settings, timer, workers=settings.load_workers,
+                            keys=ContentKeys.beside(settings.cache_dir))
     limit = settings.max_images if max_images is None else max_images
     items = [ImageItem(p, n, ref) for p in products for n, ref in enumerate(p.images[:limit])]
     left_out = sum(max(0, len(p.images) - limit) for p in products)
@@ -119,14 +121,18 @@ def embed_products(model, products: list, base_dir: Path, settings: Settings, re
             report.add_item_error(item.id, f.reason, f"image {item.position + 1} ({item.image}): {f.message}",
                                   source="extra_image")
 
-    for item, vector in embedder.run(items, base_dir, on_error):
-        if item.id in failed:
-            continue
-        entry = by_product.setdefault(item.id, (item.product, [], []))
-        entry[1].append(item.image)
-        entry[2].append(np.asarray(vector, dtype=np.float32))
-        if item.position == 0 and on_progress is not None:
-            on_progress(1)
+    try:
+        for item, vector in embedder.run(items, base_dir, on_error):
+            if item.id in failed:
+                continue
+            entry = by_product.setdefault(item.id, (item.product, [], []))
+            entry[1].append(item.image)
+            entry[2].append(np.asarray(vector, dtype=np.float32))
+            if item.position == 0 and on_progress is not None:
+                on_progress(1)
+    finally:
+        if getattr(embedder, "keys", None) is not None:
+            embedder.keys.close()
     kept = [by_product[p.id] for p in products if p.id in by_product and p.id not in failed]
     return Embedded([p for p, _, _ in kept], [np.stack(vs) for _, _, vs in kept], [tuple(refs) for _, refs, _ in kept],
                     embedder.embedded, embedder.cache_hits, left_out)
