@@ -277,50 +277,35 @@ def measure_case(http, api_url: str, direct: SolrClient, collection: str, inproc
     return [case_row(method, a) for method, a in acc.items()]
 
 
-def crossover(direct: SolrClient, collection: str, qids: list[int], plan: ScalePlan, top_k: int,
-              variant: str = "none") -> list[dict]:
+def crossover(direct: SolrClient, collection: str, qids: list[int], plan: ScalePlan, top_k: int) -> list[dict]:
     """Where the exact scan stops being faster than HNSW on this shard: per filter selectivity
     (``bucket_i`` below a limit, any fraction), the plugin asked straight in ``mode=exact`` and
     ``mode=approx`` (HNSW topK as the API sends) for the same product ids, alternating which goes
-    first. Also what ``mode=auto`` chose there with the plugin's default threshold.
-
-    On a quantized collection also ``scan``: ``mode=auto`` held to its exact branch
-    (``exactMaxDocs`` above any shard), which scans the int7/int4 copies and rescores its best
-    candidates from the float32 vectors, with its recall@10 against ``mode=exact``'s answer (the
-    float32 scan, exact by definition) for the same id and filter."""
+    first. Also what ``mode=auto`` chose there with the plugin's default threshold."""
     from lookalike.solr_syntax import local_params
 
     ids = qids[: CROSSOVER_QUERIES + plan.warmup]
-    names = ("exact", "approx", "auto") + (("scan",) if variant != "none" else ())
     rows = []
     for sel in CROSSOVER:
         fq = f"{{!tag=filter}}bucket_i:[0 TO {bucket_limit(sel) - 1}]"  # tagged, as the API sends it
         acc: dict[str, dict[str, list]] = collections.defaultdict(lambda: collections.defaultdict(list))
         for n, pid in enumerate(ids):
-            order = names[n % len(names):] + names[:n % len(names)]
-            found: dict[str, list[str]] = {}
-            for name in order:
-                mode, extra = ("auto", {"exactMaxDocs": 2**31 - 1}) if name == "scan" else (name, {})
+            modes = ("exact", "approx", "auto") if n % 2 else ("approx", "exact", "auto")
+            for mode in modes:
                 q = local_params("lookalike", f="vector", like=str(pid), mode=mode, topK=top_k, includeTags="filter",
-                                 excludeExamples="true", **extra)
+                                 excludeExamples="true")
                 t0 = time.perf_counter()
                 resp = direct.select(collection, {"q": q, "fq": fq, "fl": "id", "rows": K})
                 ms = (time.perf_counter() - t0) * 1000.0
-                found[name] = [d["id"] for d in resp["response"]["docs"]]
                 if n >= plan.warmup:
-                    acc[name]["ms"].append(ms)
-                    acc[name]["qtime"].append(resp["responseHeader"]["QTime"])
-                    acc[name]["count"].append(resp["response"]["numFound"])
-                    acc[name]["plan"].append(resp.get("lookalike"))
-            if n >= plan.warmup and "scan" in found and found["exact"]:
-                acc["scan"]["recall"].append(len(set(found["scan"]) & set(found["exact"])) / len(found["exact"]))
+                    acc[mode]["ms"].append(ms)
+                    acc[mode]["qtime"].append(resp["responseHeader"]["QTime"])
+                    acc[mode]["count"].append(resp["response"]["numFound"])
+                    acc[mode]["plan"].append(resp.get("lookalike"))
         row = {"selectivity": sel, "passing": round(sel * plan.size), "tagged": True}
-        for name, a in acc.items():
-            row[f"{name}_p50_ms"] = round(float(np.median(a["ms"])), 2)
-            row[f"{name}_qtime_p50_ms"] = float(np.median(a["qtime"]))
-        if acc.get("scan", {}).get("recall"):
-            row["scan_recall_at_10"] = round(float(np.mean(acc["scan"]["recall"])), 4)
-            row["scan_plan"] = acc["scan"]["plan"][0]
+        for mode, a in acc.items():
+            row[f"{mode}_p50_ms"] = round(float(np.median(a["ms"])), 2)
+            row[f"{mode}_qtime_p50_ms"] = float(np.median(a["qtime"]))
         row["auto_plan"] = acc["auto"]["plan"][0]
         rows.append(row)
         log.info("crossover %s: %s", collection, row)
@@ -456,8 +441,7 @@ def run_variant(settings: Settings, client: SolrClient, plan: ScalePlan, variant
                         log.info("scale topk %s %s: %s", label, r["candidates"], r)
                 stages[f"{variant}_queries_{label}_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            rows += [{"section": "scale_crossover", **base, **r} for r in crossover(direct, name, qids, plan, top_k,
-                                                                                      variant)]
+            rows += [{"section": "scale_crossover", **base, **r} for r in crossover(direct, name, qids, plan, top_k)]
             stages[f"{variant}_crossover_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             for clients in CLIENTS:

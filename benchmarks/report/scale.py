@@ -118,17 +118,6 @@ def _size_block(c: Ctx, size: int) -> list[str]:
                          [[_fmt(r["variant"]), f"{r['selectivity']:.1%}", f"{r['passing']:,}", f(r.get("exact_p50_ms"), 1),
                            f(r.get("approx_p50_ms"), 1), f(r.get("auto_p50_ms"), 1),
                            (r.get("auto_plan") or {}).get("mode", "–")] for r in cross]), ""]
-        scans = [r for r in cross if r.get("scan_p50_ms") is not None]
-        if scans:
-            md += ["On the quantized collections, `mode=auto` held to its exact branch (`exactMaxDocs` above the "
-                   "shard's size): it scans the int7/int4 copies in place and rescores its best candidates from the "
-                   "float32 vectors; recall@10 against `mode=exact` (the float32 scan) for the same id and filter, "
-                   "QTime p50 beside the float32 scan's:", "",
-                   table(["format", "filter passes", "products", "quantized scan p50 ms", "QTime p50",
-                          "float32 scan QTime p50", "HNSW QTime p50", "recall@10"],
-                         [[_fmt(r["variant"]), f"{r['selectivity']:.1%}", f"{r['passing']:,}", f(r["scan_p50_ms"], 1),
-                           f(r.get("scan_qtime_p50_ms"), 0), f(r.get("exact_qtime_p50_ms"), 0),
-                           f(r.get("approx_qtime_p50_ms"), 0), f(r.get("scan_recall_at_10"), 3)] for r in scans]), ""]
     tp = where(c.rows, section="scale_throughput", size=size)
     if tp:
         md += ["Throughput: auto mode, unfiltered, concurrent clients for a fixed time, on the same 2 cores as Solr "

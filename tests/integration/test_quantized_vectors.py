@@ -199,30 +199,3 @@ def test_the_indexer_builds_records_and_reports_a_quantized_collection(solr, set
         assert float_again.recipe() != options.recipe()  # so --if-changed rebuilds a float index
     finally:
         api_catalog.drop_alias(solr.client, alias)
-
-
-def test_auto_scans_the_quantized_copies_under_a_filter_and_answers_float_cosines(solr, quantized):
-    """mode=auto choosing the exact scan on a quantized field reads the int7/int4 bytes in place
-    for its candidates (the plugin's QuantizedCandidatesQuery), then rescores the best of them
-    from the float32 vectors: the top 10 under the filter are the exact float answer's."""
-    name, q = quantized
-    passing = 1500  # ids q0000..q1499: more than the candidates kept (so the scan does choose)
-    fq = "{!tag=filter}id:[q0000 TO q1499]"
-    inside = VECTORS[:passing]
-    rng = np.random.default_rng(3)
-    found = total = 0
-    for i in rng.choice(passing, 30, replace=False):
-        query = local_params("lookalike", f="vector", like=f"q{i:04d}", mode="auto", topK=50, exactMaxDocs=2000,
-                             includeTags="filter", excludeExamples="true")
-        resp = solr.client.select(name, {"q": query, "fq": fq, "rows": K, "fl": "id,score"})
-        reason = resp["lookalike"]["reason"]
-        assert resp["lookalike"]["mode"] == "exact"
-        assert f"exact scan of the {q} copies, the best 201 rescored with the float32 vectors" in reason, reason
-        docs = resp["response"]["docs"]
-        sims = inside @ VECTORS[i]
-        for d in docs:  # float32 scores, on Lucene's (1 + cosine) / 2
-            assert abs(d["score"] - (1 + float(sims[int(d["id"][1:])])) / 2) < 1e-5, d
-        want = [f"q{j:04d}" for j in np.argsort(-sims, kind="stable") if j != i][:K]
-        found += len({d["id"] for d in docs} & set(want))
-        total += K
-    assert found / total >= 0.98, found / total

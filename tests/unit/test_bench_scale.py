@@ -128,18 +128,3 @@ def test_a_scale_run_replaces_only_its_own_size_and_formats(tmp_path):
                    ("scale_topk", 500_000, "int4"): 16.0, ("scale_run", 500_000, None): None, ("scale", 1_000_000, "none"): 11.0,
                    ("scale_run", 1_000_000, None): None}
     assert merged["runs"]["scale_500000"]["date"] == "today" and merged["runs"]["scale_1000000"]["date"] == "today"
-
-
-def test_the_quantized_scan_gets_its_own_table_beside_the_float32_scan():
-    cross = {"section": "scale_crossover", "size": 500_000, "dims": 256, "passing": 50_000, "selectivity": 0.1,
-             "tagged": True, "exact_p50_ms": 13.0, "approx_p50_ms": 31.0, "auto_p50_ms": 13.5,
-             "exact_qtime_p50_ms": 11.0, "approx_qtime_p50_ms": 29.0, "auto_plan": {"mode": "exact"}}
-    rows = [_row("api auto", "none", 1.0, 6.0, 20.0, 0.995, chose="approx"),
-            {**cross, "variant": "none"},
-            {**cross, "variant": "int7", "scan_p50_ms": 4.2, "scan_qtime_p50_ms": 2.0, "scan_recall_at_10": 0.998},
-            {"section": "scale_run", "size": 500_000, "heap": "2g", "top_k": 600, "faiss_ef": 600,
-             "stages_s": {"write_s": 60.0, "total_s": 120.0}}]
-    md = "\n".join(scale_section(Ctx({"rows": rows, "machine": {}})))
-    scan_table = md.split("held to its exact branch")[1]
-    assert "| int7 | 10.0% | 50,000 | 4.2 | 2 | 11 | 29 | 0.998 |" in scan_table
-    assert "| float32 |" not in scan_table.split("\n\n")[1]  # float32 has no quantized copies to scan

@@ -45,11 +45,6 @@ import org.apache.solr.search.WrappedQuery;
  * the choice is reported: the decision and its sentence go into the response under {@code
  * lookalike} ({@link PlanReportComponent} gathers the shards') and into {@code debug}.
  *
- * <p>On a quantized field ({@link QuantizedDenseVectorField}) both paths choose candidates on
- * the quantized copies and rescore them with the float32 vectors: HNSW searches the quantized
- * graph, and the exact scan of {@code mode=auto} reads the int7 or int4 bytes instead of the
- * floats ({@link #quantizedCandidates}), a quarter or an eighth of the memory traffic.
- *
  * <p>Both paths score on Lucene's scale, {@code (1 + cosine) / 2}, so shards that chose
  * differently merge into one ranking.
  */
@@ -100,21 +95,8 @@ final class SearchPlan {
     return (int) Math.max(CROSSOVER_FLOOR, Math.round(CROSSOVER_FACTOR * Math.sqrt(Math.max(0, shardDocs))));
   }
 
-  /**
-   * What this shard runs, and why; {@code passing} is how many documents its pre-filter lets
-   * through when the decision was made by counting them, else -1.
-   */
-  record Decision(Mode mode, String reason, int passing) {
-    Decision(Mode mode, String reason) {
-      this(mode, reason, -1);
-    }
-  }
-
-  /**
-   * The fewest candidates the exact scan of a quantized field keeps for rescoring ({@link
-   * #quantizedCandidates}), whatever topK.
-   */
-  static final int QUANTIZED_MIN_CANDIDATES = 200;
+  /** What this shard runs, and why. */
+  record Decision(Mode mode, String reason) {}
 
   /** The shard-independent part: the mode asked for and its limits. */
   record Options(
@@ -161,11 +143,6 @@ final class SearchPlan {
     List<Query> prefilter = main ? prefilter(req, options.includeTags()) : List.of();
     Decision decision = decide(req, exact, exactOnly, options, main, prefilter);
     String quantization = quantizationOf(req, exact.getField());
-    int candidates =
-        quantizedCandidates(options, decision, exact, quantization, QuantizedScans.available(), extraTopK);
-    if (candidates > 0) {
-      decision = onQuantizedCopies(decision, quantization, candidates);
-    }
     if (decision.mode() == Mode.APPROX && quantization != null) {
       decision =
           new Decision(
@@ -177,15 +154,6 @@ final class SearchPlan {
     }
     if (main) {
       report(decision);
-    }
-    if (candidates > 0) {
-      // the candidates chosen on the quantized copies, rescored from the float32 vectors
-      float[] target = exact.positiveTargets()[0];
-      Query filter = filterOf(req.getSearcher(), prefilter, groups);
-      return rescored(
-          exact,
-          target,
-          new SearchedOnce(new QuantizedCandidatesQuery(exact.getField(), target, filter, candidates)));
     }
     if (decision.mode() == Mode.EXACT) {
       // with tagged filters the scan walks their documents itself, in blocks (see ScoredBlocks)
@@ -229,65 +197,13 @@ final class SearchPlan {
   }
 
   /**
-   * How many candidates an exact scan keeps when it reads the quantized copies ({@link
-   * QuantizedCandidatesQuery}) and rescores them with the float32 vectors, or 0 when it scans the
-   * float32 vectors as before.
-   *
-   * <p>Only {@code mode=auto} when it chose the exact scan by counting the pre-filter ({@code
-   * mode=exact} promises exact similarities of every document), on a quantized field of unit
-   * vectors ({@code dot_product}: the quantized dot product estimates the cosine), for one
-   * positive target with no negatives and no threshold (the estimate is of one dot product, and a
-   * threshold set has no size to choose), when this JVM can scan the quantized copies in place.
-   * Then {@code max(QUANTIZED_MIN_CANDIDATES, oversample * topK)} plus {@code extraTopK} (the
-   * examples left out afterwards, as HNSW asks for), the oversample the quantization's ({@link
-   * VectorQuantization#candidateOversample}: 2 for int7, 3 for int4); where the filter leaves no
-   * more documents than that, the floats of all of them are read as before.
+   * The HNSW candidates ({@code hnsw}, searched on quantized copies) scored again from the float32
+   * vectors for {@code target}: the exact scan with the candidates as its only pre-filter (not
+   * cached: each query's candidates are its own), so the ranking and scores are the float ones,
+   * on the same scale as a float collection's HNSW.
    */
-  static int quantizedCandidates(
-      Options options,
-      Decision decision,
-      ExactVectorSimilarityQuery exact,
-      String quantization,
-      boolean scanAvailable,
-      int extraTopK) {
-    if (options.mode() != Mode.AUTO
-        || decision.mode() != Mode.EXACT
-        || decision.passing() < 0
-        || quantization == null
-        || !scanAvailable
-        || exact.positiveTargets().length != 1
-        || exact.negativeTargets().length != 0
-        || exact.hasThreshold()
-        || !exact.docVectorsAreUnit()) {
-      return 0;
-    }
-    int oversample = VectorQuantization.parse(quantization).candidateOversample;
-    long count = Math.max(QUANTIZED_MIN_CANDIDATES, (long) oversample * options.topK()) + extraTopK;
-    return decision.passing() > count ? (int) count : 0;
-  }
-
-  /** The exact {@code decision}, saying that it scans the quantized copies and rescores. */
-  static Decision onQuantizedCopies(Decision decision, String quantization, int candidates) {
-    return new Decision(
-        Mode.EXACT,
-        decision.reason()
-            + " of the "
-            + quantization
-            + " copies, the best "
-            + candidates
-            + " rescored with the float32 vectors",
-        decision.passing());
-  }
-
-  /**
-   * The candidates chosen on a field's quantized copies ({@code chosen}: HNSW's, searched on
-   * the quantized graph, or a {@link QuantizedCandidatesQuery}'s scan) scored again from the
-   * float32 vectors for {@code target}: the exact scan with the candidates as its only pre-filter
-   * (not cached: each query's candidates are its own), so the ranking and scores are the float
-   * ones, on the same scale as a float collection's.
-   */
-  static Query rescored(ExactVectorSimilarityQuery exact, float[] target, Query chosen) {
-    WrappedQuery candidates = new WrappedQuery(chosen);
+  static Query rescored(ExactVectorSimilarityQuery exact, float[] target, Query hnsw) {
+    WrappedQuery candidates = new WrappedQuery(hnsw);
     candidates.setCache(false);
     return new ExactVectorSimilarityQuery(
             exact.getField(),
@@ -352,14 +268,10 @@ final class SearchPlan {
     }
     if (count <= limit) {
       return new Decision(
-          Mode.EXACT,
-          "filters leave " + count + " products on this shard (<= " + limit + rule + "): exact scan",
-          count);
+          Mode.EXACT, "filters leave " + count + " products on this shard (<= " + limit + rule + "): exact scan");
     }
     return new Decision(
-        Mode.APPROX,
-        "filters leave " + count + " products on this shard (> " + limit + rule + "): HNSW kNN",
-        count);
+        Mode.APPROX, "filters leave " + count + " products on this shard (> " + limit + rule + "): HNSW kNN");
   }
 
   /** The request's {@code fq}'s whose tag is one of {@code tags} (all of them without tags). */

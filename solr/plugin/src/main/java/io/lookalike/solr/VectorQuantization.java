@@ -16,8 +16,8 @@ import org.apache.solr.common.SolrException;
  * floats.
  */
 enum VectorQuantization {
-  INT7(7, false, 2),
-  INT4(4, true, 3);
+  INT7(7, false),
+  INT4(4, true);
 
   /** Lucene's default confidence interval (null): the quantiles are chosen from the data. */
   private static final Float CONFIDENCE_INTERVAL = null;
@@ -25,19 +25,9 @@ enum VectorQuantization {
   final int bits;
   final boolean compress;
 
-  /**
-   * How many times the candidates it needs an exact scan of these copies keeps for rescoring
-   * ({@link SearchPlan#quantizedCandidates}). Measured on 500k random unit vectors x 256 in one
-   * segment, topK 600, filters of 10-50%: the rescored top 600 held 0.92 (int7) and 0.77-0.80
-   * (int4) of the float scan's top 600 from 600 candidates, 1.000 and 0.955-0.976 from 1200,
-   * 1.000 and 0.990-0.998 from 1800; the top 10 was the float scan's from 600 on.
-   */
-  final int candidateOversample;
-
-  VectorQuantization(int bits, boolean compress, int candidateOversample) {
+  VectorQuantization(int bits, boolean compress) {
     this.bits = bits;
     this.compress = compress;
-    this.candidateOversample = candidateOversample;
   }
 
   /** The name in the schema ({@code int7}, {@code int4}). */

@@ -62,37 +62,24 @@ final class VectorScans {
     } else if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
       status = "unavailable: the JVM lacks --add-modules jdk.incubator.vector";
     } else {
-      Java22<Opener> loaded = java22(IN_PLACE_CLASS, Opener.class);
-      opener = loaded.instance();
-      status = opener != null ? "available (Java " + feature + ", Vector API " + opener + ")" : loaded.status();
+      try {
+        opener =
+            Class.forName(IN_PLACE_CLASS, true, VectorScans.class.getClassLoader())
+                .asSubclass(Opener.class)
+                .getDeclaredConstructor()
+                .newInstance();
+        status = "available (Java " + feature + ", Vector API " + opener + ")";
+      } catch (ClassNotFoundException e) {
+        status = "unavailable: the plugin was built without it (build with a JDK 22+)";
+      } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+        status = "unavailable: " + e;
+      }
     }
     IN_PLACE = opener;
     STATUS = status;
   }
 
   private VectorScans() {}
-
-  /** A class of {@code src/main/java22} loaded by name, or null and why not. */
-  record Java22<T>(T instance, String status) {}
-
-  /**
-   * An instance of {@code className} (a public no-argument constructor), loaded by name so that
-   * the plugin links on Java 17, where a JDK 22+ build's classes are absent or cannot link.
-   */
-  static <T> Java22<T> java22(String className, Class<T> type) {
-    try {
-      T instance =
-          Class.forName(className, true, VectorScans.class.getClassLoader())
-              .asSubclass(type)
-              .getDeclaredConstructor()
-              .newInstance();
-      return new Java22<>(instance, "available (" + instance + ")");
-    } catch (ClassNotFoundException e) {
-      return new Java22<>(null, "unavailable: the plugin was built without it (build with a JDK 22+)");
-    } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
-      return new Java22<>(null, "unavailable: " + e);
-    }
-  }
 
   /** One line saying whether the in-place path can be used in this JVM, and why not. */
   static String status() {
@@ -104,7 +91,7 @@ final class VectorScans {
   }
 
   static void logStatus(String where) {
-    log.info("{!lookalike} {}: {}; {}", where, status(), QuantizedScans.status());
+    log.info("{!lookalike} {}: {}", where, status());
   }
 
   /** The fastest scan this JVM and segment allow. */

@@ -10,7 +10,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.apache.lucene.codecs.lucene95.OffHeapFloatVectorValues;
-import org.apache.lucene.codecs.lucene99.OffHeapQuantizedByteVectorValues;
 import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.store.IndexInput;
 import org.apache.lucene.store.MemorySegmentAccessInput;
@@ -78,40 +77,28 @@ final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
     }
   }
 
-  /**
-   * Lucene's private wrapper of a quantized field's float values, its float values and its
-   * quantized values (the latter for {@link MappedQuantizedScan}; each null when its lookup fails).
-   */
+  /** Lucene's private wrapper of a quantized field's float values, and its float values. */
   private static final Class<?> QUANTIZED_VALUES;
 
   private static final VarHandle RAW_VALUES;
-  private static final VarHandle QUANTIZED_COPY;
 
   static {
     Class<?> owner = null;
     VarHandle raw = null;
-    VarHandle quantized = null;
     try {
       owner =
           Class.forName(
               "org.apache.lucene.codecs.lucene99.Lucene99ScalarQuantizedVectorsReader$QuantizedVectorValues",
               false,
               FloatVectorValues.class.getClassLoader());
-      MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(owner, MethodHandles.lookup());
-      raw = lookup.findVarHandle(owner, "rawVectorValues", FloatVectorValues.class);
-      try {
-        quantized =
-            lookup.findVarHandle(
-                owner, "quantizedVectorValues", OffHeapQuantizedByteVectorValues.class);
-      } catch (ReflectiveOperationException | RuntimeException e) {
-        quantized = null; // the float path does not need it
-      }
+      raw =
+          MethodHandles.privateLookupIn(owner, MethodHandles.lookup())
+              .findVarHandle(owner, "rawVectorValues", FloatVectorValues.class);
     } catch (ReflectiveOperationException | RuntimeException e) {
       owner = null;
     }
     QUANTIZED_VALUES = owner;
     RAW_VALUES = raw;
-    QUANTIZED_COPY = quantized;
   }
 
   /**
@@ -123,18 +110,6 @@ final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
       return (FloatVectorValues) RAW_VALUES.get(values);
     }
     return values;
-  }
-
-  /**
-   * The quantized values a quantized field's values wrap (the {@code .veq} data: bytes and score
-   * corrections), or null when {@code values} are not that wrapper (another format, a wrapped
-   * reader) or this Lucene's wrapper has no such field.
-   */
-  static OffHeapQuantizedByteVectorValues quantizedValuesOf(FloatVectorValues values) {
-    if (QUANTIZED_COPY != null && QUANTIZED_VALUES.isInstance(values)) {
-      return (OffHeapQuantizedByteVectorValues) QUANTIZED_COPY.get(values);
-    }
-    return null;
   }
 
   private final FloatVectorValues values;

@@ -89,21 +89,6 @@ final class TestIndex implements Closeable {
       boolean deletions,
       Codec codec)
       throws IOException {
-    this(similarity, unitVectors, directory, dims, everyDocHasVector, deletions, codec, DOCS, DOCS_PER_SEGMENT);
-  }
-
-  /** As above, with {@code count} documents in segments of {@code perSegment}. */
-  TestIndex(
-      VectorSimilarityFunction similarity,
-      boolean unitVectors,
-      Directory directory,
-      int dims,
-      boolean everyDocHasVector,
-      boolean deletions,
-      Codec codec,
-      int count,
-      int perSegment)
-      throws IOException {
     this.directory = directory;
     this.dims = dims;
     Random random = new Random(20261123L);
@@ -112,7 +97,7 @@ final class TestIndex implements Closeable {
       config.setCodec(codec).setUseCompoundFile(false);
     }
     try (IndexWriter writer = new IndexWriter(directory, config)) {
-      for (int i = 0; i < count; i++) {
+      for (int i = 0; i < DOCS; i++) {
         String id = "doc" + i;
         String color = i % 10 == 3 ? "red" : "other";
         float[] vector =
@@ -126,7 +111,7 @@ final class TestIndex implements Closeable {
           doc.add(new KnnFloatVectorField(FIELD, vector, similarity));
         }
         writer.addDocument(doc);
-        if ((i + 1) % perSegment == 0) {
+        if ((i + 1) % DOCS_PER_SEGMENT == 0) {
           writer.commit();
         }
       }
