@@ -130,3 +130,22 @@ def test_default_width_rule_takes_the_smallest_width_good_on_both_data_and_names
     assert "shipped default (256" in text and "below the rule" in text
     text = default_width_conclusion(demo, [syn(128, 0.5), syn(256, 0.5), syn(512, 0.5)])
     assert "no measured width keeps" in text
+
+
+def test_the_reindex_conclusion_names_the_newest_run_and_the_fastest_of_its_size():
+    from benchmarks.report.context import Ctx
+    from benchmarks.report.pipeline import writes_section
+
+    def run(what, seconds):
+        return {"section": "reindex", "what": what, "catalog": "synthetic 100000", "docs": 100_000, "embedded": 0,
+                "cache_hits": 100_000, "seconds": seconds, "docs_per_s": 100_000 / seconds,
+                "write_docs_per_s": 5000.0, "stages": {"load": 5.0}, "model": "m", "dims": 256}
+
+    c = Ctx({"rows": [run("a fast one", 50.0), run("the newest", 80.0)], "machine": {"cores": 2}})
+    writes_section(c)
+    line = next(x for x in c.concl if x.startswith("Reindex from a warm cache"))
+    assert "1,250 docs/s end to end in the newest run" in line
+    assert 'the fastest run of the table at this size: 2,000 docs/s, "a fast one"' in line
+    c = Ctx({"rows": [run("only", 50.0)], "machine": {"cores": 2}})
+    writes_section(c)
+    assert "fastest run" not in next(x for x in c.concl if x.startswith("Reindex from a warm cache"))
