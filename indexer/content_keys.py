@@ -86,14 +86,16 @@ class ContentKeys:
         """``path -> content SHA-256`` for those of ``paths`` (local files) whose identity is the one
         recorded with their hash, and whose entry is not racy. A file that cannot be stat'ed, or is
         not a regular file, is left out (reading it says why)."""
-        identities: dict[str, tuple[int, ...]] = {}
+        identities: dict[str, tuple[int, ...]] = {}  # absolute path -> identity
+        absolute: dict[str, str] = {}  # as asked -> absolute path
         for p in paths:
             try:
                 st = os.stat(p)
             except (OSError, ValueError):
                 continue
             if stat.S_ISREG(st.st_mode):
-                identities[os.path.abspath(p)] = _identity(st)
+                absolute[p] = os.path.abspath(p)
+                identities[absolute[p]] = _identity(st)
         if not identities:
             return {}
         with self._lock:
@@ -116,7 +118,6 @@ class ContentKeys:
                 self._give_up(err)
                 return {}
         self.known_files += len(found)
-        absolute = {p: os.path.abspath(p) for p in paths}
         return {p: found[a] for p, a in absolute.items() if a in found}
 
     def remember(self, entries: Iterable[tuple[str, os.stat_result, str]]) -> None:

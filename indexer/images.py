@@ -104,12 +104,8 @@ def fetch_bytes(
     session: requests.Session | None = None,
 ) -> bytes:
     """The raw bytes of an image reference (see the module docstring for what a reference is)."""
-    if is_url(ref):
-        scheme = ref.split(":", 1)[0].lower()
-        if scheme in ("http", "https"):
-            return _download(ref, settings, session)
-        if scheme != "file":
-            raise ImageLoadError("unsupported", f"unsupported URL scheme {scheme!r} in {ref}")
+    if is_download(ref):
+        return _download(ref, settings, session)
     return _read_file(local_path(ref, base_dir), settings)
 
 
@@ -119,7 +115,7 @@ def local_path(ref: str, base_dir: Path | str) -> str | Path:
     if is_url(ref):
         scheme = ref.split(":", 1)[0].lower()
         if scheme != "file":
-            raise ImageLoadError("unsupported", f"{ref} is not a local file")
+            raise ImageLoadError("unsupported", f"unsupported URL scheme {scheme!r} in {ref}")
         return _file_url_path(ref)
     # os.path, not pathlib: the same path, joined for every image in a fraction of the time
     return ref if os.path.isabs(ref) else os.path.join(base_dir, ref)

@@ -100,10 +100,11 @@ def embed_products(model, products: list, base_dir: Path, settings: Settings, re
     if settings.embed_backend == "ray":
         from indexer.distributed import RayEmbedder  # Ray is an install extra
 
-        embedder = RayEmbedder(model, settings)
+        embedder, keys = RayEmbedder(model, settings), None
     else:
+        keys = ContentKeys.beside(settings.cache_dir)
         embedder = Embedder(model, EmbeddingCache(settings.cache_dir), settings, timer, workers=settings.load_workers,
-                            keys=ContentKeys.beside(settings.cache_dir))
+                            keys=keys)
     limit = settings.max_images if max_images is None else max_images
     items = [ImageItem(p, n, ref) for p in products for n, ref in enumerate(p.images[:limit])]
     left_out = sum(max(0, len(p.images) - limit) for p in products)
@@ -131,8 +132,8 @@ def embed_products(model, products: list, base_dir: Path, settings: Settings, re
             if item.position == 0 and on_progress is not None:
                 on_progress(1)
     finally:
-        if getattr(embedder, "keys", None) is not None:
-            embedder.keys.close()
+        if keys is not None:
+            keys.close()
     kept = [by_product[p.id] for p in products if p.id in by_product and p.id not in failed]
     return Embedded([p for p, _, _ in kept], [np.stack(vs) for _, _, vs in kept], [tuple(refs) for _, refs, _ in kept],
                     embedder.embedded, embedder.cache_hits, left_out)
