@@ -53,6 +53,14 @@ class Settings(BaseSettings):
         description="JDK to run Solr with; unset: the newest JDK >= 17 found on this machine.",
     )
     solr_heap: str = Field(default="1g", description="Java heap of each Solr node.")
+    filter_vectors_mb: int = Field(
+        default=256,
+        ge=0,
+        description=(
+            "Heap (MB) each Solr core may keep for packed copies of hot filters' vectors (the plugin's "
+            "exact scan of a repeated filter reads them side by side); 0: none."
+        ),
+    )
     solr_start_timeout_s: float = Field(
         default=180.0, description="How long `solr start` waits for a node to become healthy."
     )

@@ -223,6 +223,8 @@ class SearchService:
         plan = resp.get("lookalike")
         if isinstance(plan, dict) and plan.get("mode") in ("exact", "approx"):
             mode, reason = plan["mode"], str(plan.get("reason", ""))
+            if plan.get("vectors"):  # one shard's: how its exact scan read the filter's vectors
+                reason = f"{reason}; {plan['vectors']}"
         elif mode == "auto":
             mode, reason = "exact", "no shard reported a plan (no product matched on any): exact"
         docs = resp["response"]["docs"]

@@ -224,7 +224,8 @@ def _spawn_member(settings: Settings, state: dict[str, Any], files: node.NodeFil
 def _command(settings: Settings, jdk, files: node.NodeFiles, heap: str, zk_host: str | None, *,
              zk_ensemble: str | None = None, zk_id: int | None = None,
              security_json: Path | None = None) -> list[str]:
-    extra = cds.flags(settings.solr_runtime_dir, jdk, files.port)
+    extra = [*cds.flags(settings.solr_runtime_dir, jdk, files.port),
+             f"-Dlookalike.filterVectorsMB={settings.filter_vectors_mb}"]  # the products configset reads it
     return node.command(jdk, settings.solr_runtime_dir, files, heap=heap, zk_host=zk_host, extra_jvm_flags=extra,
                         zk_ensemble=zk_ensemble, zk_id=zk_id, security_json=security_json)
 

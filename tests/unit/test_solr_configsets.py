@@ -69,6 +69,17 @@ def test_solrconfig_registers_our_parser_and_a_mutable_managed_schema():
     assert not root.findall("lib")  # ignored since Solr 9.8: the jar is on the classpath
 
 
+def test_the_packed_filter_vectors_cache_is_bounded_by_the_setting():
+    from lookalike.settings import Settings
+
+    root = ET.parse(PRODUCTS / "solrconfig.xml").getroot()
+    caches = {c.get("name"): c for c in root.find("query").findall("cache")}
+    cache = caches["lookalikeFilterVectors"]  # FilterVectors.CACHE in the plugin
+    default = Settings.model_fields["filter_vectors_mb"].default
+    assert cache.get("maxRamMB") == f"${{lookalike.filterVectorsMB:{default}}}"  # the node's -D, else the same
+    assert cache.get("autowarmCount") == "0"  # a copy belongs to its searcher
+
+
 def test_meta_schema_keeps_a_large_payload_stored_only():
     fields = _fields(_schema(META))
     types = _types(_schema(META))

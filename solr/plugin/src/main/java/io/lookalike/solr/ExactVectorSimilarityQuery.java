@@ -191,7 +191,10 @@ public final class ExactVectorSimilarityQuery extends Query {
   @Override
   public Weight createWeight(IndexSearcher searcher, ScoreMode scoreMode, float boost)
       throws IOException {
-    return new ExactVectorSimilarityWeight(this, PreFilter.of(searcher, filters), boost);
+    PreFilter filter = PreFilter.of(searcher, filters);
+    FilterVectors packed =
+        filter == null ? null : FilterVectors.lookup(searcher, field, dimension(), filters, filter);
+    return new ExactVectorSimilarityWeight(this, filter, packed, boost);
   }
 
   @Override
@@ -343,13 +346,16 @@ public final class ExactVectorSimilarityQuery extends Query {
   static final class ExactVectorSimilarityWeight extends Weight {
     private final ExactVectorSimilarityQuery query;
     private final PreFilter filter; // null: none
+    private final FilterVectors packed; // the filter's vectors side by side; null: read in place
     private final float boost;
     private final TargetSimilarity similarity;
 
-    ExactVectorSimilarityWeight(ExactVectorSimilarityQuery query, PreFilter filter, float boost) {
+    ExactVectorSimilarityWeight(
+        ExactVectorSimilarityQuery query, PreFilter filter, FilterVectors packed, float boost) {
       super(query);
       this.query = query;
       this.filter = filter;
+      this.packed = packed;
       this.boost = boost;
       this.similarity = query.similarity();
     }
@@ -391,11 +397,13 @@ public final class ExactVectorSimilarityQuery extends Query {
       }
       // Reading the vector costs about dims, each dot product about dims more.
       float matchCost = query.dimension() + similarity.costPerDoc(query.dimension());
+      FilterVectors.Leaf rows = packed == null ? null : packed.leaf(context);
+      VectorScan scan = rows == null ? null : rows.scan(similarity);
       return new ExactVectorSimilarityScorer(
           this,
           values,
           filtered,
-          VectorScans.open(values, similarity),
+          scan != null ? scan : VectorScans.open(values, similarity),
           query.minSimilarity,
           query.hasThreshold(),
           boost,

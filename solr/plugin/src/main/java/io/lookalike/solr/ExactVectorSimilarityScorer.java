@@ -68,7 +68,7 @@ final class ExactVectorSimilarityScorer extends Scorer {
       // dense values: every document has a vector, so the filter alone names the candidates.
       // (Without a filter of its own the scorer may be led by another clause of a conjunction,
       // which skips: a block computed ahead would score documents nobody asks for.)
-      this.blocks = new ScoredBlocks(filter, scan);
+      this.blocks = new ScoredBlocks(filter, scan, boost);
       this.approximation = blocks;
     } else {
       this.blocks = null;
@@ -134,5 +134,16 @@ final class ExactVectorSimilarityScorer extends Scorer {
   @Override
   public float getMaxScore(int upTo) {
     return maxScore;
+  }
+
+  /**
+   * Scored in blocks, the iterator skips what cannot enter a full top-k queue (see {@link
+   * ScoredBlocks#setMinScore}); otherwise every document is still returned, which Lucene allows.
+   */
+  @Override
+  public void setMinCompetitiveScore(float minScore) {
+    if (blocks != null) {
+      blocks.setMinScore(minScore);
+    }
   }
 }

@@ -45,6 +45,9 @@ public class PlanReportComponent extends SearchComponent {
         reason.append("; ");
       }
       reason.append(name).append(": ").append(p.get("reason"));
+      if (p.get("vectors") != null) {
+        reason.append(", ").append(p.get("vectors")); // how its exact scan read the filter's vectors
+      }
     }
     if (shards.size() == 0) {
       return;

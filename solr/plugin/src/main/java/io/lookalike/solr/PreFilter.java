@@ -23,6 +23,11 @@ abstract class PreFilter {
   /** This segment's documents in the filter, ascending, or null when there are none. */
   abstract DocIdSetIterator iterator(LeafReaderContext context) throws IOException;
 
+  /** How many documents pass, over every segment, or -1 when only iterating can tell. */
+  long count() {
+    return -1;
+  }
+
   /** Whether {@code doc} (of the segment) is in the filter, for explain. */
   boolean matches(LeafReaderContext context, int doc) throws IOException {
     DocIdSetIterator it = iterator(context);
@@ -40,6 +45,11 @@ abstract class PreFilter {
         @Override
         DocIdSetIterator iterator(LeafReaderContext context) {
           return set.iterator(context);
+        }
+
+        @Override
+        long count() {
+          return set.size();
         }
       };
     }

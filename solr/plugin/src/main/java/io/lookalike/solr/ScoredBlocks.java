@@ -13,29 +13,47 @@ import org.apache.lucene.search.DocIdSetIterator;
  * the next {@link #BLOCK} document ids are taken from the candidates first, and their
  * similarities computed in one tight loop ({@link VectorScan#similarities}, several documents per
  * pass over the target), so the loads of several vectors are in flight at once. The iterator then
- * walks the block; {@link #similarity()} is the current document's.
+ * walks the block; {@link #similarity()} is the current document's. Once a top-k collector's
+ * queue is full it passes over the documents that cannot enter it ({@link #setMinScore}), so the
+ * collector sees a few hundred of a filter's documents instead of every one.
  *
- * <p>Used when the scan reads vectors by document id (dense values in the mapped file); other
- * scans compute one document at a time as before.
+ * <p>Used when the scan reads vectors by document id (dense values in the mapped file, or a
+ * filter's packed copy); other scans compute one document at a time as before.
  */
 final class ScoredBlocks extends DocIdSetIterator {
   static final int BLOCK = 64;
 
   private final DocIdSetIterator candidates;
   private final VectorScan scan;
+  private final float boost;
+  private float minScore = Float.NEGATIVE_INFINITY; // documents scoring less are not competitive
   private final int[] docs = new int[BLOCK];
   private final float[] sims = new float[BLOCK];
   private int n; // documents in the block
   private int at = -1; // position of the current document in the block
   private int doc = -1;
 
-  ScoredBlocks(DocIdSetIterator candidates, VectorScan scan) {
+  ScoredBlocks(DocIdSetIterator candidates, VectorScan scan, float boost) {
     this.candidates = candidates;
     this.scan = scan;
+    this.boost = boost;
   }
 
   float similarity() {
     return sims[at];
+  }
+
+  /**
+   * From now on the iterator passes over documents that score less than {@code score} (Lucene's
+   * {@code Scorable.setMinCompetitiveScore}: the collector's queue is full and they cannot enter
+   * it), so a top-k collector sees a few hundred of a filter's documents, not all of them.
+   */
+  void setMinScore(float score) {
+    minScore = score;
+  }
+
+  private boolean competitive(int i) {
+    return boost * ExactVectorSimilarityQuery.scoreOf(sims[i]) >= minScore;
   }
 
   @Override
@@ -45,28 +63,44 @@ final class ScoredBlocks extends DocIdSetIterator {
 
   @Override
   public int nextDoc() throws IOException {
-    if (++at < n) {
-      return doc = docs[at];
+    while (true) {
+      while (++at < n) {
+        if (competitive(at)) {
+          return doc = docs[at];
+        }
+      }
+      if (fill(candidates.docID() == NO_MORE_DOCS ? NO_MORE_DOCS : candidates.nextDoc())) {
+        return doc = NO_MORE_DOCS;
+      }
     }
-    return fill(candidates.docID() == NO_MORE_DOCS ? NO_MORE_DOCS : candidates.nextDoc());
   }
 
   @Override
   public int advance(int target) throws IOException {
-    while (++at < n) {
-      if (docs[at] >= target) {
-        return doc = docs[at];
+    while (true) {
+      while (++at < n) {
+        if (docs[at] >= target && competitive(at)) {
+          return doc = docs[at];
+        }
+      }
+      // nothing in the block: on from the candidates, past target (the block's last document,
+      // the candidates' current one, may already be past it and not competitive)
+      int next =
+          candidates.docID() == NO_MORE_DOCS
+              ? NO_MORE_DOCS
+              : candidates.docID() >= target ? candidates.nextDoc() : candidates.advance(target);
+      if (fill(next)) {
+        return doc = NO_MORE_DOCS;
       }
     }
-    // every document of the block is below target, and so is the candidates' current one
-    return fill(candidates.docID() == NO_MORE_DOCS ? NO_MORE_DOCS : candidates.advance(target));
   }
 
-  private int fill(int first) throws IOException {
-    at = 0;
+  /** The block starting at {@code first}, positioned before its first document; true at the end. */
+  private boolean fill(int first) throws IOException {
+    at = -1;
     n = 0;
     if (first == NO_MORE_DOCS) {
-      return doc = NO_MORE_DOCS;
+      return true;
     }
     docs[n++] = first;
     while (n < BLOCK) {
@@ -77,7 +111,7 @@ final class ScoredBlocks extends DocIdSetIterator {
       docs[n++] = d;
     }
     scan.similarities(docs, n, sims);
-    return doc = docs[0];
+    return false;
   }
 
   @Override

@@ -338,6 +338,26 @@ final class SearchPlan {
   }
 
   /** Puts the decision in the response and, with debugQuery, in the debug section. */
+  /**
+   * Adds how the exact scan reads the filter's vectors ({@link FilterVectors}) to this request's
+   * plan, as {@code vectors}; nothing outside a request or before its plan. The request's first
+   * weight says it: Solr may build a second one to score a sorted page's hits, which reads the
+   * copy the first made.
+   */
+  static void noteVectors(String how) {
+    SolrRequestInfo info = SolrRequestInfo.getRequestInfo();
+    if (info == null || info.getRsp() == null) {
+      return;
+    }
+    if (info.getRsp().getValues().get(KEY) instanceof SimpleOrderedMap<?> plan) {
+      @SuppressWarnings("unchecked")
+      SimpleOrderedMap<Object> p = (SimpleOrderedMap<Object>) plan;
+      if (p.indexOf("vectors", 0) < 0) {
+        p.add("vectors", how);
+      }
+    }
+  }
+
   private static void report(Decision decision) {
     SolrRequestInfo info = SolrRequestInfo.getRequestInfo();
     if (info == null || info.getRsp() == null) {

@@ -34,12 +34,19 @@ final class VectorScans {
   /** Implemented by the Java 22+ class: an in-place scan of {@code values}, or null if it can't. */
   interface Opener {
     VectorScan open(FloatVectorValues values, TargetSimilarity similarity) throws IOException;
+
+    /**
+     * A scan of {@code rows} (row-major, {@code dims} floats a vector) whose "document ids" are
+     * row numbers, or null if it can't.
+     */
+    VectorScan openRows(float[] rows, int dims, TargetSimilarity similarity);
   }
 
   /** How vectors are read. */
   enum Path {
     HEAP_COPY("vectors copied to the heap"),
-    IN_PLACE("vectors read in place from the mmapped index file");
+    IN_PLACE("vectors read in place from the mmapped index file"),
+    PACKED("vectors read from the filter's packed copy (" + FilterVectors.CACHE + " cache)");
 
     final String description;
 
@@ -103,6 +110,14 @@ final class VectorScans {
       }
     }
     return heapCopy(values, similarity);
+  }
+
+  /**
+   * A scan of packed rows by row number (see {@link FilterVectors}), or null when the in-place
+   * path is unavailable in this JVM.
+   */
+  static VectorScan rows(float[] rows, int dims, TargetSimilarity similarity) {
+    return IN_PLACE == null ? null : IN_PLACE.openRows(rows, dims, similarity);
   }
 
   /** The scan that works everywhere. */

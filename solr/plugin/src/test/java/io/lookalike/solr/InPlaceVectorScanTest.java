@@ -7,9 +7,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.ExitableDirectoryReader;
 import org.apache.lucene.index.FloatVectorValues;
@@ -21,7 +23,10 @@ import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.Explanation;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TermQuery;
+import org.apache.lucene.search.MatchAllDocsQuery;
 import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.search.TopScoreDocCollectorManager;
+import org.apache.lucene.search.TotalHits;
 import org.apache.lucene.store.MMapDirectory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -256,6 +261,69 @@ class InPlaceVectorScanTest {
                 .withFilters(List.of(new TermQuery(new Term("color", "red")))));
             assertTrue(!q.equals(query(likes, new float[0][], Combine.MAX, 1f, min, unitField)));
           }
+        }
+      }
+    }
+  }
+  /**
+   * Blocks of documents side by side, nearly so (a stretch read whole) and scattered (four at a
+   * time) must give every document the same bits, and the heap copy's similarity within rounding.
+   */
+  @Test
+  void everyBlockShapeScoresADocumentTheSame() throws IOException {
+    assumeTrue(jvmCanReadInPlace(), "needs Java 22+ with --add-modules jdk.incubator.vector");
+    TargetSimilarity sim = queries(unit, true).get(0).similarity(); // a plain dot product
+    LeafReaderContext leaf = unit.reader.leaves().get(0);
+    FloatVectorValues values = leaf.reader().getFloatVectorValues(TestIndex.FIELD);
+    VectorScan scan = VectorScans.open(values, sim);
+    int docs = leaf.reader().maxDoc(); // 100
+    float[] alone = new float[docs];
+    FloatVectorValues heap = leaf.reader().getFloatVectorValues(TestIndex.FIELD);
+    float[] one = new float[1];
+    for (int d = 0; d < docs; d++) { // each document in a block of its own
+      scan.similarities(new int[] {d}, 1, one);
+      assertEquals(d, heap.advance(d));
+      assertEquals(sim.similarity(heap.vectorValue()), one[0], EPS, "doc " + d);
+      alone[d] = one[0];
+    }
+    int[][] blocks = {
+      IntStream.range(10, 74).toArray(), // side by side
+      IntStream.range(0, 40).map(i -> 2 * i + (i % 3 == 0 ? 1 : 0)).toArray(), // spans < 3 x 40
+      IntStream.range(0, 22).map(i -> 4 * i + (i % 2)).toArray(), // scattered: spans > 3 x 22
+      {3, 5, 6, 50, 97} // scattered, a tail after four
+    };
+    for (int[] block : blocks) {
+      float[] out = new float[block.length];
+      scan.similarities(block, block.length, out);
+      for (int j = 0; j < block.length; j++) {
+        assertEquals(alone[block[j]], out[j], 0f, "doc " + block[j] + " of " + Arrays.toString(block));
+      }
+    }
+  }
+  /**
+   * Under a top-k collector that may skip (a hits threshold, as Solr's {@code minExactCount}),
+   * the scan in blocks passes over documents that cannot enter the queue: the same top 10, with
+   * far fewer documents handed to the collector (its hit count is then a lower bound).
+   */
+  @Test
+  void aFullTopKQueueLetsTheBlockScanSkip() throws IOException {
+    assumeTrue(jvmCanReadInPlace(), "needs Java 22+ with --add-modules jdk.incubator.vector");
+    for (TestIndex index : List.of(cosine, unit)) {
+      for (ExactVectorSimilarityQuery q : queries(index, index == unit)) {
+        if (q.hasThreshold()) {
+          continue; // a threshold counts every match anyway
+        }
+        ExactVectorSimilarityQuery own = q.withFilters(List.of(new MatchAllDocsQuery()));
+        TopDocs all = index.searcher.search(own, new TopScoreDocCollectorManager(10, null, Integer.MAX_VALUE));
+        TopDocs skipping = index.searcher.search(own, new TopScoreDocCollectorManager(10, null, 1));
+        assertEquals(TotalHits.Relation.EQUAL_TO, all.totalHits.relation);
+        assertEquals(TotalHits.Relation.GREATER_THAN_OR_EQUAL_TO, skipping.totalHits.relation, q.toString());
+        assertTrue(skipping.totalHits.value < all.totalHits.value / 2,
+            skipping.totalHits.value + " of " + all.totalHits.value + " collected: " + q);
+        assertEquals(all.scoreDocs.length, skipping.scoreDocs.length);
+        for (int i = 0; i < all.scoreDocs.length; i++) {
+          assertEquals(all.scoreDocs[i].doc, skipping.scoreDocs[i].doc, q + " hit " + i);
+          assertEquals(all.scoreDocs[i].score, skipping.scoreDocs[i].score, 0f);
         }
       }
     }

@@ -1,0 +1,282 @@
+package io.lookalike.solr;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.apache.lucene.index.FloatVectorValues;
+import org.apache.lucene.index.IndexReader;
+import org.apache.lucene.index.LeafReader;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.util.Accountable;
+import org.apache.lucene.util.ArrayUtil;
+import org.apache.lucene.util.RamUsageEstimator;
+import org.apache.solr.search.ExtendedQuery;
+import org.apache.solr.search.SolrCache;
+import org.apache.solr.search.SolrIndexSearcher;
+import org.apache.solr.request.SolrQueryRequest;
+import org.apache.solr.request.SolrRequestInfo;
+
+/**
+ * A packed copy of the vectors a pre-filter lets through: per segment, its documents in order and
+ * their float32 vectors one after the other in one array.
+ *
+ * <p>Why: a filter's survivors are scattered over the segment's vector file, so an exact scan of
+ * them costs a memory round trip (and a page walk) per vector, whatever the filter's size; the
+ * same vectors side by side stream at memory speed. Measured at 500k x 256 with 10% passing, one
+ * JVM thread: 8.5 ms scattered against 2.4 ms packed.
+ *
+ * <p>Storefront filters repeat (a category page, "in stock"), so the copy is kept in the user
+ * cache {@value #CACHE} of Solr's searcher, declared in the products configset with a RAM bound;
+ * without that cache nothing is packed. A filter is packed on its second use (by a second
+ * request: the first only marks it seen), so a filter asked once costs no copy; one entry takes at most half the cache's
+ * {@code maxRamMB}, and filters under {@link #MIN_ROWS} vectors are not packed (their scan is
+ * short anyway). The cache belongs to one searcher: a commit starts an empty one, so the copy can
+ * never hold a deleted or changed document.
+ *
+ * <p>Only segments whose every document has a vector (dense, as the indexer writes them) are
+ * packed; the others, and every segment on a JVM without the in-place path ({@link
+ * VectorScans#rows}), are scanned as before. Scores are the same: the packed rows go through the
+ * same kernel as the mapped file.
+ */
+final class FilterVectors implements Accountable {
+  /** The name of the searcher's user cache holding the copies. */
+  static final String CACHE = "lookalikeFilterVectors";
+
+  /** A request parameter: {@code false} scans this request's filter in place (to compare). */
+  static final String PARAM = "lookalike.filterVectors";
+
+  /** Filters passing fewer vectors than this are scanned in place. */
+  static final int MIN_ROWS = 2048;
+
+  /** One segment's packed vectors: {@code rows[i * dims ..]} is the vector of {@code docs[i]}. */
+  record Leaf(Object core, int[] docs, float[] rows, int dims) {
+    /** A scan of these rows whose {@link VectorScan#similarities} takes document ids. */
+    VectorScan scan(TargetSimilarity similarity) {
+      VectorScan rowScan = VectorScans.rows(rows, dims, similarity);
+      return rowScan == null ? null : new Rows(docs, rowScan);
+    }
+  }
+
+  /** The cache key: the field and the filters (Solr's filter queries, equal by value). */
+  record Key(String field, List<Query> filters, boolean packed) implements Accountable {
+    @Override
+    public long ramBytesUsed() {
+      long bytes = 64 + RamUsageEstimator.sizeOf(field);
+      for (Query q : filters) {
+        bytes += q instanceof Accountable a ? a.ramBytesUsed() : RamUsageEstimator.QUERY_DEFAULT_RAM_BYTES_USED;
+      }
+      return bytes;
+    }
+  }
+
+  /**
+   * What the cache holds for a filter seen in one request so far. A request may build its query's
+   * weight twice (Solr scores a sorted page's hits again), which is not a second use.
+   */
+  private record Seen(int request, long startTime) implements Accountable {
+    static Seen now() {
+      SolrRequestInfo info = SolrRequestInfo.getRequestInfo();
+      SolrQueryRequest req = info == null ? null : info.getReq();
+      return req == null ? new Seen(0, System.nanoTime()) : new Seen(System.identityHashCode(req), req.getStartTime());
+    }
+
+    @Override
+    public long ramBytesUsed() {
+      return 32;
+    }
+  }
+
+  private final Leaf[] leaves; // by leaf ord; null: scanned in place
+  private final int count;
+  private final long bytes;
+
+  private FilterVectors(Leaf[] leaves) {
+    this.leaves = leaves;
+    int n = 0;
+    long b = RamUsageEstimator.shallowSizeOf(leaves);
+    for (Leaf leaf : leaves) {
+      if (leaf != null) {
+        n += leaf.docs.length;
+        b += RamUsageEstimator.sizeOf(leaf.docs) + RamUsageEstimator.sizeOf(leaf.rows) + 64;
+      }
+    }
+    this.count = n;
+    this.bytes = b;
+  }
+
+  /** The packed vectors of segment {@code context}, or null when it is scanned in place. */
+  Leaf leaf(LeafReaderContext context) {
+    if (context.ord >= leaves.length) {
+      return null;
+    }
+    Leaf leaf = leaves[context.ord];
+    return leaf != null && leaf.core == coreOf(context.reader()) ? leaf : null;
+  }
+
+  /** Vectors packed, over every segment. */
+  int count() {
+    return count;
+  }
+
+  @Override
+  public long ramBytesUsed() {
+    return bytes;
+  }
+
+  /**
+   * The packed vectors of {@code filters} on {@code searcher}: from its cache, or packed now when
+   * the filter was seen before. Null (scan in place) when the searcher is not Solr's or has no
+   * {@value #CACHE} cache with a {@code maxRamMB}, when a filter is not to be cached, when the
+   * in-place path is unavailable, when the request says {@code lookalike.filterVectors=false}, or
+   * when the filter passes too few or too many vectors.
+   */
+  static FilterVectors lookup(
+      IndexSearcher searcher, String field, int dims, List<Query> filters, PreFilter filter)
+      throws IOException {
+    if (!(searcher instanceof SolrIndexSearcher solr) || !VectorScans.inPlaceAvailable()) {
+      return null;
+    }
+    SolrRequestInfo info = SolrRequestInfo.getRequestInfo();
+    if (info != null && info.getReq() != null && !info.getReq().getParams().getBool(PARAM, true)) {
+      return null;
+    }
+    @SuppressWarnings("unchecked")
+    SolrCache<Key, Accountable> cache = solr.getCache(CACHE);
+    if (cache == null || cache.getMaxRamMB() <= 0 || cache.getMaxRamMB() == Integer.MAX_VALUE) {
+      return null;
+    }
+    for (Query q : filters) {
+      if (q instanceof ExtendedQuery e && !e.getCache()) {
+        return null; // one query's own candidates (the rescoring of quantized HNSW)
+      }
+    }
+    long rows = filter.count();
+    long limit = (long) cache.getMaxRamMB() * 1024 * 1024 / 2;
+    if (rows < MIN_ROWS || rows * dims * Float.BYTES > limit) {
+      return null;
+    }
+    Key packedKey = new Key(field, filters, true);
+    if (cache.get(packedKey) instanceof FilterVectors hit) {
+      SearchPlan.noteVectors(String.format(Locale.ROOT, "%,d vectors of the filter, packed", hit.count));
+      return hit;
+    }
+    Key seenKey = new Key(field, filters, false);
+    Seen now = Seen.now();
+    if (!(cache.get(seenKey) instanceof Seen before) || before.equals(now)) {
+      cache.put(seenKey, now);
+      SearchPlan.noteVectors("scattered: the filter is packed on its next use");
+      return null;
+    }
+    Accountable packed =
+        cache.computeIfAbsent(packedKey, k -> pack(searcher.getIndexReader(), field, dims, filter));
+    if (packed instanceof FilterVectors fresh) {
+      SearchPlan.noteVectors(String.format(Locale.ROOT, "%,d vectors of the filter, packed now", fresh.count));
+      return fresh;
+    }
+    return null;
+  }
+
+  /** The vectors of {@code field} that {@code filter} lets through, packed per dense segment. */
+  static FilterVectors pack(IndexReader reader, String field, int dims, PreFilter filter)
+      throws IOException {
+    List<LeafReaderContext> contexts = reader.leaves();
+    Leaf[] leaves = new Leaf[contexts.size()];
+    for (LeafReaderContext context : contexts) {
+      leaves[context.ord] = packLeaf(context, field, dims, filter);
+    }
+    return new FilterVectors(leaves);
+  }
+
+  private static Leaf packLeaf(LeafReaderContext context, String field, int dims, PreFilter filter)
+      throws IOException {
+    LeafReader reader = context.reader();
+    FloatVectorValues values = reader.getFloatVectorValues(field);
+    if (values == null || values.dimension() != dims || values.size() != reader.maxDoc()) {
+      return null; // no vectors, or sparse: scanned in place
+    }
+    DocIdSetIterator docs = filter.iterator(context);
+    if (docs == null) {
+      return null;
+    }
+    int[] ids = new int[64];
+    int n = 0;
+    for (int d = docs.nextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = docs.nextDoc()) {
+      ids = ArrayUtil.grow(ids, n + 1);
+      ids[n++] = d;
+    }
+    ids = ArrayUtil.copyOfSubArray(ids, 0, n);
+    float[] rows = new float[Math.multiplyExact(n, dims)];
+    for (int i = 0; i < n; i++) {
+      if (values.advance(ids[i]) != ids[i]) {
+        throw new IllegalStateException("dense vectors lack document " + ids[i]);
+      }
+      System.arraycopy(values.vectorValue(), 0, rows, i * dims, dims);
+    }
+    return new Leaf(coreOf(reader), ids, rows, dims);
+  }
+
+  private static Object coreOf(LeafReader reader) {
+    return reader.getCoreCacheHelper() == null ? reader : reader.getCoreCacheHelper().getKey();
+  }
+
+  /**
+   * A segment's packed rows read by document id: blocks come in ascending order ({@link
+   * ScoredBlocks}), so each block's first document is found after the last block's, and the rest
+   * follow it row by row.
+   */
+  private static final class Rows implements VectorScan {
+    private final int[] docs;
+    private final VectorScan rows;
+    private int[] positions = new int[ScoredBlocks.BLOCK];
+    private int next; // the row after the last block's
+
+    Rows(int[] docs, VectorScan rows) {
+      this.docs = docs;
+      this.rows = rows;
+    }
+
+    @Override
+    public float similarity() {
+      throw new UnsupportedOperationException("packed rows are scored in blocks");
+    }
+
+    @Override
+    public boolean byDocId() {
+      return true;
+    }
+
+    @Override
+    public void similarities(int[] blockDocs, int n, float[] out) throws IOException {
+      if (n == 0) {
+        return;
+      }
+      int at = Arrays.binarySearch(docs, next, docs.length, blockDocs[0]);
+      if (at < 0) {
+        at = Arrays.binarySearch(docs, 0, next, blockDocs[0]); // asked again from the start
+      }
+      if (at < 0 || at + n > docs.length) {
+        throw new IllegalStateException("document " + blockDocs[0] + " is not in the packed filter");
+      }
+      if (positions.length < n) {
+        positions = new int[n];
+      }
+      for (int j = 0; j < n; j++) {
+        if (docs[at + j] != blockDocs[j]) {
+          throw new IllegalStateException("document " + blockDocs[j] + " is not in the packed filter");
+        }
+        positions[j] = at + j;
+      }
+      next = at + n;
+      rows.similarities(positions, n, out);
+    }
+
+    @Override
+    public VectorScans.Path path() {
+      return rows.path();
+    }
+  }
+}
