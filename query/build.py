@@ -253,6 +253,10 @@ def build_params(
         if facets:
             params["json.facet"] = facets
     params["fl"] = ",".join(fields + ["score"])
+    if kind == "top" and "rq" not in params:
+        # the client counts a top-N set only up to N: Solr may stop counting there, and the exact
+        # scan then skips what cannot enter the top N (numFound is a lower bound past N)
+        params["minExactCount"] = request.candidates
     if not params["fq"]:
         del params["fq"]
     return params

@@ -42,6 +42,7 @@ def test_approx_similar_by_id_excludes_itself_and_prefilters():
         "start": 0,
         "rows": 10,
         "fl": FL,
+        "minExactCount": 100,  # the top-N set: the client counts it up to N
     }
 
 
@@ -90,6 +91,7 @@ def test_approx_with_filters_variants_excluded_and_paging():
         "start": 10,
         "rows": 5,
         "fl": FL,
+        "minExactCount": 50,
     }
 
 
@@ -169,6 +171,7 @@ def test_exact_with_an_inline_vector():
         "start": 0,
         "rows": 10,
         "fl": "id,title,color_s,score",
+        "minExactCount": 100,
     }
 
 
@@ -342,3 +345,10 @@ def test_browse_filters_collapses_sorts_and_facets_without_their_own_filter():
         "q": "*:*", "sort": "id asc", "start": 0, "rows": 24, "fl": ",".join(DEFAULT_FIELDS)}
     with pytest.raises(BadRequest, match="unknown facet field 'colour'"):
         browse_params(BrowseRequest(facets=("colour",)), SCHEMA)
+
+
+def test_only_a_top_n_set_lets_solr_stop_counting():
+    assert build(vector=VEC, candidates=40)["minExactCount"] == 40  # numFound is used up to 40
+    assert "minExactCount" not in build(vector=VEC, min_similarity=0.5)  # a threshold set counts all
+    assert "minExactCount" not in build(vector=VEC, text="silk dress")  # reranked: every candidate
+    assert "minExactCount" not in build_params(SearchRequest(text="silk"), SCHEMA, mode="approx")
