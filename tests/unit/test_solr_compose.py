@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from lookalike.settings import REPO_ROOT
+from lookalike.settings import REPO_ROOT, Settings
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 
@@ -52,6 +52,9 @@ def test_three_official_solr_nodes_on_the_ensemble(compose):
         assert env["ZK_HOST"] == ",".join(f"{z}:2181" for z in ENSEMBLE)
         assert env["SOLR_HOST"] == name  # registers by the name the other nodes reach it by
         assert "jdk.incubator.vector" in env["SOLR_OPTS"]
+        # the setting and its default, as the launcher passes them
+        assert "-Dlookalike.filterVectorsMB=${LOOKALIKE_FILTER_VECTORS_MB:-256}" in env["SOLR_OPTS"]
+        assert Settings.model_fields["filter_vectors_mb"].default == 256
         assert all(svc["depends_on"][z]["condition"] == "service_healthy" for z in ENSEMBLE)
         assert "healthcheck" in svc and "/solr/admin/info/health" in " ".join(svc["healthcheck"]["test"])
         assert any(_bind(v, "./solr/plugin/target/lookalike-solr-plugin", "/opt/solr/lib/") for v in svc["volumes"]), name

@@ -131,3 +131,11 @@ def test_command_lines_for_each_zookeeper_mode(tmp_path):
 def test_an_ensemble_needs_three_nodes(tmp_path):
     with pytest.raises(ConfigError, match="ensemble needs --nodes 3"):
         cluster.start(Settings(data_dir=tmp_path), nodes=2, port=node.free_base_port(2), ensemble=True)
+
+
+def test_each_node_gets_the_packed_filter_vectors_budget(tmp_path, monkeypatch):
+    monkeypatch.setattr(cluster.cds, "flags", lambda *a, **kw: [])
+    jdk = Jdk(Path("/jdk"), 25)
+    cmd = cluster._command(Settings(data_dir=tmp_path, filter_vectors_mb=64), jdk, node.NodeFiles(tmp_path, 8983),
+                           "1g", None)
+    assert "-Dlookalike.filterVectorsMB=64" in cmd  # the products configset's cache reads it
