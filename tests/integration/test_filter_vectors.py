@@ -163,3 +163,29 @@ def test_the_api_reason_says_how_each_shard_read_the_vectors(env, solr, collecti
     assert len(parts) == 2 and all(": exact scan, " in p for p in parts), parts
     packed = [int(p.split("exact scan, ")[1].split()[0].replace(",", "")) for p in parts]
     assert sum(packed) == 2 * 3000 and all(p.endswith("vectors of the filter, packed") for p in parts), parts
+
+
+def test_a_node_started_with_no_budget_packs_nothing(tmp_path):
+    """LOOKALIKE_FILTER_VECTORS_MB=0: the launcher passes it to the node, and the cache packs
+    nothing (the same exact answers, read in place)."""
+    from lookalike.settings import Settings
+    from lookalike.solr import cluster, node
+
+    port = node.free_base_port(1)
+    settings = Settings(data_dir=tmp_path, filter_vectors_mb=0, solr_url=f"http://127.0.0.1:{port}/solr")
+    cluster.start(settings, nodes=1, port=port, heap="512m")
+    try:
+        admin = SolrClient(settings, role="admin")
+        cloud.upload_base_configsets(admin)
+        cloud.create_collection(admin, "nobudget", dims=DIMS, shards=1)
+        admin.add("nobudget", DOCS, commit=True)
+        svc = SearchService(settings, admin, collection="nobudget")
+        ids = [d["id"] for d in DOCS]
+        colors = [d["color_s"] for d in DOCS]
+        for pid in ("p0001", "p0007", "p0013"):
+            got_ids, got_scores, plan = _similar(svc, pid)
+            assert plan["mode"] == "exact" and "vectors" not in plan, plan
+            _assert_exact_top10(got_ids, got_scores, *_expected(VECTORS, ids, colors, pid))
+        admin.close()
+    finally:
+        cluster.stop(settings)
