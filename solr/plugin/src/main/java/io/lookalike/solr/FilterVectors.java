@@ -32,9 +32,9 @@ import org.apache.solr.request.SolrRequestInfo;
  * <p>Storefront filters repeat (a category page, "in stock"), so the copy is kept in the user
  * cache {@value #CACHE} of Solr's searcher, declared in the products configset with a RAM bound;
  * without that cache nothing is packed. A filter is packed on its second use (by a second
- * request: the first only marks it seen), so a filter asked once costs no copy; one entry takes at most half the cache's
- * {@code maxRamMB}, and filters under {@link #MIN_ROWS} vectors are not packed (their scan is
- * short anyway). The cache belongs to one searcher: a commit starts an empty one, so the copy can
+ * request: the first only marks it seen), so a filter asked once costs no copy; one entry takes
+ * at most half the cache's {@code maxRamMB}, and filters under {@link #MIN_ROWS} vectors are not
+ * packed (their scan is short anyway). The cache belongs to one searcher: a commit starts an empty one, so the copy can
  * never hold a deleted or changed document.
  *
  * <p>Only segments whose every document has a vector (dense, as the indexer writes them) are

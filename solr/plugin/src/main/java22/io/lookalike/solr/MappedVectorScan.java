@@ -213,13 +213,7 @@ final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
       return;
     }
     int first = docs[0];
-    int width = docs[n - 1] - first + 1;
-    if (width == n) { // side by side
-      for (int j = 0; j < n; j++) {
-        out[j] = dot1(target, docs[j] * vectorBytes);
-      }
-      return;
-    }
+    int width = docs[n - 1] - first + 1; // n: side by side
     if (width <= DENSE_SPAN * n) {
       if (span.length < width) {
         span = new float[width];
