@@ -267,7 +267,8 @@ class InPlaceVectorScanTest {
   }
   /**
    * Blocks of documents side by side, nearly so (a stretch read whole) and scattered (four at a
-   * time) must give every document the same bits, and the heap copy's similarity within rounding.
+   * time) must give every document the same bits, and the heap copy's similarity within rounding;
+   * interpreted and compiled alike (77 dimensions: whole SIMD vectors and a tail on any width).
    */
   @Test
   void everyBlockShapeScoresADocumentTheSame() throws IOException {
@@ -292,11 +293,28 @@ class InPlaceVectorScanTest {
       IntStream.range(0, 22).map(i -> 4 * i + (i % 2)).toArray(), // scattered: spans > 3 x 22
       {3, 5, 6, 50, 97} // scattered, a tail after four
     };
+    assertSameBits(scan, alone, blocks, "cold");
+    // Again once the JIT has compiled the kernels: its code must add in the interpreter's order.
+    for (int round = 0; round < 4_000; round++) {
+      for (int[] block : blocks) {
+        scan.similarities(block, block.length, new float[block.length]);
+      }
+    }
+    for (int d = 0; d < docs; d++) {
+      scan.similarities(new int[] {d}, 1, one);
+      assertEquals(alone[d], one[0], 0f, "compiled, doc " + d + " alone");
+    }
+    assertSameBits(scan, alone, blocks, "compiled");
+  }
+
+  private static void assertSameBits(VectorScan scan, float[] alone, int[][] blocks, String when)
+      throws IOException {
     for (int[] block : blocks) {
       float[] out = new float[block.length];
       scan.similarities(block, block.length, out);
       for (int j = 0; j < block.length; j++) {
-        assertEquals(alone[block[j]], out[j], 0f, "doc " + block[j] + " of " + Arrays.toString(block));
+        assertEquals(
+            alone[block[j]], out[j], 0f, when + ", doc " + block[j] + " of " + Arrays.toString(block));
       }
     }
   }
