@@ -37,7 +37,7 @@ from urllib.request import url2pathname
 
 import numpy as np
 import requests
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util import Retry
