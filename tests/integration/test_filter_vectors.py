@@ -94,16 +94,16 @@ def test_a_hot_filter_is_packed_on_its_second_use_and_answers_stay_exact(env):
         _assert_exact_top10(got_ids, got_scores, *_expected(VECTORS, ids, colors, pid))
     assert seen == [
         "scattered: the filter is packed on its next use",
-        "3,000 vectors of the filter, packed now",
-        "3,000 vectors of the filter, packed",
-        "3,000 vectors of the filter, packed",
+        "3,000 vectors of the filter, packed in int8 now",
+        "3,000 vectors of the filter, packed in int8",
+        "3,000 vectors of the filter, packed in int8",
     ], seen
     # a request may ask for the scan in place (to compare): the same answer, nothing said
     # (k 25 for the other: more than Solr's result cache keeps of the first, so it is searched)
     got_ids, got_scores, plan = _similar(svc, "p0021", **{"lookalike.filterVectors": "false"})
     assert "vectors" not in plan
     packed_ids, packed_scores, plan = _similar(svc, "p0021", k=25)
-    assert plan["vectors"] == "3,000 vectors of the filter, packed"
+    assert plan["vectors"] == "3,000 vectors of the filter, packed in int8"
     assert (packed_ids[:10], packed_scores[:10]) == (got_ids, got_scores)  # bit for bit, as JSON floats
 
 
@@ -111,14 +111,14 @@ def test_a_commit_starts_an_empty_cache_and_the_new_product_is_found(env):
     svc, admin, name = env
     for pid in ("p0100", "p0101"):  # the filter is packed in this searcher
         _similar(svc, pid)
-    assert _similar(svc, "p0102")[2]["vectors"] == "3,000 vectors of the filter, packed"
+    assert _similar(svc, "p0102")[2]["vectors"] == "3,000 vectors of the filter, packed in int8"
     twin = {**DOCS[102], "id": "twin", "group": "twin", "color_s": "red"}
     admin.add(name, [twin], commit=True)
     got_ids, _, plan = _similar(svc, "p0102")
     assert plan["vectors"] == "scattered: the filter is packed on its next use"
     assert got_ids[0] == "twin"  # the same vector: similarity 1
     got_ids, got_scores, plan = _similar(svc, "p0103")
-    assert plan["vectors"] == "3,001 vectors of the filter, packed now"
+    assert plan["vectors"] == "3,001 vectors of the filter, packed in int8 now"
     ids = [d["id"] for d in DOCS] + ["twin"]
     colors = [d["color_s"] for d in DOCS] + ["red"]
     vectors = np.vstack([VECTORS, VECTORS[102]])
@@ -144,7 +144,7 @@ def test_the_api_reason_says_how_each_shard_read_the_vectors(env, solr, collecti
     resp = svc.similar(SimilarRequest(id="p0042", k=10, filters=RED))
     assert resp.mode == "exact"
     red = int(resp.mode_reason.split("filters leave ")[1].split()[0])  # 3,000 (3,001 after the twin)
-    assert resp.mode_reason.endswith(f"): exact scan; {red:,} vectors of the filter, packed"), resp.mode_reason
+    assert resp.mode_reason.endswith(f"): exact scan; {red:,} vectors of the filter, packed in int8"), resp.mode_reason
 
     # two shards: each says its own (the docs of one catalog twice over, so each shard has
     # more red products than the floor)
@@ -162,7 +162,7 @@ def test_the_api_reason_says_how_each_shard_read_the_vectors(env, solr, collecti
     parts = resp.mode_reason.split("; ")
     assert len(parts) == 2 and all(": exact scan, " in p for p in parts), parts
     packed = [int(p.split("exact scan, ")[1].split()[0].replace(",", "")) for p in parts]
-    assert sum(packed) == 2 * 3000 and all(p.endswith("vectors of the filter, packed") for p in parts), parts
+    assert sum(packed) == 2 * 3000 and all(p.endswith("vectors of the filter, packed in int8") for p in parts), parts
 
 
 def test_a_node_started_with_no_budget_packs_nothing(tmp_path):

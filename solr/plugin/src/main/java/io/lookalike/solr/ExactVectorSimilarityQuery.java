@@ -192,8 +192,13 @@ public final class ExactVectorSimilarityQuery extends Query {
   public Weight createWeight(IndexSearcher searcher, ScoreMode scoreMode, float boost)
       throws IOException {
     PreFilter filter = PreFilter.of(searcher, filters);
+    // the packed copy saves work only where documents can be passed over: a top-k collector that
+    // may skip, or a threshold; a collector that wants every score would read each vector twice
+    boolean canSkip = scoreMode == ScoreMode.TOP_SCORES || hasThreshold();
     FilterVectors packed =
-        filter == null ? null : FilterVectors.lookup(searcher, field, dimension(), filters, filter);
+        filter == null || !canSkip
+            ? null
+            : FilterVectors.lookup(searcher, field, dimension(), filters, filter);
     return new ExactVectorSimilarityWeight(this, filter, packed, boost);
   }
 
@@ -398,12 +403,13 @@ public final class ExactVectorSimilarityQuery extends Query {
       // Reading the vector costs about dims, each dot product about dims more.
       float matchCost = query.dimension() + similarity.costPerDoc(query.dimension());
       FilterVectors.Leaf rows = packed == null ? null : packed.leaf(context);
-      VectorScan scan = rows == null ? null : rows.scan(similarity);
+      VectorScan inPlace = VectorScans.open(values, similarity);
+      VectorScan scan = rows == null ? null : rows.scan(similarity, inPlace);
       return new ExactVectorSimilarityScorer(
           this,
           values,
           filtered,
-          scan != null ? scan : VectorScans.open(values, similarity),
+          scan != null ? scan : inPlace,
           query.minSimilarity,
           query.hasThreshold(),
           boost,

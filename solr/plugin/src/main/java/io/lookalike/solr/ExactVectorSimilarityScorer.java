@@ -26,10 +26,6 @@ import org.apache.lucene.search.Weight;
  * mapped) they are scored a block at a time ({@link ScoredBlocks}), which keeps a filter's
  * scattered survivors as fast per document as a scan of all of them.
  *
- * <p>With a pre-filter of its own ({@code withFilters}) the approximation is the filter's
- * documents; when the scan reads vectors by document id (dense, mapped) they are scored a block at
- * a time ({@link ScoredBlocks}).
- *
  * <p>The hot loop allocates nothing. How each vector is read is the {@link VectorScan}'s business
  * ({@link VectorScans}): in place in the mmapped file on Java 22+ when the segment allows, else
  * copied by {@link FloatVectorValues#vectorValue()} into a reused buffer, with the dot products in
@@ -68,7 +64,8 @@ final class ExactVectorSimilarityScorer extends Scorer {
       // dense values: every document has a vector, so the filter alone names the candidates.
       // (Without a filter of its own the scorer may be led by another clause of a conjunction,
       // which skips: a block computed ahead would score documents nobody asks for.)
-      this.blocks = new ScoredBlocks(filter, scan, boost);
+      this.blocks =
+          new ScoredBlocks(filter, scan, boost, hasThreshold ? minSimilarity : Float.NEGATIVE_INFINITY);
       this.approximation = blocks;
     } else {
       this.blocks = null;

@@ -1,6 +1,7 @@
 package io.lookalike.solr;
 
 import java.io.IOException;
+import java.util.Arrays;
 import org.apache.lucene.search.DocIdSetIterator;
 
 /**
@@ -17,6 +18,12 @@ import org.apache.lucene.search.DocIdSetIterator;
  * queue is full it passes over the documents that cannot enter it ({@link #setMinScore}), so the
  * collector sees a few hundred of a filter's documents instead of every one.
  *
+ * <p>A {@link VectorScan#bounded} scan (a filter's int8 copy) gives each block approximations
+ * with error bounds: a document whose bound cannot reach the queue's bottom or the threshold is
+ * passed over, and the exact similarity (the mapped file's, the same bits as any exact scan) is
+ * computed only for a document the iterator stops on, when its score is asked for. Every score
+ * handed out is exact; a document passed over is one whose exact similarity is below the mark.
+ *
  * <p>Used when the scan reads vectors by document id (dense values in the mapped file, or a
  * filter's packed copy); other scans compute one document at a time as before.
  */
@@ -26,20 +33,35 @@ final class ScoredBlocks extends DocIdSetIterator {
   private final DocIdSetIterator candidates;
   private final VectorScan scan;
   private final float boost;
+  private final float floor; // similarities below it never match (the query's threshold)
   private float minScore = Float.NEGATIVE_INFINITY; // documents scoring less are not competitive
   private final int[] docs = new int[BLOCK];
   private final float[] sims = new float[BLOCK];
+  private final float[] errs; // a bounded scan's error bounds, else null
+  private final boolean[] exact; // a bounded scan's: sims[i] is exact
   private int n; // documents in the block
   private int at = -1; // position of the current document in the block
   private int doc = -1;
 
-  ScoredBlocks(DocIdSetIterator candidates, VectorScan scan, float boost) {
+  /**
+   * @param floor the least similarity that can match ({@code -Infinity}: any); documents below it
+   *     may be passed over
+   */
+  ScoredBlocks(DocIdSetIterator candidates, VectorScan scan, float boost, float floor) {
     this.candidates = candidates;
     this.scan = scan;
     this.boost = boost;
+    this.floor = floor;
+    this.errs = scan.bounded() ? new float[BLOCK] : null;
+    this.exact = scan.bounded() ? new boolean[BLOCK] : null;
   }
 
-  float similarity() {
+  /** The current document's similarity, exact. */
+  float similarity() throws IOException {
+    if (exact != null && !exact[at]) {
+      sims[at] = scan.exactSimilarity(docs[at]);
+      exact[at] = true;
+    }
     return sims[at];
   }
 
@@ -53,7 +75,10 @@ final class ScoredBlocks extends DocIdSetIterator {
   }
 
   private boolean competitive(int i) {
-    return boost * ExactVectorSimilarityQuery.scoreOf(sims[i]) >= minScore;
+    // a bounded scan's approximation: the most its exact similarity can be (rounded up, so the
+    // float sum never falls below the real one)
+    float most = exact != null && !exact[i] ? Math.nextUp(sims[i] + errs[i]) : sims[i];
+    return most >= floor && boost * ExactVectorSimilarityQuery.scoreOf(most) >= minScore;
   }
 
   @Override
@@ -110,7 +135,12 @@ final class ScoredBlocks extends DocIdSetIterator {
       }
       docs[n++] = d;
     }
-    scan.similarities(docs, n, sims);
+    if (exact != null) {
+      scan.approximations(docs, n, sims, errs);
+      Arrays.fill(exact, 0, n, false);
+    } else {
+      scan.similarities(docs, n, sims);
+    }
     return false;
   }
 

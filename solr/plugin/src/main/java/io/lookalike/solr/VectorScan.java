@@ -29,6 +29,28 @@ interface VectorScan {
     throw new UnsupportedOperationException("this scan reads only the iterator's document");
   }
 
+  /**
+   * True when the scan reads a compressed copy of the vectors: {@link #approximations} instead of
+   * {@link #similarities}, and {@link #exactSimilarity} for a document that may compete.
+   */
+  default boolean bounded() {
+    return false;
+  }
+
+  /**
+   * For a {@link #bounded} scan, in place of {@link #similarities}: {@code out[j]} approximates the
+   * similarity of document {@code docs[j]} and {@code err[j]} bounds the difference, {@code
+   * |out[j] - exact| <= err[j]}, {@code j < n}, ids ascending.
+   */
+  default void approximations(int[] docs, int n, float[] out, float[] err) throws IOException {
+    throw new UnsupportedOperationException("an exact scan gives similarities");
+  }
+
+  /** The exact similarity of document {@code doc}, the same bits as an exact scan gives it. */
+  default float exactSimilarity(int doc) throws IOException {
+    throw new UnsupportedOperationException("an exact scan's similarities are exact");
+  }
+
   /** Which way vectors are read, for the log and {@code explain}. */
   VectorScans.Path path();
 }

@@ -36,17 +36,20 @@ final class VectorScans {
     VectorScan open(FloatVectorValues values, TargetSimilarity similarity) throws IOException;
 
     /**
-     * A scan of {@code rows} (row-major, {@code dims} floats a vector) whose "document ids" are
-     * row numbers, or null if it can't.
+     * Dot products of {@code target} with int8 rows ({@code dims} codes a row, row-major, each
+     * row scaled by its {@code scales} entry), or null if it can't.
      */
-    VectorScan openRows(float[] rows, int dims, TargetSimilarity similarity);
+    CodeScan openCodes(byte[] codes, float[] scales, int dims, float[] target);
   }
 
   /** How vectors are read. */
   enum Path {
     HEAP_COPY("vectors copied to the heap"),
     IN_PLACE("vectors read in place from the mmapped index file"),
-    PACKED("vectors read from the filter's packed copy (" + FilterVectors.CACHE + " cache)");
+    PACKED(
+        "the filter's packed int8 copy ("
+            + FilterVectors.CACHE
+            + " cache), exact from the mmapped file where a document may compete");
 
     final String description;
 
@@ -113,11 +116,11 @@ final class VectorScans {
   }
 
   /**
-   * A scan of packed rows by row number (see {@link FilterVectors}), or null when the in-place
+   * Dot products with a filter's int8 rows (see {@link FilterVectors}), or null when the in-place
    * path is unavailable in this JVM.
    */
-  static VectorScan rows(float[] rows, int dims, TargetSimilarity similarity) {
-    return IN_PLACE == null ? null : IN_PLACE.openRows(rows, dims, similarity);
+  static CodeScan codes(byte[] codes, float[] scales, int dims, float[] target) {
+    return IN_PLACE == null ? null : IN_PLACE.openCodes(codes, scales, dims, target);
   }
 
   /** The scan that works everywhere. */

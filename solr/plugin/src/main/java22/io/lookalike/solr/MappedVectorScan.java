@@ -73,11 +73,8 @@ final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
     }
 
     @Override
-    public VectorScan openRows(float[] rows, int dims, TargetSimilarity similarity) {
-      if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
-        return null; // the loads read little-endian floats; a heap array is in native order
-      }
-      return new MappedVectorScan(rows, dims, similarity);
+    public CodeScan openCodes(byte[] codes, float[] scales, int dims, float[] target) {
+      return new CodeDots(codes, scales, dims, target);
     }
 
     @Override
@@ -121,9 +118,8 @@ final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
     return values;
   }
 
-  private final FloatVectorValues values; // null for packed rows: they are read by position only
-  private final float[] rows; // packed rows (FilterVectors), else null: the mapped file
-  private final MemorySegment vectors; // the mapped file, or the packed rows as a heap segment
+  private final FloatVectorValues values;
+  private final MemorySegment vectors; // the mapped file
   private final long vectorBytes;
   private final int dims;
   private final TargetSimilarity similarity;
@@ -132,22 +128,7 @@ final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
   private MappedVectorScan(
       FloatVectorValues values, int dims, MemorySegment vectors, TargetSimilarity similarity) {
     this.values = values;
-    this.rows = null;
     this.vectors = vectors;
-    this.dims = dims;
-    this.vectorBytes = (long) dims * Float.BYTES;
-    this.similarity = similarity;
-  }
-
-  /**
-   * Packed rows, read by row number. The plain dot product loads them with {@code
-   * FloatVector.fromArray} (a fifth faster than through a heap segment, measured on 50k x 256);
-   * the shared formula reads them as a heap segment.
-   */
-  private MappedVectorScan(float[] rows, int dims, TargetSimilarity similarity) {
-    this.values = null;
-    this.rows = rows;
-    this.vectors = MemorySegment.ofArray(rows);
     this.dims = dims;
     this.vectorBytes = (long) dims * Float.BYTES;
     this.similarity = similarity;
@@ -155,9 +136,6 @@ final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
 
   @Override
   public float similarity() {
-    if (values == null) {
-      throw new UnsupportedOperationException("packed rows are read by position (similarities)");
-    }
     offset = values.docID() * vectorBytes; // dense: ordinal == document
     return similarity.similarity(this);
   }
@@ -181,7 +159,7 @@ final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
    *
    * <ul>
    *   <li>documents side by side, or nearly (their ids span at most {@link #DENSE_SPAN} times
-   *       their number: a packed copy, a dense filter): every vector of the stretch one after the
+   *       their number: a dense filter): every vector of the stretch one after the
    *       other ({@link #dot1}), those between the block's documents too, as the CPU's prefetcher
    *       streams a stretch and stalls on gaps. Measured at 500k x 256, one thread: all documents
    *       in 23-31 ms this way against 67-74 ms four at a time; 60% of them 26 ms against 50-53
@@ -207,12 +185,6 @@ final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
     if (n == 0) {
       return;
     }
-    if (rows != null) {
-      for (int j = 0; j < n; j++) {
-        out[j] = dot1(target, rows, docs[j] * dims);
-      }
-      return;
-    }
     int first = docs[0];
     int width = docs[n - 1] - first + 1; // n: side by side
     if (width <= DENSE_SPAN * n) {
@@ -234,21 +206,6 @@ final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
     for (; j < n; j++) {
       out[j] = dot1(target, docs[j] * vectorBytes);
     }
-  }
-
-  /** {@code target . v} for the packed row at float {@code o}, summed as {@link #dot1} does. */
-  private static float dot1(float[] target, float[] rows, int o) {
-    int dims = target.length;
-    FloatVector a = FloatVector.zero(SPECIES);
-    int i = 0;
-    for (int bound = dims - LANES; i <= bound; i += LANES) {
-      a = load(target, i).fma(FloatVector.fromArray(SPECIES, rows, o + i), a);
-    }
-    float s = sum(a);
-    for (; i < dims; i++) {
-      s += target[i] * rows[o + i];
-    }
-    return s;
   }
 
   /** {@code target . v} for the vector at byte {@code o}, summed exactly as {@link #dot4} does. */
@@ -314,7 +271,7 @@ final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
 
   @Override
   public VectorScans.Path path() {
-    return values == null ? VectorScans.Path.PACKED : VectorScans.Path.IN_PLACE;
+    return VectorScans.Path.IN_PLACE;
   }
 
   /** {@code target . v} where {@code v} starts at byte {@code offset} of the mapped vectors. */
@@ -370,7 +327,7 @@ final class MappedVectorScan implements VectorScan, TargetSimilarity.DocVector {
    * lane {@code i}, for {@code w} = LANES/2, LANES/4, ... 1: lane-wise IEEE adds, the same bits in
    * every tier, and no slower (200k x 256 on AVX-512: 11.2 against 12.7 ms).
    */
-  private static float sum(FloatVector v) {
+  static float sum(FloatVector v) {
     if (FOLDS == null) { // a lane count not a power of two: one lane after the other
       float s = 0f;
       for (int i = 0; i < LANES; i++) {

@@ -13,14 +13,28 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.Field;
+import org.apache.lucene.document.KnnFloatVectorField;
+import org.apache.lucene.document.StringField;
+import org.apache.lucene.index.IndexReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.NoMergePolicy;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.BulkScorer;
 import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.TermQuery;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.search.TopScoreDocCollector;
+import org.apache.lucene.search.TopScoreDocCollectorManager;
 import org.apache.lucene.search.Weight;
 import org.apache.lucene.store.MMapDirectory;
 import org.junit.jupiter.api.AfterAll;
@@ -29,10 +43,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The packed copy of a filter's vectors ({@link FilterVectors}) must score every document exactly
- * as the scan of the mapped file does (same kernel, same sums), skip what it cannot pack, and
- * refuse a document it does not hold. The Solr cache around it is tested against a real Solr
- * (tests/integration/test_filter_vectors.py).
+ * The packed int8 copy of a filter's vectors ({@link FilterVectors}) must give every document it
+ * hands out the exact score the scan of the mapped file gives (same kernel, same bits), pass over
+ * only documents that cannot compete, even among near ties far closer than int8 can tell apart,
+ * skip what it cannot pack or serve, and refuse a document it does not hold. The Solr cache
+ * around it is tested against a real Solr (tests/integration/test_filter_vectors.py).
  */
 class FilterVectorsTest {
   @TempDir static Path tmp;
@@ -81,8 +96,12 @@ class FilterVectorsTest {
 
   /** (doc, score) of every hit of {@code weight}, segment by segment. */
   private static List<float[]> hits(Weight weight, TestIndex index) throws IOException {
+    return hits(weight, index.reader);
+  }
+
+  private static List<float[]> hits(Weight weight, IndexReader reader) throws IOException {
     List<float[]> out = new ArrayList<>();
-    for (LeafReaderContext leaf : index.reader.leaves()) {
+    for (LeafReaderContext leaf : reader.leaves()) {
       Scorer scorer = weight.scorer(leaf);
       if (scorer == null) {
         continue;
@@ -105,7 +124,9 @@ class FilterVectorsTest {
       // the mapped scan); Solr's DocSets hold only live ones
       long red = index.docs.stream().filter(d -> d.color().equals("red")).count();
       assertEquals(red, packed.count(), "every red document, once");
-      assertTrue(packed.ramBytesUsed() >= red * index.dims * Float.BYTES);
+      long codes = red * index.dims;
+      assertTrue(packed.ramBytesUsed() >= codes && packed.ramBytesUsed() < codes + red * 16 + 2048,
+          "a byte a dimension and a few a row: " + packed.ramBytesUsed());
       for (ExactVectorSimilarityQuery q : queries(index)) {
         ExactVectorSimilarityQuery filtered = q.withFilters(RED);
         Weight mapped =
@@ -123,9 +144,107 @@ class FilterVectorsTest {
       for (LeafReaderContext leaf : index.reader.leaves()) {
         FilterVectors.Leaf rows = packed.leaf(leaf);
         assertNotNull(rows, "a dense segment is packed");
-        assertEquals(VectorScans.Path.PACKED, rows.scan(queries(index).get(0).similarity()).path());
+        List<ExactVectorSimilarityQuery> qs = queries(index);
+        VectorScan inPlace = VectorScans.open(leaf.reader().getFloatVectorValues(TestIndex.FIELD), qs.get(0).similarity());
+        VectorScan one = rows.scan(qs.get(0).similarity(), inPlace);
+        if (index == unit) {
+          assertEquals(VectorScans.Path.PACKED, one.path(), "one target, unit vectors: the plain dot product");
+        } else {
+          assertNull(one, "raw cosine vectors are normalised per document: scanned in place");
+        }
+        assertNull(rows.scan(qs.get(1).similarity(), inPlace), "several targets and a negative: in place");
       }
     }
+  }
+
+  /**
+   * Under a top-k collector that may skip, the int8 approximations pass over the far documents,
+   * and the top 10 and their scores are exactly the in-place scan's, among near ties: a quarter of
+   * the vectors are one direction plus noise of 1e-3, so their similarities to it differ by far
+   * less than int8's rounding (about 5e-3 here) and the approximations order them wrongly; none of
+   * them can be passed over. With a threshold between the ties, the same hits and scores too.
+   */
+  @Test
+  void nearTiesStillComeOutExact() throws IOException {
+    assumeTrue(inPlace(), "needs Java 22+ with --add-modules jdk.incubator.vector");
+    int dims = 64;
+    int docs = 6000;
+    Random random = new Random(20261204L);
+    float[] direction = TestIndex.randomVector(random, dims, true);
+    try (MMapDirectory dir = new MMapDirectory(tmp.resolve("ties"))) {
+      IndexWriterConfig config = new IndexWriterConfig().setMergePolicy(NoMergePolicy.INSTANCE);
+      try (IndexWriter writer = new IndexWriter(dir, config)) {
+        for (int i = 0; i < docs; i++) {
+          float[] v = TestIndex.randomVector(random, dims, true); // far: similarity about 0 +- 0.13
+          if (i % 4 == 1) { // a near tie
+            for (int d = 0; d < dims; d++) {
+              v[d] = direction[d] + 1e-3f * (float) random.nextGaussian();
+            }
+          }
+          Document doc = new Document();
+          doc.add(new StringField("color", i % 3 == 0 ? "other" : "red", Field.Store.NO));
+          doc.add(new KnnFloatVectorField(TestIndex.FIELD, TestIndex.unit(v), VectorSimilarityFunction.DOT_PRODUCT));
+          writer.addDocument(doc);
+          if (i == docs / 2) {
+            writer.commit(); // two segments
+          }
+        }
+      }
+      try (DirectoryReader reader = DirectoryReader.open(dir)) {
+        IndexSearcher searcher = new IndexSearcher(reader);
+        PreFilter filter = PreFilter.of(searcher, RED);
+        FilterVectors packed = FilterVectors.pack(reader, TestIndex.FIELD, dims, filter);
+        assertEquals(4000, packed.count());
+        ExactVectorSimilarityQuery q =
+            new ExactVectorSimilarityQuery(
+                    TestIndex.FIELD, new float[][] {direction}, new float[0][], Combine.MEAN, 0f, NO_THRESHOLD, true)
+                .withFilters(RED);
+        TopDocs want = top(new ExactVectorSimilarityQuery.ExactVectorSimilarityWeight(q, filter, null, 1f),
+            reader, Integer.MAX_VALUE);
+        TopDocs got = top(new ExactVectorSimilarityQuery.ExactVectorSimilarityWeight(q, filter, packed, 1f),
+            reader, 10);
+        assertEquals(4000, want.totalHits.value);
+        float spread = want.scoreDocs[0].score - want.scoreDocs[9].score;
+        assertTrue(spread > 0 && spread < 1e-3f, "near ties: the top 10 span " + spread);
+        for (int i = 0; i < 10; i++) {
+          assertEquals(want.scoreDocs[i].doc, got.scoreDocs[i].doc, "hit " + i);
+          assertEquals(want.scoreDocs[i].score, got.scoreDocs[i].score, 0f, "hit " + i);
+        }
+        long ties = 1000; // of the 4000 red documents (i % 3 != 0), those with i % 4 == 1
+        assertTrue(got.totalHits.value >= ties && got.totalHits.value < ties + 200,
+            "passed over the far documents, none of the ties: " + got.totalHits.value + " collected");
+        // a threshold among the ties: the 50th best similarity
+        float min = 2 * top(new ExactVectorSimilarityQuery.ExactVectorSimilarityWeight(q, filter, null, 1f),
+            reader, Integer.MAX_VALUE, 50).scoreDocs[49].score - 1;
+        ExactVectorSimilarityQuery above =
+            new ExactVectorSimilarityQuery(
+                    TestIndex.FIELD, new float[][] {direction}, new float[0][], Combine.MEAN, 0f, min, true)
+                .withFilters(RED);
+        List<float[]> mappedHits = hits(new ExactVectorSimilarityQuery.ExactVectorSimilarityWeight(above, filter, null, 1f), reader);
+        List<float[]> packedHits = hits(new ExactVectorSimilarityQuery.ExactVectorSimilarityWeight(above, filter, packed, 1f), reader);
+        assertTrue(mappedHits.size() >= 50 && mappedHits.size() < 60, mappedHits.size() + " above the threshold");
+        assertEquals(mappedHits.size(), packedHits.size());
+        for (int i = 0; i < mappedHits.size(); i++) {
+          assertArrayEquals(mappedHits.get(i), packedHits.get(i), 0f, "hit " + i);
+        }
+      }
+    }
+  }
+
+  private static TopDocs top(Weight weight, IndexReader reader, int totalHitsThreshold) throws IOException {
+    return top(weight, reader, totalHitsThreshold, 10);
+  }
+
+  /** The top {@code k} of {@code weight}, collected as IndexSearcher would, segment by segment. */
+  private static TopDocs top(Weight weight, IndexReader reader, int totalHitsThreshold, int k) throws IOException {
+    TopScoreDocCollector collector = new TopScoreDocCollectorManager(k, null, totalHitsThreshold).newCollector();
+    for (LeafReaderContext leaf : reader.leaves()) {
+      BulkScorer scorer = weight.bulkScorer(leaf);
+      if (scorer != null) {
+        scorer.score(collector.getLeafCollector(leaf), leaf.reader().getLiveDocs());
+      }
+    }
+    return collector.topDocs();
   }
 
   @Test
@@ -161,13 +280,16 @@ class FilterVectorsTest {
   void aDocumentOutsideTheFilterIsRefused() throws IOException {
     assumeTrue(inPlace(), "needs Java 22+ with --add-modules jdk.incubator.vector");
     FilterVectors packed =
-        FilterVectors.pack(cosine.reader, TestIndex.FIELD, cosine.dims, PreFilter.of(cosine.searcher, RED));
-    LeafReaderContext first = cosine.reader.leaves().get(0);
-    VectorScan scan = packed.leaf(first).scan(queries(cosine).get(0).similarity());
+        FilterVectors.pack(unit.reader, TestIndex.FIELD, unit.dims, PreFilter.of(unit.searcher, RED));
+    LeafReaderContext first = unit.reader.leaves().get(0);
+    TargetSimilarity sim = queries(unit).get(0).similarity();
+    VectorScan scan =
+        packed.leaf(first).scan(sim, VectorScans.open(first.reader().getFloatVectorValues(TestIndex.FIELD), sim));
     int notRed = 0; // doc0 of the first segment: color "other" (red is i % 10 == 3)
     IllegalStateException e =
         assertThrows(
-            IllegalStateException.class, () -> scan.similarities(new int[] {notRed}, 1, new float[1]));
+            IllegalStateException.class,
+            () -> scan.approximations(new int[] {notRed}, 1, new float[1], new float[1]));
     assertTrue(e.getMessage().contains("not in the packed filter"), e.getMessage());
   }
 

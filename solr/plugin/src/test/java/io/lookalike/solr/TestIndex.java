@@ -154,17 +154,22 @@ final class TestIndex implements Closeable {
     }
   }
 
-  private static float[] randomVector(Random random, int dims, boolean unit) {
+  static float[] randomVector(Random random, int dims, boolean unit) {
     float[] v = new float[dims];
-    double squared = 0;
     for (int d = 0; d < dims; d++) {
       v[d] = (float) (random.nextGaussian() * 2.5);
-      squared += v[d] * v[d];
     }
-    if (unit) {
-      for (int d = 0; d < dims; d++) {
-        v[d] = (float) (v[d] / Math.sqrt(squared));
-      }
+    return unit ? unit(v) : v;
+  }
+
+  /** {@code v} scaled to unit length, in place. */
+  static float[] unit(float[] v) {
+    double squared = 0;
+    for (float x : v) {
+      squared += x * x;
+    }
+    for (int d = 0; d < v.length; d++) {
+      v[d] = (float) (v[d] / Math.sqrt(squared));
     }
     return v;
   }
