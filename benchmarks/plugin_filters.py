@@ -8,7 +8,7 @@ one segment as a reindex leaves it, Solr's query result cache off. Per selectivi
 1 %) ``{!lookalike}`` is asked for the top 10 with ``fq={!tag=filter}bucket_l:[0 TO n]`` (the
 filter cached, as a shopper's is after the first request), three ways per query, interleaved:
 with ``includeTags=filter`` (the scan walks the filter itself, in blocks: what the search service
-sends), reading the filter's packed copy when the plugin keeps one (``packed``, the default) and
+sends), reading the filter's packed int8 copy when the plugin keeps one (``packed``, the default) and
 with ``lookalike.filterVectors=false`` (``in place``, reading the mapped file); and without
 ``includeTags`` (the filter a separate clause of Lucene's conjunction, as before); each with
 ``minExactCount=100``, as the search service asks for a top-N set. Solr's QTime

@@ -10,8 +10,8 @@ decides, ``mode='auto'`` by this rule, in order:
    through, from Solr's filter cache: at most the shard's crossover -> ``exact`` (verifying that
    many vectors is cheaper than the filtered graph walk, and recall is 1.0); more -> ``approx``
    (HNSW with the filters as pre-filter). The crossover grows with the shard,
-   ``max(20000, 75 * sqrt(shard documents))`` (the plugin's ``SearchPlan.crossover``, fitted
-   to the crossover sweep in BENCHMARKS.md), unless ``exact_max_docs`` sets one number. Lucene
+   ``max(20000, 120 * sqrt(shard documents))`` (the plugin's ``SearchPlan.crossover``, fitted
+   to the API's own requests at 500k and 1M in BENCHMARKS.md), unless ``exact_max_docs`` sets one number. Lucene
    applies the same kind of rule per segment inside HNSW search.
 
 The answer reports each shard's choice and sentence (``mode_reason``; ``exact`` only when every
