@@ -61,6 +61,7 @@ TOPK_SWEEP = (600, 1000)  # candidates (= the plugin's HNSW topK) tried where au
 # filter selectivities of the crossover sweep (a range on ``bucket_i``): exact against HNSW in the plugin
 CROSSOVER = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 CROSSOVER_QUERIES = 40
+CROSSOVER_CANDIDATES = 100  # the API's default similar set: what it sends as minExactCount
 
 
 @dataclass(frozen=True)
@@ -281,7 +282,9 @@ def crossover(direct: SolrClient, collection: str, qids: list[int], plan: ScaleP
     """Where the exact scan stops being faster than HNSW on this shard: per filter selectivity
     (``bucket_i`` below a limit, any fraction), the plugin asked straight in ``mode=exact`` and
     ``mode=approx`` (HNSW topK as the API sends) for the same product ids, alternating which goes
-    first. Also what ``mode=auto`` chose there with the plugin's default threshold."""
+    first, each with ``minExactCount`` as the API sends for its top-N set (so the exact scan may
+    skip, and reads a hot filter's packed copy). Also what ``mode=auto`` chose there with the
+    plugin's default threshold."""
     from lookalike.solr_syntax import local_params
 
     ids = qids[: CROSSOVER_QUERIES + plan.warmup]
@@ -295,7 +298,8 @@ def crossover(direct: SolrClient, collection: str, qids: list[int], plan: ScaleP
                 q = local_params("lookalike", f="vector", like=str(pid), mode=mode, topK=top_k, includeTags="filter",
                                  excludeExamples="true")
                 t0 = time.perf_counter()
-                resp = direct.select(collection, {"q": q, "fq": fq, "fl": "id", "rows": K})
+                resp = direct.select(collection, {"q": q, "fq": fq, "fl": "id", "rows": K,
+                                                  "minExactCount": CROSSOVER_CANDIDATES})
                 ms = (time.perf_counter() - t0) * 1000.0
                 if n >= plan.warmup:
                     acc[mode]["ms"].append(ms)

@@ -189,3 +189,46 @@ def test_a_node_started_with_no_budget_packs_nothing(tmp_path):
         admin.close()
     finally:
         cluster.stop(settings)
+
+
+def test_a_wide_filter_asked_again_moves_from_hnsw_to_the_packed_exact_scan(solr, collection_factory):
+    """Between the shard's crossover and the higher one of a packed filter, auto asks HNSW the
+    first time (and marks the filter seen), then scans exactly, packing the filter, from the
+    second request on: numpy's exact top 10. Asked with an exact hit count (every score wanted,
+    so the copy would not help), the filter stays with HNSW."""
+    n, dims = 30_000, 8
+    rng = np.random.default_rng(12)
+    vectors = rng.normal(size=(n, dims)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    colors = ["blue" if i % 6 == 0 else "red" for i in range(n)]  # 25,000 red
+    docs = [{"id": f"w{i:05d}", "group": f"w{i:05d}", "in_stock": True, "color_s": colors[i],
+             "vector": vectors[i].tolist()} for i in range(n)]
+    name = collection_factory(dims=dims, shards=1)
+    solr.client.add(name, docs, commit=True)
+    client = SolrClient(solr.settings, role="search")
+    try:
+        svc = SearchService(solr.settings, client, collection=name)
+        ids = [d["id"] for d in docs]
+        plans = []
+        for pid in ("w00001", "w00002", "w00003"):
+            got_ids, got_scores, plan = _similar(svc, pid)
+            plans.append(plan)
+            if plan["mode"] == "exact":
+                _assert_exact_top10(got_ids, got_scores, *_expected(vectors, ids, colors, pid))
+        crossover, packed = round(120 * n ** 0.5), round(200 * n ** 0.5)  # 20,785 and 34,641
+        assert [p["mode"] for p in plans] == ["approx", "exact", "exact"], plans
+        assert plans[0]["reason"].endswith(
+            f"(> {crossover}, the crossover of its {n} documents): HNSW kNN"
+            " (an exact scan of the packed filter if it is asked again)"), plans[0]
+        assert plans[1]["reason"].startswith(
+            f"filters leave 25000 products on this shard (<= {packed}, the crossover of its {n} documents"
+            " for a filter packed in int8): exact scan"), plans[1]
+        assert plans[1]["vectors"] == "25,000 vectors of the filter, packed in int8 now"
+        assert plans[2]["vectors"] == "25,000 vectors of the filter, packed in int8"
+        # every score wanted (no minExactCount): the copy would not help, HNSW as before
+        params = build_params(SimilarRequest(id="w00004", k=10, filters=RED).to_search(), svc.schema(),
+                              mode="auto", in_solr=True)
+        params.pop("minExactCount")
+        assert client.select(name, params)["lookalike"]["mode"] == "approx"
+    finally:
+        client.close()
