@@ -43,7 +43,9 @@ import org.apache.solr.request.SolrRequestInfo;
  * cache {@value #CACHE} of Solr's searcher, declared in the products configset with a RAM bound;
  * without that cache nothing is packed. A filter is packed on its second use (by a second
  * request: the first only marks it seen), so a filter asked once costs no copy; one entry takes
- * at most half the cache's {@code maxRamMB}, and filters under {@link #MIN_ROWS} vectors are not
+ * at most a quarter of the cache's {@code maxRamMB} (so that several hot filters share it, and
+ * a copy of a whole collection, which streams in place anyway, does not push them out), and
+ * filters under {@link #MIN_ROWS} vectors are not
  * packed (their scan is short anyway). The cache belongs to one searcher: a commit starts an
  * empty one, so the copy can never hold a deleted or changed document.
  *
@@ -57,6 +59,9 @@ final class FilterVectors implements Accountable {
 
   /** A request parameter: {@code false} scans this request's filter in place (to compare). */
   static final String PARAM = "lookalike.filterVectors";
+
+  /** One copy takes at most 1 / SHARE of the cache. */
+  static final int SHARE = 4;
 
   /** Filters passing fewer vectors than this are scanned in place. */
   static final int MIN_ROWS = 2048;
@@ -168,7 +173,7 @@ final class FilterVectors implements Accountable {
    * dims}, may be packed in it, else null: when the searcher is not Solr's or has no {@value
    * #CACHE} cache with a {@code maxRamMB}, when a filter is not to be cached, when the in-place
    * path is unavailable, when the request says {@code lookalike.filterVectors=false}, or when the
-   * filter passes too few vectors or a copy would take over half the cache.
+   * filter passes too few vectors or a copy would take over a quarter of the cache.
    */
   private static SolrCache<Key, Accountable> cacheFor(
       IndexSearcher searcher, int dims, List<Query> filters, long rows) {
@@ -189,7 +194,7 @@ final class FilterVectors implements Accountable {
         return null; // one query's own candidates (the rescoring of quantized HNSW)
       }
     }
-    long limit = (long) cache.getMaxRamMB() * 1024 * 1024 / 2;
+    long limit = (long) cache.getMaxRamMB() * 1024 * 1024 / SHARE;
     return rows < MIN_ROWS || rows * (dims + ROW_OVERHEAD) > limit ? null : cache;
   }
 
